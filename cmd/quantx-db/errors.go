@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/quantx/quantx-db/internal/config"
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+// Exit codes are a contract with CI and cron (README "Exit codes"); only
+// reportError turns an error into one.
+const (
+	exitOK          = 0   // done, including "nothing to do"
+	exitFailure     = 1   // connection, SQL or server error
+	exitUsage       = 2   // bad flag, argument or config; nothing was touched
+	exitCheck       = 3   // a check found something: pending, drift, lint findings, verify mismatch
+	exitLocked      = 4   // another runner held the lock past the wait
+	exitInterrupted = 130 // SIGINT/SIGTERM; stopped at a safe point
+)
+
+// userError is printed as one line, an optional hint line, and an exit code.
+type userError struct {
+	code int    // one of the exit* constants
+	msg  string // what is wrong: one line, lower case
+	hint string // what to do next; may be empty
+	err  error  // the cause, for errors.Is/AsType
+}
+
+func (e *userError) Error() string { return e.msg }
+func (e *userError) Unwrap() error { return e.err }
+
+// usageErr marks err as a usage error (exit 2).
+func usageErr(err error, hint string) error {
+	return &userError{code: exitUsage, msg: err.Error(), hint: hint, err: err}
+}
+
+// usagef is a usage error from a format string.
+func usagef(hint, format string, args ...any) error {
+	return &userError{code: exitUsage, msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+// checkFailed is the exit-3 outcome of a check (pending migrations, drift, ...).
+// The result has already been rendered; msg is the one-line summary on stderr.
+func checkFailed(msg, hint string) error {
+	return &userError{code: exitCheck, msg: msg, hint: hint}
+}
+
+// lockedErr is the exit-4 outcome: another runner holds a lock.
+func lockedErr(err error, hint string) error {
+	return &userError{code: exitLocked, msg: err.Error(), hint: hint, err: err}
+}
+
+// failure wraps a library error with a hint, keeping exit code 1.
+func failure(err error, hint string) error {
+	return &userError{code: exitFailure, msg: err.Error(), hint: hint, err: err}
+}
+
+// errorDoc is the JSON shape of an error under -o json when the command
+// produced no result document, so that CI always gets one JSON document.
+type errorDoc struct {
+	Error struct {
+		Message  string `json:"message"`
+		Hint     string `json:"hint,omitempty"`
+		ExitCode int    `json:"exit_code"`
+	} `json:"error"`
+}
+
+// reportError prints err once (scrubbed of every configured secret) and
+// returns the exit code.
+func (d *deps) reportError(ctx context.Context, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	ue := classify(ctx, err)
+	secrets := d.cfg.Secrets()
+	msg := config.Scrub(ue.msg, secrets...)
+	hint := config.Scrub(ue.hint, secrets...)
+	fmt.Fprintln(d.streams.Err, "quantx-db:", oneLine(msg))
+	if hint != "" {
+		fmt.Fprintln(d.streams.Err, "hint:", oneLine(hint))
+	}
+	if d.format == output.FormatJSON && !d.rendered {
+		var doc errorDoc
+		doc.Error.Message, doc.Error.Hint, doc.Error.ExitCode = msg, hint, ue.code
+		_ = output.JSON(d.streams.Out, doc)
+	}
+	return ue.code
+}
+
+// classify turns any error into a userError: explicit ones keep their code,
+// known library conditions get a code and a hint, the rest exit 1.
+func classify(ctx context.Context, err error) *userError {
+	if ue, ok := errors.AsType[*userError](err); ok {
+		return ue
+	}
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		return &userError{code: exitInterrupted, msg: "interrupted: " + err.Error(), err: err}
+	}
+	if isCobraUsage(err) {
+		return &userError{code: exitUsage, msg: err.Error(), hint: "see --help", err: err}
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pgErr.Code {
+		case "42501":
+			return &userError{code: exitFailure, msg: err.Error(), hint: "connect as a role that owns the schema (see --database-url)", err: err}
+		case "28P01", "28000":
+			return &userError{code: exitFailure, msg: err.Error(), hint: "check the user and password in --database-url", err: err}
+		case "3D000":
+			return &userError{code: exitFailure, msg: err.Error(), hint: "create the database first, or fix the database name in --database-url", err: err}
+		}
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return &userError{code: exitFailure, msg: err.Error(), hint: "is PostgreSQL running and reachable at --database-url?", err: err}
+	}
+	return &userError{code: exitFailure, msg: err.Error(), err: err}
+}
+
+// isCobraUsage recognises cobra's own argument and flag errors, which are
+// plain errors. Cobra gives us no type to test, so this is the one place that
+// looks at text; every message below is produced by cobra or pflag.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "required flag", "if any flags in the group"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// oneLine keeps an error to one line: multi-line server messages go to --log-level debug.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	return s
+}

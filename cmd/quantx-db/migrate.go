@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/migrations"
+)
+
+// migrateFlags are shared by every migrate verb.
+type migrateFlags struct {
+	lockWait    time.Duration
+	lockTimeout time.Duration
+	lockRetries int
+	source      string
+}
+
+func newMigrateCmd(d *deps) *cobra.Command {
+	var f migrateFlags
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply, revert and inspect the PostgreSQL schema migrations",
+		Long: `The QuantX schema ships inside the binary as versioned SQL migrations.
+The version lives in golang-migrate's schema_migrations table; every run is
+recorded in quantx_migration_history with the sha256 of its file.
+
+Each file runs in one transaction with its version update, so a failure
+leaves the previous version and nothing half-applied. A file whose first line
+is "-- quantx:no-transaction" runs statement by statement (for CREATE INDEX
+CONCURRENTLY); if it fails, the database is marked dirty and the error names
+the statement (file:line).`,
+		Example: `  quantx-db migrate up
+  quantx-db migrate status --exit-code
+  quantx-db migrate down 1 --yes`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.DurationVar(&f.lockWait, "lock-wait", 60*time.Second, "how long to wait for another runner's lock before exiting 4")
+	pf.DurationVar(&f.lockTimeout, "lock-timeout", 5*time.Second, "PostgreSQL lock_timeout for migration statements (0 disables)")
+	pf.IntVar(&f.lockRetries, "lock-retries", 3, "retries of a migration that hit lock_timeout, with doubling backoff")
+	pf.StringVar(&f.source, "source", "", "read migrations from this `dir` instead of the embedded set")
+	cmd.AddCommand(
+		newMigrateUpCmd(d, &f),
+		newMigrateDownCmd(d, &f),
+		newMigrateGotoCmd(d, &f),
+		newMigrateForceCmd(d, &f),
+		newMigrateVersionCmd(d, &f),
+		newMigrateStatusCmd(d, &f),
+		newMigrateValidateCmd(d, &f),
+		newMigratePlanCmd(d, &f),
+		newMigrateCreateCmd(d),
+		newMigrateBaselineCmd(d, &f),
+		newMigrateLintCmd(d, &f),
+	)
+	return cmd
+}
+
+// openPool connects to --database-url. The pool is small: the migration
+// runner uses one connection for the lock and the work.
+func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	cfg, err := d.config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, usagef("set --database-url or QUANTX_DATABASE_URL", "no PostgreSQL database configured")
+	}
+	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL.Reveal())
+	if err != nil {
+		// pgx parse errors can quote the connection string: never pass them on.
+		return nil, usagef("check the format: postgres://user:password@host:port/db?sslmode=disable",
+			"database-url %s cannot be parsed", cfg.DatabaseURL)
+	}
+	pc.MaxConns = 4
+	pc.ConnConfig.RuntimeParams["application_name"] = "quantx-db"
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", cfg.DatabaseURL, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to %s: %w", cfg.DatabaseURL, err)
+	}
+	return pool, nil
+}
+
+// openRunner connects and loads the migrations. The caller closes the pool.
+func (d *deps) openRunner(ctx context.Context, f *migrateFlags) (*migrations.Runner, *pgxpool.Pool, error) {
+	src := migrations.Files()
+	if f.source != "" {
+		if st, err := os.Stat(f.source); err != nil || !st.IsDir() {
+			return nil, nil, usagef("give a folder of NNNN_name.up.sql files", "--source %q is not a directory", f.source)
+		}
+		src = os.DirFS(f.source)
+	}
+	pool, err := d.openPool(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	lockTimeout := f.lockTimeout
+	if lockTimeout == 0 {
+		lockTimeout = -1 // the library reads 0 as "default"; the flag's 0 means "off"
+	}
+	retries := f.lockRetries
+	if retries == 0 {
+		retries = -1
+	}
+	r, err := migrations.New(pool, src, migrations.Options{
+		LockWait: f.lockWait, LockTimeout: lockTimeout, LockRetries: retries,
+		AppliedBy: appliedBy(), Logger: d.logger,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, usageErr(err, "fix the migration file names (NNNN_name.up.sql / .down.sql)")
+	}
+	return r, pool, nil
+}
+
+// appliedBy names the operator for the history table: OS user and host.
+func appliedBy() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// explainMigrate adds the hint a DBA needs for each migration failure.
+func explainMigrate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, migrations.ErrLocked) {
+		return lockedErr(err, "another quantx-db is migrating this database; retry later or raise --lock-wait")
+	}
+	if se, ok := errors.AsType[*migrations.StepError](err); ok {
+		if se.Dirty {
+			return failure(err, fmt.Sprintf("finish or undo that statement and the ones after it by hand, then run 'quantx-db migrate force %d' (done) or 'force' to the previous version (undone)", se.Version))
+		}
+		return failure(err, "fix the file and run 'quantx-db migrate up' again: nothing of it was applied")
+	}
+	if errors.Is(err, migrations.ErrDirty) {
+		return failure(err, "see 'quantx-db migrate status'; after repairing by hand run 'quantx-db migrate force VERSION'")
+	}
+	if errors.Is(err, migrations.ErrUnknownVersion) {
+		return usageErr(err, "see 'quantx-db migrate status' for the known versions")
+	}
+	return err
+}
+
+// parseSteps reads the optional N of up/down/plan.
+func parseSteps(args []string) (int, error) {
+	if len(args) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n <= 0 {
+		return 0, usagef("N is a positive number of migrations", "invalid N %q", args[0])
+	}
+	return n, nil
+}
+
+// parseVersion reads a VERSION argument; -1 means "no version".
+func parseVersion(s string) (int64, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < -1 {
+		return 0, usagef("VERSION is a migration number such as 7, or -1 for none", "invalid VERSION %q", s)
+	}
+	return v, nil
+}
+
+func versionText(v int64) string {
+	if v < 0 {
+		return "none"
+	}
+	return strconv.FormatInt(v, 10)
+}

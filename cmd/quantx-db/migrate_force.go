@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+func newMigrateForceCmd(d *deps, f *migrateFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "force VERSION",
+		Short: "Set the version and clear the dirty flag without running anything",
+		Long: `force is the repair after a no-transaction migration failed part way and you
+finished (force VERSION) or undid (force the previous version) its statements
+by hand. It runs no SQL of the migrations; the history records it.`,
+		Example: "  quantx-db migrate force 8",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseVersion(args[0])
+			if err != nil {
+				return err
+			}
+			r, pool, err := d.openRunner(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			if err := r.Force(cmd.Context(), v); err != nil {
+				return explainMigrate(err)
+			}
+			res := versionResult{Dirty: false}
+			if v >= 0 {
+				res.Version = &v
+			}
+			return d.render(res, func() output.Table {
+				return output.Table{Notes: []string{fmt.Sprintf("version forced to %s, not dirty", versionText(v))}}
+			})
+		},
+	}
+}

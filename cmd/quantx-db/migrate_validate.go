@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+func newMigrateValidateCmd(d *deps, f *migrateFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check that applied migration files are unchanged (exit 3 on drift)",
+		Long: `validate compares the sha256 of every applied migration file in this binary
+with the checksum recorded when it was applied. Versions applied before
+quantx-db kept history (baseline, plain golang-migrate) are listed as unverified.`,
+		Example: "  quantx-db migrate validate -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, pool, err := d.openRunner(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			val, err := r.Validate(cmd.Context())
+			if err != nil {
+				return err
+			}
+			err = d.render(val, func() output.Table {
+				t := output.Table{Header: []string{"VERSION", "FILE", "PROBLEM"}}
+				for _, fd := range val.Findings {
+					t.Rows = append(t.Rows, []string{fmt.Sprint(fd.Version), orDash(fd.File), fd.Message})
+				}
+				if len(val.Findings) == 0 {
+					t.Header = nil
+				}
+				t.Notes = []string{fmt.Sprintf("%d applied file(s) checked, %d unverified, %d problem(s)",
+					val.Checked, len(val.Unverified), len(val.Findings))}
+				return t
+			})
+			if err != nil {
+				return err
+			}
+			if n := len(val.Findings); n > 0 {
+				return checkFailed(fmt.Sprintf("%d problem(s): %s", n, val.Findings[0].Message),
+					"never edit an applied migration: restore the file and add a new migration for the change")
+			}
+			return nil
+		},
+	}
+}

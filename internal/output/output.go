@@ -1,0 +1,165 @@
+// Package output is the one way quantx-db shows results to people and programs:
+// the process's streams, the -o format, text tables and JSON documents. Results
+// go to Out; logs, progress and warnings go to Err, so `-o json | jq` always works.
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Streams are the standard streams of one invocation. Commands never touch
+// os.Stdout directly, so tests can run them against buffers.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	OutTTY bool // Out is a terminal: tables may use colour and progress bars
+	ErrTTY bool // Err is a terminal: progress bars go there
+}
+
+// System returns the process's real streams.
+func System() Streams {
+	return Streams{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+	}
+}
+
+// TestStreams returns streams backed by buffers, for tests.
+func TestStreams() (s Streams, out, errOut *bytes.Buffer) {
+	out, errOut = new(bytes.Buffer), new(bytes.Buffer)
+	return Streams{In: strings.NewReader(""), Out: out, Err: errOut}, out, errOut
+}
+
+// isTerminal reports whether f is a character device. It is enough to decide
+// on colours and progress bars; a wrong answer only changes cosmetics.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// Format is the value of the -o flag.
+type Format string
+
+// The supported output formats.
+const (
+	FormatText Format = "text"
+	FormatJSON Format = "json"
+)
+
+// ParseFormat validates an -o value.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case FormatText, FormatJSON:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("unknown output format %q: use text or json", s)
+}
+
+// Table is the text view of a result. Notes are printed after the rows, one
+// per line (warnings that belong to the result, such as rows in a DEFAULT partition).
+type Table struct {
+	Header []string
+	Rows   [][]string
+	Raw    string // printed as is, before the notes: SQL, reports that are not a grid
+	Notes  []string
+}
+
+// Write prints the table with fixed padding. Cells are cut at the first line
+// break and control characters are escaped: index, bucket and partition names
+// come from servers and must not be able to move the cursor.
+func (t Table) Write(w io.Writer) error {
+	if len(t.Header) > 0 || len(t.Rows) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		if len(t.Header) > 0 {
+			fmt.Fprintln(tw, strings.Join(cleanRow(t.Header), "\t"))
+		}
+		for _, r := range t.Rows {
+			fmt.Fprintln(tw, strings.Join(cleanRow(r), "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if t.Raw != "" {
+		if _, err := fmt.Fprintln(w, t.Raw); err != nil {
+			return err
+		}
+	}
+	for _, n := range t.Notes {
+		if _, err := fmt.Fprintln(w, Clean(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cleanRow(r []string) []string {
+	out := make([]string, len(r))
+	for i, c := range r {
+		out[i] = Clean(c)
+	}
+	return out
+}
+
+// Clean makes a server-supplied string safe for one table cell.
+func Clean(s string) string {
+	if i := strings.IndexAny(s, "\r\n\f"); i >= 0 {
+		s = s[:i] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// Render writes v as indented JSON, or as its table view for people. Both come
+// from the same value, so they cannot drift apart.
+func Render(s Streams, f Format, v any, view func() Table) error {
+	if f == FormatJSON {
+		return JSON(s.Out, v)
+	}
+	return view().Write(s.Out)
+}
+
+// JSON writes v as one indented JSON document.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// Time formats t for a table cell: RFC 3339 in UTC, or "-" when unset.
+// Tables never show relative times: cron mail is read hours later.
+func Time(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Bytes formats a byte count with a binary unit.
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
