@@ -63,7 +63,10 @@ runner, 130 interrupted.`,
 		newStatusCmd(d),
 		newDoctorCmd(d),
 		newTestenvCmd(d),
+		newCompletionCmd(d),
+		newDocsCmd(d),
 	)
+	root.CompletionOptions.DisableDefaultCmd = true // ours has an example and only the shells we test
 	return root
 }
 
