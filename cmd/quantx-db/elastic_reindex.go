@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/elastic"
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+func newElasticReindexCmd(d *deps, f *elasticFlags) *cobra.Command {
+	var o elastic.ReindexOptions
+	cmd := &cobra.Command{
+		Use:   "reindex INDEX",
+		Short: "Move a logical index to a new physical version without losing writes",
+		Long: `Create INDEX-vN+1 from the current definition, move the write alias to it,
+copy the documents (server _reindex where available, else scroll + bulk), catch
+up documents changed during the switch (by updated_at), verify the counts, swap
+the read alias in one atomic call, and delete the old index unless --keep-old.
+
+INDEX is a logical name: instruments, documents or activity. A time-based index
+(activity) is not copied: its write alias moves to a new version and the old
+generations age out through retention.`,
+		Example: `  quantx-db elastic reindex instruments --keep-old
+  quantx-db elastic reindex instruments --yes -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			p, err := d.elasticProvisioner(ctx, f, d.elasticProgress())
+			if err != nil {
+				return err
+			}
+			x, err := p.Defs().Index(args[0])
+			if err != nil {
+				return elasticErr(err)
+			}
+			if !o.KeepOld && !x.TimeBased && !d.confirm(ctx, fmt.Sprintf("reindex %s and delete its old physical index?", x.Base)) {
+				return usagef("re-run with --yes, or with --keep-old to keep the old index", "refused to delete the old index of %s without confirmation", x.Name)
+			}
+			rep, err := p.Reindex(ctx, args[0], o)
+			if d.streams.ErrTTY {
+				fmt.Fprintln(d.streams.Err)
+			}
+			if rep.To != "" {
+				if rerr := d.render(rep, func() output.Table { return elasticReindexTable(rep) }); rerr != nil {
+					return rerr
+				}
+			}
+			return elasticErr(err)
+		},
+	}
+	yesFlag(cmd, d)
+	cmd.Flags().BoolVar(&o.KeepOld, "keep-old", false, "keep the old physical index (no confirmation needed)")
+	cmd.Flags().IntVar(&o.BatchSize, "batch-size", 1000, "documents per scroll page and bulk request")
+	cmd.Flags().DurationVar(&o.CatchUpMargin, "catch-up-margin", 5*time.Minute, "how far before the write-alias switch the catch-up looks (clock skew of writers)")
+	return cmd
+}
+
+// elasticProgress draws a one-line progress counter on a terminal stderr;
+// off a terminal it stays silent (cron mail).
+func (d *deps) elasticProgress() func(done, total int64) {
+	if !d.streams.ErrTTY {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if total > 0 {
+			fmt.Fprintf(d.streams.Err, "\rcopied %d/%d documents (%d%%)", done, total, done*100/total)
+		} else {
+			fmt.Fprintf(d.streams.Err, "\rcopied %d documents", done)
+		}
+	}
+}
+
+func elasticReindexTable(r elastic.ReindexReport) output.Table {
+	t := output.Table{Header: []string{"INDEX", "FROM", "TO", "METHOD", "COPIED", "KEPT NEWER", "CAUGHT UP", "SOURCE", "TARGET"}}
+	t.Rows = append(t.Rows, []string{r.Index, r.From, r.To, r.Method, fmt.Sprint(r.Copied), fmt.Sprint(r.KeptNewer),
+		fmt.Sprint(r.CaughtUp), fmt.Sprint(r.SourceCount), fmt.Sprint(r.TargetCount)})
+	old := "kept"
+	if r.OldDeleted {
+		old = "deleted"
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("aliases point at %s; old index %s %s (%d ms)", r.To, r.From, old, r.DurationMS))
+	return t
+}
