@@ -1,7 +1,108 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/stack"
+)
 
 func newProvisionCmd(d *deps) *cobra.Command {
-	return &cobra.Command{Use: "provision", Short: "(not yet available)", Hidden: true}
+	var o stack.ProvisionOptions
+	var only string
+	var sf stackFlags
+	cmd := &cobra.Command{
+		Use:   "provision",
+		Short: "Migrate up, ensure partitions, set up InfluxDB and search, as one plan",
+		Long: `provision plans every configured store first (what will change in each), then
+applies the plans in order: PostgreSQL migrations and partitions, InfluxDB,
+Elasticsearch/OpenSearch. Stores without a URL are skipped with a note, unless
+named in --only (then it is an error). Safe to re-run: a second run changes nothing.`,
+		Example: `  quantx-db provision --dry-run
+  quantx-db provision --only postgres,influx -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if only != "" {
+				o.Only = strings.Split(only, ",")
+			}
+			s, closeStores, err := d.openStores(cmd.Context(), &sf)
+			defer closeStores()
+			if err != nil {
+				return err
+			}
+			rep, err := stack.Provision(cmd.Context(), s, o)
+			if errors.Is(err, stack.ErrNotConfigured) {
+				return usageErr(err, "set its URL (see 'quantx-db --help'), or leave it out of --only")
+			}
+			if err != nil && rep.Stores == nil {
+				return usageErr(err, "")
+			}
+			if rerr := d.render(rep, func() output.Table { return provisionTable(rep) }); rerr != nil {
+				return rerr
+			}
+			if err != nil {
+				return err
+			}
+			if rep.Failed {
+				return fmt.Errorf("provisioning failed: %s", firstFailure(rep))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the plan; change nothing")
+	cmd.Flags().StringVar(&only, "only", "", "comma-separated `stores` to provision: postgres, influx, elastic")
+	sf.add(cmd)
+	cmd.Flags().IntVar(&o.MonthsAhead, "months-ahead", 3, "activity_logs partitions premade after the current month")
+	return cmd
+}
+
+func firstFailure(rep stack.ProvisionReport) string {
+	for _, s := range rep.Stores {
+		if s.Status == stack.StatusFailed {
+			return s.Store + ": " + s.Error
+		}
+	}
+	return ""
+}
+
+func provisionTable(rep stack.ProvisionReport) output.Table {
+	t := output.Table{Header: []string{"STORE", "STATUS", "CHANGE"}}
+	for _, s := range rep.Stores {
+		lines := s.Applied
+		if rep.DryRun || s.Status == stack.StatusFailed && len(lines) == 0 {
+			lines = s.Plan
+		}
+		detail := s.Note
+		if s.Error != "" {
+			detail = s.Error
+		}
+		if len(lines) == 0 {
+			if detail == "" {
+				detail = "nothing to do"
+			}
+			t.Rows = append(t.Rows, []string{s.Store, s.Status, detail})
+			continue
+		}
+		for i, l := range lines {
+			st := s.Status
+			if i > 0 {
+				st = ""
+			}
+			t.Rows = append(t.Rows, []string{s.Store, st, l})
+		}
+		if s.Error != "" {
+			t.Rows = append(t.Rows, []string{s.Store, "", "error: " + s.Error})
+		}
+	}
+	switch {
+	case rep.DryRun:
+		t.Notes = []string{"dry run: nothing was changed"}
+	case !rep.Changed && !rep.Failed:
+		t.Notes = []string{"no changes: every configured store was already provisioned"}
+	}
+	return t
 }

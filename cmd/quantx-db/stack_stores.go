@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/migrations"
+	"github.com/quantx/quantx-db/partitions"
+	"github.com/quantx/quantx-db/stack"
+)
+
+// stackFlags name the per-environment parts of the desired state, so that
+// several stacks (or tests) can share one InfluxDB or search server.
+type stackFlags struct {
+	influxDatabase string
+	elasticPrefix  string
+}
+
+func (f *stackFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.influxDatabase, "influx-database", "", "InfluxDB database/bucket `name` (default: the desired state's quantx_db)")
+	cmd.Flags().StringVar(&f.elasticPrefix, "elastic-index-prefix", "", "`prefix` of every index, alias and template name")
+}
+
+// openStores connects to every configured store for provision, status and
+// doctor. A store without settings stays nil (skipped); one whose settings
+// are wrong is an error. close releases whatever was opened.
+func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, close func(), err error) {
+	cfg, err := d.config()
+	if err != nil {
+		return s, func() {}, err
+	}
+	close = func() {}
+	if cfg.DatabaseURL != "" {
+		pool, err := d.openPool(ctx)
+		if err != nil {
+			return s, close, err
+		}
+		close = pool.Close
+		s.Postgres = pool
+		if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger}); err != nil {
+			return s, close, err
+		}
+		s.Partitions = partitions.New(pool, partitions.Options{Now: d.now, Logger: d.logger})
+	}
+	if cfg.InfluxURL != "" {
+		if s.Influx, err = d.influxProvisioner(&influxFlags{database: f.influxDatabase}); err != nil {
+			return s, close, err
+		}
+	}
+	if cfg.ElasticURL != "" {
+		if s.Elastic, err = d.elasticProvisioner(ctx, &elasticFlags{prefix: f.elasticPrefix}, nil); err != nil {
+			return s, close, err
+		}
+	}
+	if cfg.S3Bucket != "" {
+		if s.Backups, err = d.backupCatalogue(ctx); err != nil {
+			return s, close, err
+		}
+	}
+	return s, close, nil
+}
+
+// backupCatalogue opens the backup catalogue for status and doctor.
+func (d *deps) backupCatalogue(ctx context.Context) (stack.BackupCatalogue, error) {
+	return nil, nil // wired when the backup package lands
+}
+
+// retentionCheck reports whether retention work is due, for status.
+func (d *deps) retentionCheck(s stack.Stores) func(ctx context.Context) (stack.StatusItem, error) {
+	return nil
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/quantx/quantx-db/internal/testenv"
+)
+
+// stackEnv is a whole QuantX stack on the test servers: its own PostgreSQL
+// database, InfluxDB database and search prefix, so tests can share servers.
+func stackEnv(t *testing.T) (map[string]string, []string, *testenv.PGDatabase, *testenv.InfluxDB) {
+	t.Helper()
+	db := testenv.Postgres(t)
+	in := testenv.Influx(t)
+	se := testenv.Search(t, "opensearch")
+	env := map[string]string{
+		"QUANTX_DATABASE_URL": db.URL,
+		"QUANTX_INFLUX_URL":   in.URL, "QUANTX_INFLUX_TOKEN": in.Token,
+		"QUANTX_ELASTIC_URL": se.URL,
+	}
+	return env, []string{"--influx-database", in.Database, "--elastic-index-prefix", se.Prefix}, db, in
+}
+
+type provisionDoc struct {
+	DryRun  bool `json:"dry_run"`
+	Changed bool `json:"changed"`
+	Failed  bool `json:"failed"`
+	Stores  []struct {
+		Store   string   `json:"store"`
+		Status  string   `json:"status"`
+		Plan    []string `json:"plan"`
+		Applied []string `json:"applied"`
+	} `json:"stores"`
+}
+
+type statusDoc struct {
+	CheckedAt   string `json:"checked_at"`
+	NeedsAction bool   `json:"needs_action"`
+	Errors      bool   `json:"errors"`
+	Items       []struct {
+		Store  string `json:"store"`
+		Check  string `json:"check"`
+		State  string `json:"state"`
+		Detail string `json:"detail"`
+	} `json:"items"`
+}
+
+func decodeJSON[T any](t *testing.T, s string) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields() // the documented keys, and only those
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("decode %T: %v\n%s", v, err, s)
+	}
+	return v
+}
+
+func TestProvisionThenStatusClean(t *testing.T) {
+	t.Parallel()
+	env, extra, db, _ := stackEnv(t)
+	args := func(a ...string) []string { return append(a, extra...) }
+
+	r := runCLI(t, env, args("provision", "--dry-run", "-o", "json")...)
+	if r.code != exitOK {
+		t.Fatalf("dry run: %d %s", r.code, r.stderr)
+	}
+	plan := decodeJSON[provisionDoc](t, r.stdout)
+	if !plan.DryRun || plan.Changed || len(plan.Stores) != 3 {
+		t.Fatalf("dry run doc: %+v", plan)
+	}
+	for _, s := range plan.Stores {
+		if s.Status != "planned" || len(s.Plan) == 0 {
+			t.Fatalf("store %s not planned: %+v", s.Store, s)
+		}
+	}
+	if n := countTables(t, db.URL); n != 0 {
+		t.Fatalf("dry run created %d tables", n)
+	}
+
+	r = runCLI(t, env, args("provision", "-o", "json")...)
+	if r.code != exitOK {
+		t.Fatalf("provision: %d %s", r.code, r.stderr)
+	}
+	if doc := decodeJSON[provisionDoc](t, r.stdout); !doc.Changed || doc.Failed {
+		t.Fatalf("provision doc: %+v", doc)
+	}
+	r = runCLI(t, env, args("provision", "-o", "json")...)
+	second := decodeJSON[provisionDoc](t, r.stdout)
+	if r.code != exitOK || second.Changed {
+		t.Fatalf("second provision changed something: %d %+v", r.code, second)
+	}
+	for _, s := range second.Stores {
+		if s.Status != "unchanged" {
+			t.Fatalf("second run: %s is %s", s.Store, s.Status)
+		}
+	}
+
+	r = runCLI(t, env, args("status", "--exit-code", "-o", "json")...)
+	st := decodeJSON[statusDoc](t, r.stdout)
+	if r.code != exitOK || st.NeedsAction || st.Errors {
+		t.Fatalf("status after provision: exit %d %+v\n%s", r.code, st, r.stderr)
+	}
+	stores := map[string]bool{}
+	for _, it := range st.Items {
+		stores[it.Store] = true
+	}
+	for _, s := range []string{"postgres", "influx", "elastic", "s3"} {
+		if !stores[s] {
+			t.Errorf("status has no line for %s", s)
+		}
+	}
+}
+
+func TestStatusNamesTheDriftedStore(t *testing.T) {
+	t.Parallel()
+	env, extra, db, in := stackEnv(t)
+	if r := runCLI(t, env, append([]string{"provision"}, extra...)...); r.code != exitOK {
+		t.Fatalf("provision: %s", r.stderr)
+	}
+	// Drift by hand: a retention tier shortened, and a log row far in the
+	// future that lands in the DEFAULT partition.
+	if err := in.Query(t.Context(), `ALTER RETENTION POLICY "30_days_hourly" ON "`+in.Database+`" DURATION 2d`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connect(t, db.URL).Exec(context.Background(),
+		`INSERT INTO activity_logs (action, resource_type, created_at) VALUES ('login', 'session', '2035-01-15 00:00:00+00')`); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, env, append([]string{"status", "--exit-code", "-o", "json"}, extra...)...)
+	if r.code != exitCheck {
+		t.Fatalf("status exit %d, want 3; %s", r.code, r.stderr)
+	}
+	st := decodeJSON[statusDoc](t, r.stdout)
+	action := map[string]string{}
+	for _, it := range st.Items {
+		if it.State == "action" {
+			action[it.Store+"/"+it.Check] = it.Detail
+		}
+	}
+	if _, ok := action["influx/drift"]; !ok {
+		t.Errorf("influx drift not reported: %+v", st.Items)
+	}
+	if d, ok := action["postgres/partitions"]; !ok || !strings.Contains(d, "DEFAULT") {
+		t.Errorf("rows in DEFAULT not reported: %+v", st.Items)
+	}
+	if !strings.Contains(r.stderr, "needs action") {
+		t.Errorf("stderr does not summarise: %q", r.stderr)
+	}
+}
+
+func TestDoctorReportsMissingPrivilegeAndUnreachableStore(t *testing.T) {
+	t.Parallel()
+	db := testenv.Postgres(t)
+	admin := connect(t, db.URL)
+	role := "t_doctor_" + strings.ToLower(db.Name[len(db.Name)-8:])
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+	} {
+		if _, err := admin.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Runs before admin is closed (cleanups run last-registered first).
+	t.Cleanup(func() { admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role) })
+	u := strings.Replace(db.URL, "postgres://postgres@", "postgres://"+role+"@", 1)
+	env := map[string]string{"QUANTX_DATABASE_URL": u, "QUANTX_INFLUX_URL": "http://127.0.0.1:1"}
+	r := runCLI(t, env, "doctor", "-o", "json")
+	if r.code != exitCheck {
+		t.Fatalf("doctor exit %d, want 3: %s", r.code, r.stderr)
+	}
+	var doc struct {
+		Checks []struct {
+			Store, Name, Status, Detail, Fix string
+		} `json:"checks"`
+		Problems int `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, c := range doc.Checks {
+		if c.Status == "fail" {
+			found[c.Store+"/"+c.Name] = c.Fix
+		}
+	}
+	if fix, ok := found["postgres/CREATE on schema public"]; !ok || !strings.Contains(fix, "GRANT CREATE ON SCHEMA public TO "+role) {
+		t.Errorf("missing privilege not reported with a fix: %+v", doc.Checks)
+	}
+	if _, ok := found["influx/connect"]; !ok {
+		t.Errorf("unreachable InfluxDB not reported: %+v", doc.Checks)
+	}
+}
