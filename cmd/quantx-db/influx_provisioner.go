@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/quantx/quantx-db/influx"
+)
+
+// influxDesired loads the desired state: --file or the built-in one, with --database applied.
+func influxDesired(f *influxFlags) (influx.Desired, error) {
+	d := influx.DefaultDesired()
+	if f.file != "" {
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			return d, usageErr(err, "--file names the desired-state YAML")
+		}
+		if d, err = influx.ParseDesired(b); err != nil {
+			return d, usageErr(fmt.Errorf("%s: %w", f.file, err), "fix the file; 'quantx-db influx schema -o json' shows the built-in state")
+		}
+	}
+	if f.database != "" {
+		d.Database = f.database
+		if err := d.Validate(); err != nil {
+			return d, usageErr(err, "")
+		}
+	}
+	return d, nil
+}
+
+// influxProvisioner builds the provisioner from the connection settings.
+func (d *deps) influxProvisioner(f *influxFlags) (*influx.Provisioner, error) {
+	desired, err := influxDesired(f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := d.config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.InfluxURL == "" {
+		return nil, usagef("set --influx-url or QUANTX_INFLUX_URL", "no InfluxDB URL configured")
+	}
+	p, err := influx.New(influx.Options{
+		URL:     cfg.InfluxURL.Reveal(),
+		Token:   cfg.InfluxToken.Reveal(),
+		Org:     cfg.InfluxOrg,
+		Desired: &desired,
+		Logger:  d.logger,
+	})
+	if err != nil {
+		return nil, usageErr(err, "")
+	}
+	return p, nil
+}
+
+// influxErr adds the hint a DBA needs to an influx library error.
+func influxErr(err error) error {
+	switch {
+	case errors.Is(err, influx.ErrUnreachable):
+		return failure(err, "is InfluxDB running and reachable at --influx-url?")
+	case errors.Is(err, influx.ErrUnauthorized):
+		return failure(err, "check --influx-token: user:password on 1.x, an API token with write access on 2.x")
+	case errors.Is(err, influx.ErrNoOrg):
+		return failure(err, "set --influx-org (QUANTX_INFLUX_ORG) to an existing 2.x organisation")
+	case errors.Is(err, influx.ErrUnknownVersion):
+		return failure(err, "is --influx-url an InfluxDB server?")
+	case errors.Is(err, influx.ErrInvalidDesired), errors.Is(err, influx.ErrBackfillRange):
+		return usageErr(err, "")
+	case errors.Is(err, influx.ErrFieldTypeConflict):
+		return failure(err, "the writer must send the contract's types: see 'quantx-db influx schema'")
+	}
+	return err
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quantx/quantx-db/influx"
+	"github.com/quantx/quantx-db/internal/testenv"
+)
+
+func influxEnv(t *testing.T) (map[string]string, *testenv.InfluxDB) {
+	db := testenv.Influx(t)
+	return map[string]string{"QUANTX_INFLUX_URL": db.URL, "QUANTX_INFLUX_TOKEN": db.Token}, db
+}
+
+type influxStatusDoc struct {
+	Server struct {
+		Version string `json:"version"`
+		Dialect string `json:"dialect"`
+	} `json:"server"`
+	Database string `json:"database"`
+	InSync   bool   `json:"in_sync"`
+	Objects  []struct {
+		Kind, Name, State, Detail string
+	} `json:"objects"`
+	Drift []struct {
+		Kind       string   `json:"kind"`
+		Object     string   `json:"object"`
+		Statements []string `json:"statements"`
+	} `json:"drift"`
+	Extras []struct{ Kind, Name string } `json:"extras"`
+}
+
+func TestInfluxSetupStatusCLI(t *testing.T) {
+	t.Parallel()
+	env, db := influxEnv(t)
+	status := func(wantCode int) influxStatusDoc {
+		t.Helper()
+		r := runCLI(t, env, "influx", "status", "--database", db.Database, "-o", "json")
+		if r.code != wantCode {
+			t.Fatalf("status: exit %d, want %d; stderr %s", r.code, wantCode, r.stderr)
+		}
+		var st influxStatusDoc
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+			t.Fatalf("status json: %v\n%s", err, r.stdout)
+		}
+		return st
+	}
+	st := status(exitCheck)
+	if st.InSync || len(st.Drift) != 13 || st.Server.Dialect != "1.x" || st.Database != db.Database {
+		t.Fatalf("empty server: %+v", st)
+	}
+
+	r := runCLI(t, env, "influx", "setup", "--dry-run", "--database", db.Database, "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("dry run: exit %d: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		DryRun  bool `json:"dry_run"`
+		Actions []struct {
+			Statements []string `json:"statements"`
+		} `json:"actions"`
+		Backfill []any `json:"backfill"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || !rep.DryRun || len(rep.Actions) != 13 || rep.Backfill == nil ||
+		!strings.HasPrefix(rep.Actions[0].Statements[0], "CREATE DATABASE") {
+		t.Fatalf("dry run json: %v %s", err, r.stdout)
+	}
+	if st := status(exitCheck); len(st.Drift) != 13 {
+		t.Fatalf("dry run changed the server: %d changes left", len(st.Drift))
+	}
+
+	if r := runCLI(t, env, "influx", "setup", "--database", db.Database); r.code != exitOK || !strings.Contains(r.stdout, "13 action(s) applied") {
+		t.Fatalf("setup: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if st := status(exitOK); !st.InSync || len(st.Objects) != 14 || st.Drift == nil || st.Extras == nil {
+		t.Fatalf("after setup: %+v", st)
+	}
+	if r := runCLI(t, env, "influx", "setup", "--database", db.Database); r.code != exitOK || !strings.Contains(r.stdout, "in sync; nothing to do") {
+		t.Fatalf("second setup: exit %d\n%s", r.code, r.stdout)
+	}
+
+	if err := db.Query(t.Context(), fmt.Sprintf(`ALTER RETENTION POLICY "30_days_hourly" ON %q DURATION 2d`, db.Database)); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, env, "influx", "status", "--database", db.Database)
+	if r.code != exitCheck || !strings.Contains(r.stdout, "duration 2d, want 30d") || !strings.Contains(r.stderr, "1 change(s) needed") {
+		t.Fatalf("status after ALTER by hand: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, env, "influx", "setup", "--database", db.Database); r.code != exitOK || !strings.Contains(r.stdout, "ALTER RETENTION POLICY") {
+		t.Fatalf("repair: exit %d\n%s", r.code, r.stdout)
+	}
+	status(exitOK)
+
+	// Backfill over an empty window runs and reports its queries.
+	r = runCLI(t, env, "influx", "setup", "--database", db.Database, "-o", "json",
+		"--backfill-from", "2026-01-01T00:00:00Z", "--backfill-to", "2026-01-02T00:00:00Z")
+	if r.code != exitOK || !strings.Contains(r.stdout, `"rollup": "cq_market_quotes_1h"`) {
+		t.Fatalf("backfill: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestInfluxSchemaCLI(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, nil, "influx", "schema", "-o", "json")
+	if r.code != exitOK {
+		t.Fatalf("schema: exit %d: %s", r.code, r.stderr)
+	}
+	var doc struct {
+		Database string `json:"database"`
+		Tiers    []struct {
+			Name     string `json:"name"`
+			Duration string `json:"duration"`
+		} `json:"tiers"`
+		Measurements []struct {
+			Name   string   `json:"name"`
+			Tags   []string `json:"tags"`
+			Fields []struct{ Name, Type, Rollup string }
+		} `json:"measurements"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Database != "quantx_db" || len(doc.Measurements) != 5 ||
+		doc.Tiers[2].Duration != "365d" {
+		t.Fatalf("schema json: %v\n%s", err, r.stdout)
+	}
+	r = runCLI(t, nil, "influx", "schema")
+	if r.code != exitOK || !strings.Contains(r.stdout, "volume") || !strings.Contains(r.stdout, "integer") {
+		t.Fatalf("schema text: %s", r.stdout)
+	}
+
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, body, want string }{
+		{"unknown-key.yaml", "database: x\ntiers:\n  - name: raw\n    duraton: 7d\n", "field duraton not found"},
+		{"short.yaml", "database: x\ntiers:\n  - name: raw\n    duration: 30m\n", "below the server minimum of 1h"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, nil, "influx", "schema", "--file", path)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+			t.Errorf("%s: exit %d, stderr %q", tc.name, r.code, r.stderr)
+		}
+	}
+}
+
+func TestInfluxSchemaCheckCLI(t *testing.T) {
+	t.Parallel()
+	env, db := influxEnv(t)
+	if r := runCLI(t, env, "influx", "setup", "--database", db.Database); r.code != exitOK {
+		t.Fatalf("setup: %d %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, env, "influx", "schema", "--check", "--database", db.Database); r.code != exitOK {
+		t.Fatalf("check on empty database: exit %d %s", r.code, r.stderr)
+	}
+	// A writer breaks the contract: volume as a float.
+	d := influx.DefaultDesired()
+	d.Database = db.Database
+	p, err := influx.New(influx.Options{URL: db.URL, Token: db.Token, Desired: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(t.Context(), "7_days_detailed", []byte("market_quotes,symbol=X volume=1.5")); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, env, "influx", "schema", "--check", "--database", db.Database, "-o", "json")
+	var sc struct {
+		OK       bool `json:"ok"`
+		Findings []struct{ Measurement, Field, Want, Got, Problem string }
+	}
+	if r.code != exitCheck || json.Unmarshal([]byte(r.stdout), &sc) != nil || sc.OK || len(sc.Findings) != 1 ||
+		sc.Findings[0].Field != "volume" || sc.Findings[0].Want != "integer" || sc.Findings[0].Got != "float" {
+		t.Fatalf("check: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The conflict on write is one clear line with a hint, exit 1.
+	err = p.Write(t.Context(), "7_days_detailed", []byte("market_quotes,symbol=X volume=2i"))
+	if ue := influxErr(err); classify(t.Context(), ue).code != exitFailure || !strings.Contains(ue.Error(), "field type conflict") {
+		t.Fatalf("write conflict: %v", ue)
+	}
+}
+
+func TestInfluxErrorsCLI(t *testing.T) {
+	t.Parallel()
+	env, db := influxEnv(t)
+	user, _, _ := strings.Cut(db.Token, ":")
+	bad := map[string]string{"QUANTX_INFLUX_URL": env["QUANTX_INFLUX_URL"], "QUANTX_INFLUX_TOKEN": user + ":not-the-password"}
+	r := runCLI(t, bad, "influx", "status", "--database", db.Database)
+	if r.code != exitFailure || !strings.Contains(r.stderr, "refused the credentials (401)") || !strings.Contains(r.stderr, "hint: check --influx-token") ||
+		strings.Contains(r.stderr, "not-the-password") {
+		t.Fatalf("bad credentials: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, map[string]string{"QUANTX_INFLUX_URL": "http://127.0.0.1:1"}, "influx", "setup", "-o", "json")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "unreachable") || !strings.Contains(r.stdout, `"exit_code": 1`) {
+		t.Fatalf("unreachable: exit %d, stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"influx", "setup", "--backfill-to", "2026-01-01T00:00:00Z"},
+		{"influx", "setup", "--backfill-from", "yesterday"},
+		{"influx", "setup", "--backfill-from", "2026-01-02T00:00:00Z", "--backfill-to", "2026-01-01T00:00:00Z"},
+		{"influx", "status", "extra-arg"},
+	} {
+		if r := runCLI(t, env, args...); r.code != exitUsage {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if r := runCLI(t, nil, "influx", "status"); r.code != exitUsage || !strings.Contains(r.stderr, "--influx-url") {
+		t.Errorf("no url: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
