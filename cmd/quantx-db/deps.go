@@ -99,3 +99,10 @@ func (d *deps) confirm(ctx context.Context, question string) bool {
 	}
 	return strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes")
 }
+
+// setConfig replaces the resolved settings: testenv up provisions the stack
+// it started, not the one the caller's flags name.
+func (d *deps) setConfig(c config.Config) {
+	d.cfgOnce.Do(func() {})
+	d.cfg, d.cfgErr = c, nil
+}
