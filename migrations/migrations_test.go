@@ -474,3 +474,27 @@ func TestBaselineThenUp(t *testing.T) {
 		t.Fatalf("validate after baseline: %v %+v", err, val)
 	}
 }
+
+// TestConcurrentIndexOnPartitionedTable: PostgreSQL refuses CREATE INDEX
+// CONCURRENTLY on a partitioned parent; in a no-transaction file the engine
+// expands it (partitions.CreateIndex) and every child index ends up valid.
+func TestConcurrentIndexOnPartitionedTable(t *testing.T) {
+	t.Parallel()
+	pool, _ := newPool(t)
+	dir := copySource(t)
+	writeFile(t, dir, "0100_logs_ip.up.sql", migrations.NoTransactionDirective+"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_logs_ip ON activity_logs (ip_address);\n")
+	writeFile(t, dir, "0100_logs_ip.down.sql", migrations.NoTransactionDirective+"\nDROP INDEX IF EXISTS idx_test_logs_ip;\n")
+	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
+	if _, err := r.Up(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	parts := queryInt(t, pool, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'activity_logs'")
+	valid := queryInt(t, pool, `SELECT count(*) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+		WHERE x.indisvalid AND (c.relname = 'idx_test_logs_ip' OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'idx_test_logs_ip'::regclass))`)
+	if valid != parts+1 {
+		t.Fatalf("%d valid indexes, want %d (parent + %d partitions)", valid, parts+1, parts)
+	}
+	if _, err := r.Down(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quantx/quantx-db/partitions"
 )
 
 // Report lists what a run applied. Nothing pending is an empty report, not an error.
@@ -180,6 +182,19 @@ func (r *Runner) applyNoTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, 
 	}
 	stmts := Split(s.SQL)
 	for i, st := range stmts {
+		// CREATE INDEX CONCURRENTLY cannot run on a partitioned parent; the
+		// partitions package expands it into ON ONLY + one concurrent build per
+		// partition + ATTACH, resumable, with its own lock_timeout retries.
+		handled, err := partitions.CreateIndex(ctx, c.Conn(), st.SQL, partitions.IndexOptions{
+			LockTimeout: r.opts.LockTimeout, Retries: r.opts.LockRetries, RetryBackoff: r.opts.RetryBackoff, Logger: r.opts.Logger})
+		if handled || err != nil {
+			if err != nil {
+				se := &StepError{Version: s.Version, File: s.File, Line: st.Line, Statement: i + 1, Done: i, Dirty: true, Err: err}
+				r.recordFailure(ctx, c, s, start, i, se)
+				return se
+			}
+			continue
+		}
 		backoff := r.opts.RetryBackoff
 		for attempt := 0; ; attempt++ {
 			_, err := c.Exec(ctx, st.SQL)
