@@ -1,0 +1,29 @@
+// Package testenv gives tests real servers to run against: a fresh PostgreSQL database, InfluxDB 1.8
+// database name, S3 bucket or search-index prefix per test, each removed when the test ends (and kept,
+// with its address logged, when the test failed, so a developer can look at what it left).
+//
+// The servers themselves are started outside the tests by scripts/services, which writes their
+// addresses to an env file:
+//
+//	scripts/services up            # postgres, influxdb, s3, opensearch, elasticsearch
+//	go test ./...                  # testenv reads $QUANTX_CACHE/services.env by itself
+//
+// Each helper reads its QUANTX_TEST_* variable from the environment and, when it is not set there, from
+// $QUANTX_CACHE/services.env (QUANTX_CACHE defaults to $HOME/.cache/quantx-db), so tests work without
+// sourcing that file. When a server is not configured or does not answer within 5 seconds, the test is
+// skipped with the command that starts it; under CI=true it fails instead, so a missing install step
+// cannot hide in a green run.
+//
+// Variables: QUANTX_TEST_DATABASE_URL (a PostgreSQL superuser URL), QUANTX_TEST_INFLUX_URL,
+// QUANTX_TEST_INFLUX_TOKEN ("user:password"), QUANTX_TEST_INFLUX_RPC, QUANTX_TEST_S3_ENDPOINT,
+// QUANTX_TEST_S3_ACCESS_KEY, QUANTX_TEST_S3_SECRET_KEY, QUANTX_TEST_S3_BUCKET,
+// QUANTX_TEST_OPENSEARCH_URL and QUANTX_TEST_ELASTICSEARCH_URL.
+//
+// Developers with a Docker engine can start the same servers in containers (testcontainers-go)
+// instead of installing them; the CLI writes the same env file:
+//
+//	go run ./cmd/quantx-db testenv up --provider docker --provision=false
+//
+// When QUANTX_TEST_PROVIDER=docker is set, the skip and failure messages name that command instead of
+// scripts/services.
+package testenv
