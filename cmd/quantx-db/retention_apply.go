@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/s3store"
+	"github.com/quantx/quantx-db/retention"
+)
+
+func newRetentionApplyCmd(d *deps, f *maintenanceFlags) *cobra.Command {
+	var path string
+	var dryRun, noArchive bool
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Archive and drop expired data according to the retention policy",
+		Long: `Applies the retention policy table by table. Expired activity_logs months are
+detached, archived to S3 and confirmed there (size and sha256 read back), then
+dropped; a month is never dropped without a confirmed archive unless
+--no-archive says so. Orders are flagged archived in short batches.
+
+--dry-run prints what would happen, with row and partition counts, and changes
+nothing. Without a terminal, a real run needs --yes.`,
+		Example: `  quantx-db retention apply --dry-run
+  quantx-db retention apply --yes -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, err := loadPolicy(path)
+			if err != nil {
+				return err
+			}
+			archive := p.Postgres.ActivityLogs != nil && p.Postgres.ActivityLogs.Archives() && !noArchive
+			var store *s3store.Store
+			if archive && !dryRun {
+				if store, err = d.openRetentionStore(ctx); err != nil {
+					return err
+				}
+			}
+			pool, err := d.openPool(ctx)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger}
+			if !dryRun && !d.confirm(ctx, "archive and drop the expired data listed by --dry-run?") {
+				opts.DryRun = true
+				plan, err := retention.New(pool, p, opts).Apply(ctx)
+				if err != nil {
+					return explainRetention(err)
+				}
+				if err := d.render(plan, func() output.Table { return retentionTable(plan) }); err != nil {
+					return err
+				}
+				return usagef("re-run with --yes (cron: 'quantx-db retention apply --yes')", "refused to drop or archive data without confirmation: the plan above was not applied")
+			}
+			rep, err := retention.New(pool, p, opts).Apply(ctx)
+			if err != nil {
+				if len(rep.Tables) > 0 {
+					_ = d.render(rep, func() output.Table { return retentionTable(rep) })
+				}
+				return explainRetention(err)
+			}
+			return d.render(rep, func() output.Table { return retentionTable(rep) })
+		},
+	}
+	policyFlag(cmd, &path)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be archived and dropped; change nothing")
+	cmd.Flags().BoolVar(&noArchive, "no-archive", false, "drop expired partitions WITHOUT archiving them to S3")
+	yesFlag(cmd, d)
+	return cmd
+}
+
+// openRetentionStore connects to the configured S3 bucket for archives.
+func (d *deps) openRetentionStore(ctx context.Context) (*s3store.Store, error) {
+	cfg, err := d.config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.S3Endpoint == "" || cfg.S3Bucket == "" {
+		return nil, usagef("set --s3-endpoint and --s3-bucket (QUANTX_S3_*), or pass --no-archive to drop without a copy",
+			"activity_logs retention archives partitions to S3, and no S3 bucket is configured")
+	}
+	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
+		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger})
+	if err != nil {
+		return nil, failure(err, "check --s3-endpoint, --s3-bucket and the S3 credentials")
+	}
+	return st, nil
+}
+
+func explainRetention(err error) error {
+	switch {
+	case errors.Is(err, retention.ErrArchiveNotConfirmed):
+		return failure(err, "the partition was kept; check the bucket and re-run")
+	case errors.Is(err, retention.ErrNoArchiveStore):
+		return usageErr(err, "configure S3 (--s3-endpoint, --s3-bucket) or pass --no-archive")
+	}
+	return explainMaintenance(err)
+}
+
+func retentionTable(rep retention.Report) output.Table {
+	t := output.Table{Header: []string{"TABLE", "ITEM", "ROWS", "RESULT"}}
+	for _, tr := range rep.Tables {
+		switch tr.Action {
+		case retention.ActionDropPartitions:
+			for _, p := range tr.Partitions {
+				rows := fmt.Sprint(p.Rows)
+				if !p.RowsExact {
+					rows = "~" + rows
+				}
+				t.Rows = append(t.Rows, []string{tr.Table, p.Partition, rows, partitionResult(rep.DryRun, p)})
+			}
+			if len(tr.Partitions) == 0 {
+				t.Rows = append(t.Rows, []string{tr.Table, "-", "0", fmt.Sprintf("nothing older than %s (keep %s)", tr.Cutoff.Format("2006-01-02"), tr.Keep)})
+			}
+		case retention.ActionArchiveRows:
+			verb := "archived = true"
+			if rep.DryRun {
+				verb = "would set archived = true"
+			}
+			t.Rows = append(t.Rows, []string{tr.Table, "created before " + tr.Cutoff.Format("2006-01-02"), fmt.Sprint(tr.Rows),
+				fmt.Sprintf("%s in %d batch(es)", verb, tr.Batches)})
+		}
+		for _, w := range tr.Warnings {
+			t.Notes = append(t.Notes, "warning: "+tr.Table+": "+w)
+		}
+	}
+	if rep.DryRun {
+		t.Notes = append(t.Notes, "dry run: nothing was changed")
+	}
+	return t
+}
+
+func partitionResult(dry bool, p retention.PartitionReport) string {
+	if dry {
+		return "would be archived, detached and dropped"
+	}
+	var parts []string
+	if p.Archive != nil {
+		parts = append(parts, fmt.Sprintf("archived to %s (%s, sha256 %s…)", p.Archive.Key, output.Bytes(p.Archive.Bytes), p.Archive.SHA256[:12]))
+	}
+	if p.Detach != "" {
+		parts = append(parts, "detached ("+p.Detach+")")
+	}
+	if p.Dropped {
+		parts = append(parts, "dropped")
+	} else {
+		parts = append(parts, "kept")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,100 @@
+package partitions
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ListOptions selects what List reads.
+type ListOptions struct {
+	Exact bool // count rows with count(*) instead of the reltuples estimate
+}
+
+// List is every partition of every partitioned table in the schema, with the
+// warnings a DBA must act on.
+type List struct {
+	Partitions []Partition `json:"partitions"`
+	Hash       []HashCheck `json:"hash"`
+	Warnings   []string    `json:"warnings"`
+}
+
+// List reads the partitions. DEFAULT partitions are always counted exactly
+// (an estimate of 0 before ANALYZE would hide rows that block the next CREATE).
+func (m *Manager) List(ctx context.Context, lo ListOptions) (List, error) {
+	parts, err := partitionsOf(ctx, m.pool, m.opts.Schema, "")
+	if err != nil {
+		return List{}, err
+	}
+	l := List{Partitions: parts, Warnings: []string{}}
+	for i := range l.Partitions {
+		p := &l.Partitions[i]
+		if !lo.Exact && !p.Default {
+			continue
+		}
+		if p.Rows, err = exactRows(ctx, m.pool, m.opts.Schema, p.Name); err != nil {
+			return List{}, err
+		}
+		p.RowsExact = true
+		if p.Default && p.Rows > 0 {
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s holds %d row(s): they belong to months without a partition; `partitions ensure` (with --months-back for past months) moves them", p.Name, p.Rows))
+		}
+	}
+	l.Hash = checkHash(parts)
+	for _, h := range l.Hash {
+		if !h.OK {
+			l.Warnings = append(l.Warnings, h.String())
+		}
+	}
+	return l, nil
+}
+
+// Health is the partition state `quantx-db status` reports.
+type Health struct {
+	Table       string `json:"table"`
+	DefaultRows int64  `json:"default_rows"` // exact; > 0 is a problem to report
+	// HorizonMonths is how many months after the current UTC month are covered
+	// without a gap; -1 when the current month itself has no partition.
+	HorizonMonths int         `json:"horizon_months"`
+	CoveredUntil  time.Time   `json:"covered_until,omitzero"` // end of the covered run of months
+	Hash          []HashCheck `json:"hash"`
+}
+
+// Health reads the DEFAULT row count, the premade horizon of MonthlyTable and
+// the hash checks. It takes no lock and changes nothing.
+func (m *Manager) Health(ctx context.Context) (Health, error) {
+	h := Health{Table: MonthlyTable, HorizonMonths: -1, Hash: []HashCheck{}}
+	parts, err := partitionsOf(ctx, m.pool, m.opts.Schema, "")
+	if err != nil {
+		return h, err
+	}
+	var monthly []Partition
+	for _, p := range parts {
+		if p.Table != MonthlyTable {
+			continue
+		}
+		monthly = append(monthly, p)
+		if p.Default {
+			if h.DefaultRows, err = exactRows(ctx, m.pool, m.opts.Schema, p.Name); err != nil {
+				return h, err
+			}
+		}
+	}
+	from := monthStart(m.opts.Now())
+	for i := 0; i < 1200; i++ { // 100 years: a guard, not a limit anyone reaches
+		to := from.AddDate(0, 1, 0)
+		if holder, _ := coveredBy(monthly, from, to); holder == "" {
+			break
+		}
+		h.HorizonMonths = i
+		h.CoveredUntil = to
+		from = to
+	}
+	h.Hash = checkHash(parts)
+	return h, nil
+}
+
+// Partitions returns the partitions of table (reltuples row estimates).
+func (m *Manager) Partitions(ctx context.Context, table string) ([]Partition, error) {
+	return partitionsOf(ctx, m.pool, m.opts.Schema, table)
+}
