@@ -1,7 +1,200 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/s3store"
+	"github.com/quantx/quantx-db/stack"
+)
 
 func newBackupCmd(d *deps) *cobra.Command {
-	return &cobra.Command{Use: "backup", Short: "(not yet available)", Hidden: true}
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Stream PostgreSQL and InfluxDB backups into S3, list, verify and prune them",
+		Long: `Backups go to the S3 bucket of --s3-bucket under <--s3-prefix>backups/<ID>/, with a
+manifest.json written last: a backup without a manifest does not exist for
+list, restore and prune. A run killed mid-upload leaves an incomplete multipart
+upload; the next backup run or 'backup prune' aborts it once it has been idle
+for --stale-after (default 15m). See docs/backup.md for restoring with stock
+tools (any S3 client + pg_restore) when quantx-db is not at hand.`,
+		Example: `  quantx-db backup postgres
+  quantx-db backup influx --influx-rpc 10.0.0.5:8088 --database quantx
+  quantx-db backup list -o json
+  quantx-db backup verify 20261126T174500Z-postgres-quantx-k3j9x2
+  quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newBackupPostgresCmd(d), newBackupInfluxCmd(d), newBackupListCmd(d), newBackupVerifyCmd(d), newBackupPruneCmd(d))
+	return cmd
+}
+
+// catalogueFlags are shared by every command that opens the catalogue.
+type catalogueFlags struct {
+	staleAfter time.Duration
+}
+
+func (f *catalogueFlags) addStale(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&f.staleAfter, "stale-after", 15*time.Minute,
+		"abort incomplete uploads and remove manifest-less folders idle for this long (a live upload is never idle that long)")
+}
+
+// openCatalogue connects to the configured bucket.
+func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Catalogue, *s3store.Store, error) {
+	cfg, err := d.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.S3Endpoint == "" || cfg.S3Bucket == "" {
+		return nil, nil, usagef("set --s3-endpoint and --s3-bucket (or QUANTX_S3_ENDPOINT, QUANTX_S3_BUCKET)",
+			"backups live in S3 and no S3 bucket is configured")
+	}
+	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
+		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger})
+	if err != nil {
+		return nil, nil, explainS3(err)
+	}
+	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.backupProgress()}
+	if f != nil {
+		o.StaleAfter = f.staleAfter
+		if f.staleAfter == 0 {
+			o.StaleAfter = -1 // "now": everything idle is stale
+		}
+	}
+	return backup.New(st, o), st, nil
+}
+
+// explainS3 adds what to do for S3 errors.
+func explainS3(err error) error {
+	switch {
+	case errors.Is(err, s3store.ErrBucketNotFound):
+		return failure(err, "create the bucket, or fix --s3-bucket / QUANTX_S3_BUCKET")
+	case errors.Is(err, s3store.ErrBadCredentials):
+		return failure(err, "check --s3-access-key and --s3-secret-key (QUANTX_S3_ACCESS_KEY / QUANTX_S3_SECRET_KEY)")
+	case errors.Is(err, s3store.ErrAccessDenied):
+		return failure(err, "the S3 user needs s3:ListBucket, GetObject, PutObject, DeleteObject and multipart permissions on the bucket")
+	case errors.Is(err, s3store.ErrConfig):
+		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https")
+	}
+	return err
+}
+
+// explainBackup maps backup errors to hints and exit codes.
+func explainBackup(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, backup.ErrVersionMismatch):
+		return failure(err, "install the client tools of the server's major version (apt-get install postgresql-client-N), or point --pg-bindir at them")
+	case errors.Is(err, backup.ErrToolMissing):
+		return failure(err, "install the tool, or name it with --pg-bindir / --influxd")
+	case errors.Is(err, backup.ErrNotFound):
+		return usageErr(err, "see 'quantx-db backup list'")
+	case errors.Is(err, backup.ErrEncrypted):
+		return usageErr(err, "pass --identity FILE with the age identity (age-keygen output) matching the recipient")
+	case errors.Is(err, backup.ErrChecksumMismatch):
+		return &userError{code: exitCheck, msg: err.Error(), hint: "the stored object is damaged: restore another backup (see 'backup list'), and run 'backup verify' on the others", err: err}
+	case errors.Is(err, backup.ErrEmptyPolicy), errors.Is(err, backup.ErrInvalidTimeWindow), errors.Is(err, backup.ErrWrongKind):
+		return usageErr(err, "see --help")
+	case errors.Is(err, backup.ErrDatabaseExists):
+		return usageErr(err, "influxd restore cannot restore onto an existing database: pass --new-database NAME")
+	}
+	return explainS3(err)
+}
+
+// findTool returns a tool from PATH, then from $QUANTX_CACHE/bin (where scripts/services installs
+// influxd), or "" when neither has it.
+func (d *deps) findTool(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	cache := d.getenv("QUANTX_CACHE")
+	if cache == "" {
+		if home := d.getenv("HOME"); home != "" {
+			cache = filepath.Join(home, ".cache", "quantx-db")
+		}
+	}
+	if cache != "" {
+		p := filepath.Join(cache, "bin", name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
+
+// backupProgress draws bytes, rate and ETA on a terminal stderr; off a terminal it logs a line every
+// 30 seconds and at the end, so cron mail stays short.
+func (d *deps) backupProgress() func(backup.Progress) {
+	if d.streams.ErrTTY {
+		return func(p backup.Progress) {
+			secs := max(p.Elapsed.Seconds(), 0.001)
+			rate := float64(p.Bytes) / secs
+			line := fmt.Sprintf("\r%s %s  %s/s", p.Stage, fmtBytes(p.Bytes), fmtBytes(int64(rate)))
+			if p.Total > 0 {
+				line += fmt.Sprintf("  %3.0f%%", 100*float64(p.Bytes)/float64(p.Total))
+				if rate > 0 && !p.Done {
+					line += fmt.Sprintf("  ETA %s", time.Duration(float64(p.Total-p.Bytes)/rate*float64(time.Second)).Round(time.Second))
+				}
+			}
+			if p.Done {
+				line += "\n"
+			}
+			fmt.Fprintf(d.streams.Err, "%-72s", line)
+		}
+	}
+	var last time.Duration
+	return func(p backup.Progress) {
+		if p.Done || p.Elapsed-last >= 30*time.Second {
+			last = p.Elapsed
+			d.logger.Info("transfer", "stage", p.Stage, "backup", p.ID, "bytes", p.Bytes, "total", p.Total,
+				"elapsed", p.Elapsed.Round(time.Millisecond), "done", p.Done)
+		}
+	}
+}
+
+func fmtBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// backupCatalogueFor adapts the catalogue to what status and doctor read: the newest backup per kind.
+// stack_stores.go's backupCatalogue should return openStatusCatalogue(ctx).
+func (d *deps) openStatusCatalogue(ctx context.Context) (stack.BackupCatalogue, error) {
+	c, _, err := d.openCatalogue(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return statusCatalogue{c}, nil
+}
+
+type statusCatalogue struct{ c *backup.Catalogue }
+
+func (s statusCatalogue) Newest(ctx context.Context) ([]stack.NewestBackup, error) {
+	ns, err := s.c.Newest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]stack.NewestBackup, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, stack.NewestBackup{Kind: string(n.Kind), ID: n.ID, FinishedAt: n.FinishedAt})
+	}
+	return out, nil
 }

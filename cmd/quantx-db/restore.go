@@ -3,5 +3,17 @@ package main
 import "github.com/spf13/cobra"
 
 func newRestoreCmd(d *deps) *cobra.Command {
-	return &cobra.Command{Use: "restore", Short: "(not yet available)", Hidden: true}
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "Restore a backup from the S3 bucket into PostgreSQL or InfluxDB",
+		Long: `restore reads a backup listed by 'quantx-db backup list', checks the stored
+object's size and SHA-256 on the way, and feeds it to pg_restore or influxd
+restore. Without quantx-db, docs/backup.md restores with stock tools.`,
+		Example: `  quantx-db restore postgres 20261126T174500Z-postgres-quantx-k3j9x2 --target-database-url postgres://app@db2/quantx --verify
+  quantx-db restore influx 20261126T174500Z-influx-quantx-x8w1p0 --new-database quantx_restored`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newRestorePostgresCmd(d), newRestoreInfluxCmd(d))
+	return cmd
 }

@@ -1,0 +1,123 @@
+package backup_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/testenv"
+)
+
+// influxd is the binary scripts/services installed (the test server's own version).
+func influxd(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("influxd"); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	p := filepath.Join(home, ".cache", "quantx-db", "bin", "influxd")
+	if c := os.Getenv("QUANTX_CACHE"); c != "" {
+		p = filepath.Join(c, "bin", "influxd")
+	}
+	if _, err := exec.LookPath(p); err != nil {
+		t.Skipf("influxd not installed (scripts/services up influxdb): %v", err)
+	}
+	return p
+}
+
+func influxDo(t *testing.T, db *testenv.InfluxDB, path string, form url.Values, body string) string {
+	t.Helper()
+	u := db.URL + path + "?" + form.Encode()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(body))
+	user, pass, _ := strings.Cut(db.Token, ":")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s: %s %s", path, resp.Status, b)
+	}
+	return string(b)
+}
+
+func influxCount(t *testing.T, db *testenv.InfluxDB, database string) (int, error) {
+	body := influxDo(t, db, "/query", url.Values{"db": {database}, "q": {"SELECT count(price) FROM ticks"}}, "")
+	var out struct {
+		Results []struct {
+			Error  string `json:"error"`
+			Series []struct {
+				Values [][]any `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Results) == 0 {
+		return 0, fmt.Errorf("no results: %s", body)
+	}
+	if out.Results[0].Error != "" {
+		return 0, errors.New(out.Results[0].Error)
+	}
+	if len(out.Results[0].Series) == 0 {
+		return 0, nil
+	}
+	return int(out.Results[0].Series[0].Values[0][1].(float64)), nil
+}
+
+func TestInfluxRoundTrip(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	bin := influxd(t)
+	cat, _, _ := newCatalogue(t, backup.Options{})
+	ctx := t.Context()
+	if err := db.Query(ctx, `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	var lines strings.Builder
+	base := time.Now().Add(-time.Hour).UnixNano()
+	for i := range 500 {
+		fmt.Fprintf(&lines, "ticks,symbol=S%d price=%d.5 %d\n", i%7, i, base+int64(i)*int64(time.Second))
+	}
+	influxDo(t, db, "/write", url.Values{"db": {db.Database}}, lines.String())
+
+	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != backup.KindInflux || m.Size == 0 || !strings.HasPrefix(m.ServerVersion, "1.8") {
+		t.Fatalf("manifest: %+v", m)
+	}
+	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin, Start: time.Now()}); !errors.Is(err, backup.ErrInvalidTimeWindow) {
+		t.Fatalf("start without end: %v", err)
+	}
+
+	// Restoring over the existing database is refused before influxd runs.
+	ro := backup.InfluxRestore{RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token}
+	if _, err := cat.RestoreInflux(ctx, m.ID, ro); !errors.Is(err, backup.ErrDatabaseExists) {
+		t.Fatalf("restore onto existing: %v, want ErrDatabaseExists", err)
+	}
+	ro.NewDatabase = db.Database + "_r"
+	t.Cleanup(func() { db.Query(context.Background(), `DROP DATABASE "`+ro.NewDatabase+`"`) })
+	if _, err := cat.RestoreInflux(ctx, m.ID, ro); err != nil {
+		t.Fatal(err)
+	}
+	n, err := influxCount(t, db, ro.NewDatabase)
+	if err != nil || n != 500 {
+		t.Fatalf("restored count %d (%v), want 500", n, err)
+	}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+func newBackupInfluxCmd(d *deps) *cobra.Command {
+	var (
+		cf                                catalogueFlags
+		database, rpc, influxd, encryptTo string
+		start, end                        string
+	)
+	cmd := &cobra.Command{
+		Use:   "influx",
+		Short: "Back up an InfluxDB 1.x database with influxd backup -portable into the S3 bucket",
+		Long: `Runs influxd backup -portable -db DATABASE -host RPC into a temporary folder,
+then streams it as a gzip tar into the bucket with a manifest. influxd comes
+from PATH or $QUANTX_CACHE/bin (--influxd names it). The RPC address
+(--influx-rpc, QUANTX_INFLUX_RPC) defaults to the host of --influx-url with
+port 8088; that port has no authentication: keep it on loopback or a private
+network. --start and --end go together (influxd 1.6.7 mishandles one alone).`,
+		Example: `  quantx-db backup influx --database quantx
+  quantx-db backup influx --database quantx --influx-rpc 127.0.0.1:8088 --encrypt-to age1...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, err := d.config()
+			if err != nil {
+				return err
+			}
+			o := backup.InfluxBackup{Database: database, URL: cfg.InfluxURL.Reveal(), Token: cfg.InfluxToken.Reveal()}
+			if o.RPC, err = d.influxRPC(rpc, cfg.InfluxURL.Reveal()); err != nil {
+				return err
+			}
+			if o.Influxd = influxd; o.Influxd == "" {
+				if o.Influxd = d.findTool("influxd"); o.Influxd == "" {
+					return usagef("install influxd of the server's version on PATH, or pass --influxd", "influxd not found")
+				}
+			}
+			if (start == "") != (end == "") {
+				return usagef("give both --start and --end, or neither", "--start and --end go together")
+			}
+			if start != "" {
+				if o.Start, err = time.Parse(time.RFC3339, start); err != nil {
+					return usageErr(err, "--start is RFC 3339, e.g. 2026-11-01T00:00:00Z")
+				}
+				if o.End, err = time.Parse(time.RFC3339, end); err != nil {
+					return usageErr(err, "--end is RFC 3339, e.g. 2026-11-30T00:00:00Z")
+				}
+			}
+			if encryptTo != "" {
+				if o.Recipients, err = backup.ParseRecipients(encryptTo); err != nil {
+					return usageErr(err, "--encrypt-to takes an age public key (age1...)")
+				}
+			}
+			cat, _, err := d.openCatalogue(ctx, &cf)
+			if err != nil {
+				return err
+			}
+			m, err := cat.BackupInflux(ctx, o)
+			if err != nil {
+				return explainBackup(err)
+			}
+			return d.render(m, func() output.Table { return manifestTable(m) })
+		},
+	}
+	cf.addStale(cmd)
+	cmd.Flags().StringVar(&database, "database", "quantx", "InfluxDB `DATABASE` to back up")
+	cmd.Flags().StringVar(&rpc, "influx-rpc", "", "influxd backup/restore `HOST:PORT` (default: QUANTX_INFLUX_RPC, else --influx-url's host:8088)")
+	cmd.Flags().StringVar(&influxd, "influxd", "", "influxd binary `PATH` (default: PATH, then $QUANTX_CACHE/bin)")
+	cmd.Flags().StringVar(&encryptTo, "encrypt-to", "", "encrypt to this age `RECIPIENT`")
+	cmd.Flags().StringVar(&start, "start", "", "only points from this RFC 3339 `TIME` (needs --end)")
+	cmd.Flags().StringVar(&end, "end", "", "only points before this RFC 3339 `TIME` (needs --start)")
+	return cmd
+}
+
+// influxRPC resolves the influxd RPC address: flag, QUANTX_INFLUX_RPC, then --influx-url's host:8088.
+func (d *deps) influxRPC(flag, influxURL string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if v := d.getenv("QUANTX_INFLUX_RPC"); v != "" {
+		return v, nil
+	}
+	u, err := url.Parse(influxURL)
+	if influxURL == "" || err != nil || u.Hostname() == "" {
+		return "", usagef("pass --influx-rpc HOST:8088 or --influx-url", "no InfluxDB RPC address")
+	}
+	return net.JoinHostPort(u.Hostname(), "8088"), nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+func newBackupVerifyCmd(d *deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify ID",
+		Short: "Re-read a backup's objects and check size and sha256 against its manifest (exit 3 on mismatch)",
+		Long: `verify downloads every object of the backup and compares its size and SHA-256
+with the manifest. It proves the bytes are intact; 'restore postgres --verify'
+into a scratch database proves they restore.`,
+		Example: `  quantx-db backup verify 20261126T174500Z-postgres-quantx-k3j9x2
+  quantx-db backup verify "$(quantx-db backup list -o json | jq -r '.backups[0].id')"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, _, err := d.openCatalogue(cmd.Context(), nil)
+			if err != nil {
+				return err
+			}
+			v, err := cat.Verify(cmd.Context(), args[0])
+			if err != nil {
+				return explainBackup(err)
+			}
+			if err := d.render(v, func() output.Table { return verifyTable(v) }); err != nil {
+				return err
+			}
+			if !v.OK {
+				return checkFailed("backup "+v.ID+" does not match its manifest", "do not rely on it: restore another backup, and take a new one")
+			}
+			return nil
+		},
+	}
+}
+
+func verifyTable(v backup.VerifyResult) output.Table {
+	t := output.Table{Header: []string{"ROLE", "KEY", "SIZE", "SHA256", "RESULT"}}
+	for _, o := range v.Objects {
+		res := "ok"
+		if !o.OK {
+			res = o.Problem
+		}
+		t.Rows = append(t.Rows, []string{o.Role, o.Key, fmtBytes(o.ActualSize), o.ActualSHA256, res})
+	}
+	return t
+}

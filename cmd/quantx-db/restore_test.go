@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quantx/quantx-db/internal/testenv"
+)
+
+func TestBackupRestoreInfluxCLI(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	b := testenv.S3(t)
+	env := map[string]string{"QUANTX_INFLUX_URL": db.URL, "QUANTX_INFLUX_TOKEN": db.Token, "QUANTX_INFLUX_RPC": db.RPC,
+		"QUANTX_S3_ENDPOINT": b.Endpoint, "QUANTX_S3_ACCESS_KEY": b.AccessKey, "QUANTX_S3_SECRET_KEY": b.SecretKey,
+		"QUANTX_S3_BUCKET": b.Bucket, "HOME": homeDir(t)}
+	if err := db.Query(t.Context(), `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	var lines strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&lines, "ticks price=%d %d\n", i, time.Now().Add(-time.Duration(i)*time.Minute).UnixNano())
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, db.URL+"/write?"+url.Values{"db": {db.Database}}.Encode(), strings.NewReader(lines.String()))
+	user, pass, _ := strings.Cut(db.Token, ":")
+	req.SetBasicAuth(user, pass)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("write: %v %v", resp, err)
+	}
+	if r := runCLI(t, env, "backup", "influx", "--database", db.Database); r.code != exitOK {
+		t.Fatalf("backup influx: exit %d: %s", r.code, r.stderr)
+	}
+	doc := listBackups(t, env)
+	if len(doc.Backups) != 1 || doc.Backups[0].Kind != "influx" {
+		t.Fatalf("list: %+v", doc)
+	}
+	id := doc.Backups[0].ID
+	if r := runCLI(t, env, "restore", "influx", id); r.code != exitUsage || !strings.Contains(r.stderr, "--new-database") {
+		t.Fatalf("restore onto the existing database: exit %d: %s", r.code, r.stderr)
+	}
+	newDB := db.Database + "_cli"
+	t.Cleanup(func() { db.Query(context.Background(), `DROP DATABASE "`+newDB+`"`) })
+	if r := runCLI(t, env, "restore", "influx", id, "--new-database", newDB); r.code != exitOK {
+		t.Fatalf("restore influx: exit %d: %s", r.code, r.stderr)
+	}
+	if err := db.Query(t.Context(), `SELECT count(price) FROM "`+newDB+`".."ticks"`); err != nil {
+		t.Fatalf("query restored database: %v", err)
+	}
+}
+
+func homeDir(t *testing.T) string {
+	h, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip("no home directory for influxd lookup")
+	}
+	return h
+}
