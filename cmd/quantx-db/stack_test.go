@@ -16,10 +16,13 @@ func stackEnv(t *testing.T) (map[string]string, []string, *testenv.PGDatabase, *
 	db := testenv.Postgres(t)
 	in := testenv.Influx(t)
 	se := testenv.Search(t, "opensearch")
+	b := testenv.S3(t)
 	env := map[string]string{
 		"QUANTX_DATABASE_URL": db.URL,
 		"QUANTX_INFLUX_URL":   in.URL, "QUANTX_INFLUX_TOKEN": in.Token,
 		"QUANTX_ELASTIC_URL": se.URL,
+		"QUANTX_S3_ENDPOINT": b.Endpoint, "QUANTX_S3_ACCESS_KEY": b.AccessKey,
+		"QUANTX_S3_SECRET_KEY": b.SecretKey, "QUANTX_S3_BUCKET": b.Bucket,
 	}
 	return env, []string{"--influx-database", in.Database, "--elastic-index-prefix", se.Prefix}, db, in
 }
@@ -113,6 +116,32 @@ func TestProvisionThenStatusClean(t *testing.T) {
 			t.Errorf("status has no line for %s", s)
 		}
 	}
+	if got := statusItem(st, "s3", "backup postgres"); got.State != "warn" || !strings.Contains(got.Detail, "no backup") {
+		t.Errorf("before any backup: %+v", got)
+	}
+	if got := statusItem(st, "postgres", "retention"); got.State != "ok" {
+		t.Errorf("retention on a fresh stack: %+v", got)
+	}
+
+	// The newest backup shows in status with its id.
+	if r := runCLI(t, env, "backup", "postgres", "-o", "json"); r.code != exitOK {
+		t.Fatalf("backup: %d %s", r.code, r.stderr)
+	}
+	r = runCLI(t, env, args("status", "-o", "json")...)
+	st = decodeJSON[statusDoc](t, r.stdout)
+	if got := statusItem(st, "s3", "backup postgres"); got.State != "ok" || !strings.Contains(got.Detail, "-postgres-") {
+		t.Errorf("after a backup: %+v", got)
+	}
+}
+
+// statusItem finds one line of a status report (zero value if absent).
+func statusItem(st statusDoc, store, check string) (it struct{ State, Detail string }) {
+	for _, i := range st.Items {
+		if i.Store == store && i.Check == check {
+			it.State, it.Detail = i.State, i.Detail
+		}
+	}
+	return it
 }
 
 func TestStatusNamesTheDriftedStore(t *testing.T) {
@@ -130,6 +159,11 @@ func TestStatusNamesTheDriftedStore(t *testing.T) {
 		`INSERT INTO activity_logs (action, resource_type, created_at) VALUES ('login', 'session', '2035-01-15 00:00:00+00')`); err != nil {
 		t.Fatal(err)
 	}
+	// 27 months back: the three oldest months end before the 24-month cutoff,
+	// whatever the day of the month, so retention is due for exactly 3.
+	if r := runCLI(t, env, "partitions", "ensure", "--months-back", "27"); r.code != exitOK {
+		t.Fatalf("ensure --months-back: %d %s", r.code, r.stderr)
+	}
 	r := runCLI(t, env, append([]string{"status", "--exit-code", "-o", "json"}, extra...)...)
 	if r.code != exitCheck {
 		t.Fatalf("status exit %d, want 3; %s", r.code, r.stderr)
@@ -146,6 +180,9 @@ func TestStatusNamesTheDriftedStore(t *testing.T) {
 	}
 	if d, ok := action["postgres/partitions"]; !ok || !strings.Contains(d, "DEFAULT") {
 		t.Errorf("rows in DEFAULT not reported: %+v", st.Items)
+	}
+	if d := action["postgres/retention"]; !strings.Contains(d, "activity_logs: 3 partition(s) past 24 months") {
+		t.Errorf("retention due not reported: %q", d)
 	}
 	if !strings.Contains(r.stderr, "needs action") {
 		t.Errorf("stderr does not summarise: %q", r.stderr)
