@@ -1,16 +1,10 @@
 package influx_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +14,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/domain"
 
 	"github.com/quantx/quantx-db/influx"
+	"github.com/quantx/quantx-db/internal/testenv"
 )
 
 // influx2 is an InfluxDB 2.x test server and a database name owned by one test.
@@ -28,28 +23,13 @@ type influx2 struct {
 	client                    influxdb2.Client
 }
 
-// newInflux2 finds the optional 2.x server that `scripts/services up influxdb2`
-// starts (it needs a Rust toolchain to build, so it is not part of the default
-// set). testenv has no 2.x helper yet: this reads the same variables, from the
-// environment or the services env file, and skips when there is no server,
-// also under CI, because 2.x is optional there.
-// TODO(issue 5): move into internal/testenv as testenv.Influx2 when it grows one.
+// newInflux2 returns the 2.x test server (testenv.Influx2: a failure under
+// CI=true when it is missing) with a client, and removes what the test made.
 func newInflux2(t *testing.T) *influx2 {
 	t.Helper()
-	get := servicesEnv()
-	s := &influx2{URL: get("QUANTX_TEST_INFLUX2_URL"), Token: get("QUANTX_TEST_INFLUX2_TOKEN"), Org: get("QUANTX_TEST_INFLUX2_ORG")}
-	if s.URL == "" || s.Token == "" || s.Org == "" {
-		t.Skip("no InfluxDB 2.x server (optional): scripts/services up influxdb2")
-	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	s.Database = "t2_" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "_")) + "_" + hex.EncodeToString(suffix)
+	e := testenv.Influx2(t)
+	s := &influx2{URL: e.URL, Token: e.Token, Org: e.Org, Database: e.Database}
 	s.client = influxdb2.NewClient(s.URL, s.Token)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := s.client.Ping(ctx); err != nil {
-		t.Skipf("InfluxDB 2.x at %s does not answer (optional): %v", s.URL, err)
-	}
 	t.Cleanup(func() {
 		defer s.client.Close()
 		if t.Failed() {
@@ -92,33 +72,6 @@ func (s *influx2) drop(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// servicesEnv reads a variable from the environment, else from the env file
-// scripts/services writes (as testenv does for the 1.x server).
-func servicesEnv() func(string) string {
-	vars := map[string]string{}
-	dir := os.Getenv("QUANTX_CACHE")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "quantx-db")
-	}
-	if f, err := os.Open(filepath.Join(dir, "services.env")); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
-			if ok {
-				vars[k] = strings.Trim(v, `'"`)
-			}
-		}
-	}
-	return func(k string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return vars[k]
 	}
 }
 
