@@ -60,7 +60,7 @@ func TestPostgresRoundTrip(t *testing.T) {
 	}
 }
 
-// TestStockToolsRunbook follows docs/backup.md without quantx-db: download the object with a plain S3
+// TestStockToolsRunbook follows the README runbook without quantx-db: download the object with a plain S3
 // client, then pg_restore it.
 func TestStockToolsRunbook(t *testing.T) {
 	t.Parallel()
