@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,5 +46,48 @@ func TestHelpGoesToStdout(t *testing.T) {
 	r := runCLI(t, nil, "migrate", "up", "--help")
 	if r.code != exitOK || !strings.Contains(r.stdout, "Examples:") || r.stderr != "" {
 		t.Fatalf("help: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestManPagesAreCurrent regenerates the man pages and compares them with
+// docs/man, so a changed flag or command cannot ship with stale pages. The
+// .TH line carries the month of generation and is left out of the comparison.
+func TestManPagesAreCurrent(t *testing.T) {
+	dir := t.TempDir()
+	if r := runCLI(t, nil, "gen-man", dir); r.code != exitOK {
+		t.Fatalf("gen-man: %d %s", r.code, r.stderr)
+	}
+	read := func(dir string) map[string]string {
+		t.Helper()
+		files, err := filepath.Glob(filepath.Join(dir, "*.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages := map[string]string{}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keep []string
+			for _, line := range strings.Split(string(b), "\n") {
+				if !strings.HasPrefix(line, ".TH ") {
+					keep = append(keep, line)
+				}
+			}
+			pages[filepath.Base(f)] = strings.Join(keep, "\n")
+		}
+		return pages
+	}
+	want, got := read(dir), read(filepath.Join("..", "..", "docs", "man"))
+	for name, page := range want {
+		if got[name] != page {
+			t.Errorf("docs/man/%s is missing or stale: run `go run ./cmd/quantx-db gen-man docs/man`", name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("docs/man/%s has no command any more: delete it and regenerate", name)
+		}
 	}
 }
