@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ListOptions selects what List reads.
@@ -58,6 +60,30 @@ type Health struct {
 	HorizonMonths int         `json:"horizon_months"`
 	CoveredUntil  time.Time   `json:"covered_until,omitzero"` // end of the covered run of months
 	Hash          []HashCheck `json:"hash"`
+	// DefaultOldest and DefaultNewest bound created_at of the rows in DEFAULT
+	// (zero when it is empty): they say which --months-back/--months-ahead
+	// would let ensure move them out.
+	DefaultOldest time.Time `json:"default_oldest,omitzero"`
+	DefaultNewest time.Time `json:"default_newest,omitzero"`
+}
+
+// DefaultFix is the ensure command that moves every row of DEFAULT into
+// monthly partitions, given the current UTC month (now).
+func (h Health) DefaultFix(now time.Time) string {
+	cmd := "quantx-db partitions ensure"
+	cur := monthStart(now)
+	if back := monthsBetween(monthStart(h.DefaultOldest), cur); back > 0 {
+		cmd += fmt.Sprintf(" --months-back %d", back)
+	}
+	if ahead := monthsBetween(cur, monthStart(h.DefaultNewest)); ahead > 3 {
+		cmd += fmt.Sprintf(" --months-ahead %d", ahead)
+	}
+	return cmd
+}
+
+// monthsBetween counts whole months from a to b (both month starts).
+func monthsBetween(a, b time.Time) int {
+	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
 }
 
 // Health reads the DEFAULT row count, the premade horizon of MonthlyTable and
@@ -77,6 +103,13 @@ func (m *Manager) Health(ctx context.Context) (Health, error) {
 		if p.Default {
 			if h.DefaultRows, err = exactRows(ctx, m.pool, m.opts.Schema, p.Name); err != nil {
 				return h, err
+			}
+			if h.DefaultRows > 0 {
+				err := m.pool.QueryRow(ctx, "SELECT min(created_at), max(created_at) FROM ONLY "+
+					pgx.Identifier{m.opts.Schema, p.Name}.Sanitize()).Scan(&h.DefaultOldest, &h.DefaultNewest)
+				if err != nil {
+					return h, fmt.Errorf("date range of %s: %w", p.Name, err)
+				}
 			}
 		}
 	}

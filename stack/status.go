@@ -157,7 +157,8 @@ func postgresStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem
 		Detail: fmt.Sprintf("%s: %d month(s) premade ahead, DEFAULT empty", h.Table, h.HorizonMonths)}
 	switch {
 	case h.DefaultRows > 0:
-		part.State, part.Detail = StateAction, fmt.Sprintf("%s: %d row(s) in DEFAULT: run 'quantx-db partitions ensure'", h.Table, h.DefaultRows)
+		part.State, part.Detail = StateAction, fmt.Sprintf("%s: %d row(s) in DEFAULT (%s to %s): run '%s'",
+			h.Table, h.DefaultRows, h.DefaultOldest.UTC().Format("2006-01-02"), h.DefaultNewest.UTC().Format("2006-01-02"), h.DefaultFix(o.Now()))
 	case h.HorizonMonths < o.MonthsAhead:
 		part.State, part.Detail = StateAction, fmt.Sprintf("%s: only %d month(s) premade ahead: run 'quantx-db partitions ensure'", h.Table, max(h.HorizonMonths, 0))
 	}

@@ -178,8 +178,22 @@ func TestStatusNamesTheDriftedStore(t *testing.T) {
 	if _, ok := action["influx/drift"]; !ok {
 		t.Errorf("influx drift not reported: %+v", st.Items)
 	}
-	if d, ok := action["postgres/partitions"]; !ok || !strings.Contains(d, "DEFAULT") {
+	d, ok := action["postgres/partitions"]
+	if !ok || !strings.Contains(d, "1 row(s) in DEFAULT (2035-01-15 to 2035-01-15)") {
 		t.Errorf("rows in DEFAULT not reported: %+v", st.Items)
+	}
+	// The hint is a command that clears it: following it moves the row out.
+	_, fix, _ := strings.Cut(d, "run 'quantx-db ")
+	fix = strings.TrimSuffix(fix, "'")
+	if !strings.Contains(fix, "--months-ahead") {
+		t.Fatalf("hint %q does not reach 2035", d)
+	}
+	if r := runCLI(t, env, strings.Fields(fix)...); r.code != exitOK {
+		t.Fatalf("%s: %d %s", fix, r.code, r.stderr)
+	}
+	after := decodeJSON[statusDoc](t, runCLI(t, env, append([]string{"status", "-o", "json"}, extra...)...).stdout)
+	if got := statusItem(after, "postgres", "partitions"); got.State != "ok" {
+		t.Errorf("after %q: %+v", fix, got)
 	}
 	if d := action["postgres/retention"]; !strings.Contains(d, "activity_logs: 3 partition(s) past 24 months") {
 		t.Errorf("retention due not reported: %q", d)
