@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"filippo.io/age"
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/backup"
@@ -197,4 +198,21 @@ func (s statusCatalogue) Newest(ctx context.Context) ([]stack.NewestBackup, erro
 		out = append(out, stack.NewestBackup{Kind: string(n.Kind), ID: n.ID, FinishedAt: n.FinishedAt})
 	}
 	return out, nil
+}
+
+// encryptToFlag adds --encrypt-to to a backup verb.
+func encryptToFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "encrypt-to", "", "encrypt every object to this age `RECIPIENT` (restore then needs --identity)")
+}
+
+// recipients parses --encrypt-to; empty means no encryption.
+func recipients(encryptTo string) ([]age.Recipient, error) {
+	if encryptTo == "" {
+		return nil, nil
+	}
+	rs, err := backup.ParseRecipients(encryptTo)
+	if err != nil {
+		return nil, usageErr(err, "--encrypt-to takes an age public key (age1..., from age-keygen -y KEYFILE)")
+	}
+	return rs, nil
 }

@@ -55,10 +55,8 @@ network. --start and --end go together (influxd 1.6.7 mishandles one alone).`,
 					return usageErr(err, "--end is RFC 3339, e.g. 2026-11-30T00:00:00Z")
 				}
 			}
-			if encryptTo != "" {
-				if o.Recipients, err = backup.ParseRecipients(encryptTo); err != nil {
-					return usageErr(err, "--encrypt-to takes an age public key (age1...)")
-				}
+			if o.Recipients, err = recipients(encryptTo); err != nil {
+				return err
 			}
 			cat, _, err := d.openCatalogue(ctx, &cf)
 			if err != nil {
@@ -75,7 +73,7 @@ network. --start and --end go together (influxd 1.6.7 mishandles one alone).`,
 	cmd.Flags().StringVar(&database, "database", "quantx", "InfluxDB `DATABASE` to back up")
 	cmd.Flags().StringVar(&rpc, "influx-rpc", "", "influxd backup/restore `HOST:PORT` (default: QUANTX_INFLUX_RPC, else --influx-url's host:8088)")
 	cmd.Flags().StringVar(&influxd, "influxd", "", "influxd binary `PATH` (default: PATH, then $QUANTX_CACHE/bin)")
-	cmd.Flags().StringVar(&encryptTo, "encrypt-to", "", "encrypt to this age `RECIPIENT`")
+	encryptToFlag(cmd, &encryptTo)
 	cmd.Flags().StringVar(&start, "start", "", "only points from this RFC 3339 `TIME` (needs --end)")
 	cmd.Flags().StringVar(&end, "end", "", "only points before this RFC 3339 `TIME` (needs --start)")
 	return cmd

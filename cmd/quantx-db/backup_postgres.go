@@ -44,10 +44,8 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 			}
 			o := backup.PostgresBackup{DatabaseURL: cfg.DatabaseURL.Reveal(), Tools: backup.PGTools{BinDir: binDir},
 				WithRolePasswords: withPasswords, SkipGlobals: skipGlobals, Checksums: checksum, Compress: compress, SkipCounts: skipCounts}
-			if encryptTo != "" {
-				if o.Recipients, err = backup.ParseRecipients(encryptTo); err != nil {
-					return usageErr(err, "--encrypt-to takes an age public key (age1..., from age-keygen -y KEYFILE)")
-				}
+			if o.Recipients, err = recipients(encryptTo); err != nil {
+				return err
 			}
 			cat, _, err := d.openCatalogue(ctx, &cf)
 			if err != nil {
@@ -61,7 +59,7 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 		},
 	}
 	cf.addStale(cmd)
-	cmd.Flags().StringVar(&encryptTo, "encrypt-to", "", "encrypt every object to this age `RECIPIENT` (restore then needs --identity)")
+	encryptToFlag(cmd, &encryptTo)
 	cmd.Flags().StringVar(&binDir, "pg-bindir", "", "`DIR` holding pg_dump and pg_dumpall of the server's major version")
 	cmd.Flags().BoolVar(&withPasswords, "with-role-passwords", false, "keep role password hashes in globals.sql")
 	cmd.Flags().BoolVar(&skipGlobals, "skip-globals", false, "do not run pg_dumpall --globals-only (managed services that refuse it)")
