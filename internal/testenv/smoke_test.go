@@ -109,6 +109,56 @@ func TestInfluxSmoke(t *testing.T) {
 	}
 }
 
+func TestInflux2Smoke(t *testing.T) {
+	t.Parallel()
+	in := testenv.Influx2(t)
+	ctx := t.Context()
+	client := influxdb2.NewClient(in.URL, in.Token)
+	defer client.Close()
+
+	health, err := client.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if health.Version == nil || !strings.HasPrefix(*health.Version, "2.") {
+		t.Fatalf("health: %+v, want a 2.x server", health)
+	}
+	t.Logf("server: InfluxDB %s", *health.Version)
+
+	org, err := client.OrganizationsAPI().FindOrganizationByName(ctx, in.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket, err := client.BucketsAPI().CreateBucketWithName(ctx, org, in.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := client.BucketsAPI().DeleteBucket(context.Background(), bucket); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}()
+	at := time.Now().Truncate(time.Second)
+	p := influxdb2.NewPoint("quotes", map[string]string{"symbol": "BTC"}, map[string]any{"price": 97000.5}, at)
+	if err := client.WriteAPIBlocking(in.Org, in.Database).WritePoint(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.QueryAPI(in.Org).Query(ctx, fmt.Sprintf(`from(bucket: %q) |> range(start: -1h)`, in.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []any
+	for res.Next() {
+		got = append(got, res.Record().Value())
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != 97000.5 {
+		t.Fatalf("read back %v, want [97000.5]", got)
+	}
+}
+
 func TestS3Smoke(t *testing.T) {
 	t.Parallel()
 	b := testenv.S3(t)
