@@ -137,6 +137,21 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	// Control: a run that takes no lock in front of the inserts and changes
+	// nothing (exact row counts of every partition: ACCESS SHARE locks and
+	// sequential scans). On a machine with few cores, any concurrent work
+	// moves the insert loop's p99; this separates that from lock waits.
+	ctl, err := measure(ctx, dbURL(admin, loadQ), dbURL(admin, loadQ), idle, func(ctx context.Context, url string) error {
+		cmd := exec.CommandContext(ctx, bin, "partitions", "list", "--exact", "-o", "json")
+		cmd.Env = append(os.Environ(), "QUANTX_DATABASE_URL="+url)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w\n%s", bin, err, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
 	// Same outcome: the same rows are left.
 	left := func(db string) (int64, error) {
 		c, err := pgx.Connect(ctx, dbURL(admin, db))
@@ -170,6 +185,9 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 	fmt.Printf("%-34s %14s %14s\n", "slowest insert during", quantx.max.Round(time.Microsecond), del.max.Round(time.Microsecond))
 	fmt.Printf("%-34s %14d %14d\n", "inserts slower than 2x idle p99", quantx.over2x, del.over2x)
 	fmt.Printf("%-34s %14d %14d\n", "inserts during the run", quantx.inserts, del.inserts)
+	fmt.Printf("control, read-only 'partitions list --exact' (%s) under the same loop: p99 %s / idle %s = %.2fx; %d of %d inserts slower than 2x idle p99\n",
+		ctl.wallLoaded.Round(time.Millisecond), ctl.p99.Round(time.Microsecond), ctl.idleP99.Round(time.Microsecond),
+		float64(ctl.p99)/float64(ctl.idleP99), ctl.over2x, ctl.inserts)
 	if archive {
 		if err := compareArchiving(ctx, admin, bin, arcQ, arcD, expire, cutoff, idle); err != nil {
 			return fmt.Errorf("archiving: %w", err)

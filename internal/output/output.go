@@ -20,8 +20,9 @@ type Streams struct {
 	In     io.Reader
 	Out    io.Writer
 	Err    io.Writer
-	OutTTY bool // Out is a terminal: tables may use colour and progress bars
+	OutTTY bool // Out is a terminal: progress bars and confirmations may use it
 	ErrTTY bool // Err is a terminal: progress bars go there
+	Color  bool // colour the state words of tables (a terminal, and NO_COLOR unset)
 }
 
 // System returns the process's real streams.
@@ -29,7 +30,14 @@ func System() Streams {
 	return Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+		Color: ColorWanted(isTerminal(os.Stdout), os.Getenv),
 	}
+}
+
+// ColorWanted decides on colour the way https://no-color.org asks: only on a
+// terminal, never when NO_COLOR is set to anything, and not on TERM=dumb.
+func ColorWanted(tty bool, getenv func(string) string) bool {
+	return tty && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // TestStreams returns streams backed by buffers, for tests.
@@ -72,17 +80,76 @@ type Table struct {
 	Notes  []string
 }
 
+// stateColumns are the columns whose words get a colour on a terminal.
+var stateColumns = map[string]bool{"STATE": true, "STATUS": true, "RESULT": true}
+
+// stateColors maps a state word to its SGR colour; all codes have the same
+// length, so that tabwriter, which counts bytes, still lines columns up.
+var stateColors = map[string]string{
+	"ok": "32", "applied": "32", "unchanged": "32", "changed": "32", "in sync": "32",
+	"warn": "33", "pending": "33", "planned": "33", "skipped": "33", "drift": "33",
+	"action": "31", "error": "31", "fail": "31", "failed": "31", "mismatch": "31", "missing": "31", "dirty": "31",
+}
+
+// colorize wraps every cell of the state columns (header included) in an SGR
+// code of one fixed length: the column's invisible bytes are equal on every
+// line, so the visible alignment is unchanged.
+func (t Table) colorize() Table {
+	cols := map[int]bool{}
+	for i, h := range t.Header {
+		if stateColumns[h] {
+			cols[i] = true
+		}
+	}
+	if len(cols) == 0 {
+		return t
+	}
+	wrap := func(code, s string) string { return "\x1b[" + code + "m" + s + "\x1b[0m" }
+	out := t
+	out.Header = append([]string(nil), t.Header...)
+	for i := range cols {
+		out.Header[i] = wrap("39", out.Header[i])
+	}
+	out.Rows = make([][]string, len(t.Rows))
+	for r, row := range t.Rows {
+		out.Rows[r] = append([]string(nil), row...)
+		for i := range cols {
+			if i >= len(row) {
+				continue
+			}
+			code, ok := stateColors[strings.ToLower(row[i])]
+			if !ok {
+				code = "39" // default colour: same length as the others
+			}
+			out.Rows[r][i] = wrap(code, row[i])
+		}
+	}
+	return out
+}
+
 // Write prints the table with fixed padding. Cells are cut at the first line
 // break and control characters are escaped: index, bucket and partition names
 // come from servers and must not be able to move the cursor.
-func (t Table) Write(w io.Writer) error {
+func (t Table) Write(w io.Writer) error { return t.write(w, false) }
+
+// WriteColor is Write with the state words coloured.
+func (t Table) WriteColor(w io.Writer) error { return t.write(w, true) }
+
+func (t Table) write(w io.Writer, color bool) error {
 	if len(t.Header) > 0 || len(t.Rows) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		if len(t.Header) > 0 {
-			fmt.Fprintln(tw, strings.Join(cleanRow(t.Header), "\t"))
+		clean := Table{Header: cleanRow(t.Header), Rows: make([][]string, len(t.Rows))}
+		for i, r := range t.Rows {
+			clean.Rows[i] = cleanRow(r)
 		}
-		for _, r := range t.Rows {
-			fmt.Fprintln(tw, strings.Join(cleanRow(r), "\t"))
+		if color {
+			clean = clean.colorize()
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		if len(clean.Header) > 0 {
+			fmt.Fprintln(tw, strings.Join(clean.Header, "\t"))
+		}
+		for _, r := range clean.Rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t"))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -131,7 +198,7 @@ func Render(s Streams, f Format, v any, view func() Table) error {
 	if f == FormatJSON {
 		return JSON(s.Out, v)
 	}
-	return view().Write(s.Out)
+	return view().write(s.Out, s.Color)
 }
 
 // JSON writes v as one indented JSON document.
