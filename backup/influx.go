@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,12 +18,15 @@ import (
 	"filippo.io/age"
 )
 
-// InfluxBackup says what to back up from an InfluxDB 1.x server.
+// InfluxBackup says what to back up from an InfluxDB server. On 1.x it runs influxd backup -portable
+// (RPC, Influxd); on 2.x, detected from URL, it uses the HTTP backup API (URL, Token, Org) and backs up
+// the buckets of Database: the one named Database and those named Database/<tier>.
 type InfluxBackup struct {
 	Database string // required
+	Org      string // 2.x: only buckets of this organization ("" all)
 	RPC      string // backup/restore address (host:8088); no authentication on it, loopback or private only
 	Influxd  string // influxd binary; "" is "influxd" from PATH
-	// HTTP API, optional: only used to record the server version in the manifest.
+	// HTTP API: on 1.x optional (records the server version); on 2.x required, with an operator token.
 	URL, Token string
 	// Start and End limit the points backed up. Give both or neither: influxd 1.6.7 mishandles one alone.
 	Start, End time.Time
@@ -41,6 +45,10 @@ func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest,
 		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, ErrInvalidTimeWindow)
 	}
 	c.abortStale(ctx)
+	serverVersion := influxServerVersion(ctx, o.URL, o.Token)
+	if strings.HasPrefix(serverVersion, "2.") {
+		return c.backupInfluxV2(ctx, o, serverVersion, started)
+	}
 	influxd := o.Influxd
 	if influxd == "" {
 		influxd = "influxd"
@@ -51,7 +59,7 @@ func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest,
 	}
 	id := NewID(started, KindInflux, o.Database)
 	m := Manifest{FormatVersion: manifestFormat, ID: id, Kind: KindInflux, Database: o.Database,
-		ServerVersion: influxServerVersion(ctx, o.URL, o.Token), ToolVersion: strings.TrimSpace(string(verOut)),
+		ServerVersion: serverVersion, ToolVersion: strings.TrimSpace(string(verOut)),
 		QuantxVersion: c.o.ToolVersion, StartedAt: started, Format: "tar.gz of influxd backup -portable",
 		Encryption: encNone, Recipients: recipientStrings(o.Recipients)}
 	if len(o.Recipients) > 0 {
@@ -71,38 +79,47 @@ func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest,
 	if _, err := runTool(ctx, influxd, append(args, dir), nil, nil); err != nil {
 		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
 	}
+	if err := c.uploadInfluxDir(ctx, &m, dir, o.Recipients); err != nil {
+		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+	}
+	log.InfoContext(ctx, "backup finished", "bytes", m.Size)
+	return m, nil
+}
+
+// uploadInfluxDir streams dir as a gzip tar (age-encrypted when recipients are given) into the backup's
+// folder, then writes the manifest. On failure it removes what it uploaded: no manifest, no backup.
+func (c *Catalogue) uploadInfluxDir(ctx context.Context, m *Manifest, dir string, recipients []age.Recipient) error {
 	ok := false
 	defer func() {
 		if !ok {
-			c.removeFolder(ctx, id)
+			c.removeFolder(ctx, m.ID)
 		}
 	}()
 	tr := tarGz(dir)
 	defer tr.Close()
-	pr := c.progress(tr, "upload", id, 0)
+	pr := c.progress(tr, "upload", m.ID, 0)
 	var src io.Reader = pr
-	if len(o.Recipients) > 0 {
-		enc := encryptStream(pr, o.Recipients)
+	if len(recipients) > 0 {
+		enc := encryptStream(pr, recipients)
 		defer enc.Close()
 		src = enc
 	}
-	name := safeFileName(o.Database) + ".influx.tar.gz"
+	name := safeFileName(m.Database) + ".influx.tar.gz"
 	if m.Encryption == encAge {
 		name += ".age"
 	}
-	res, err := c.store.Put(ctx, folder(id)+name, src, map[string]string{"quantx-backup-id": id})
+	res, err := c.store.Put(ctx, folder(m.ID)+name, src, map[string]string{"quantx-backup-id": m.ID})
 	pr.finish()
 	if err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+		return err
 	}
 	m.Key, m.Size, m.SHA256 = res.Key, res.Size, res.SHA256
 	m.Objects = []Object{{Role: "influx", Key: res.Key, Size: res.Size, SHA256: res.SHA256}}
-	if err := c.writeManifest(ctx, &m); err != nil {
-		return Manifest{}, err
+	if err := c.writeManifest(ctx, m); err != nil {
+		return err
 	}
 	ok = true
-	log.InfoContext(ctx, "backup finished", "bytes", m.Size)
-	return m, nil
+	return nil
 }
 
 // tarGz streams the regular files of dir (flat: influxd backup writes no subfolders) as a gzip tar.
@@ -186,7 +203,8 @@ type InfluxRestore struct {
 	// NewDatabase is the name to restore as; "" restores under the original name, which must not exist
 	// (influxd restore cannot restore onto an existing database).
 	NewDatabase string
-	URL, Token  string // HTTP API, optional: checks the name is free and waits until the shards answer
+	URL, Token  string // HTTP API: 1.x optional (checks the name is free, waits for the shards); 2.x required
+	Org         string // 2.x: restore into this organization ("" the one recorded in the backup)
 	Identities  []age.Identity
 	TempDir     string
 	// ReadyTimeout bounds the wait for "shard is disabled" to go away after the restore (0: 30s).
@@ -207,6 +225,9 @@ func (c *Catalogue) RestoreInflux(ctx context.Context, id string, o InfluxRestor
 		target = m.Database
 	}
 	res := RestoreResult{ID: id, Kind: KindInflux, Target: target, Jobs: 1, Manifest: m}
+	if strings.Contains(m.Format, influxV2Format) {
+		return c.restoreInfluxV2(ctx, m, o, res)
+	}
 	if o.URL != "" {
 		dbs, err := influxQuery(ctx, o.URL, o.Token, "SHOW DATABASES", "")
 		if err != nil {
@@ -220,34 +241,17 @@ func (c *Catalogue) RestoreInflux(ctx context.Context, id string, o InfluxRestor
 	if influxd == "" {
 		influxd = "influxd"
 	}
+	if _, err := exec.LookPath(influxd); err != nil {
+		return res, fmt.Errorf("restore influx %s: %w (%w)", id, ErrToolMissing, err)
+	}
 	dir, err := os.MkdirTemp(o.TempDir, "quantx-db-influx-restore-*")
 	if err != nil {
 		return res, fmt.Errorf("restore influx %s: %w", id, err)
 	}
 	defer os.RemoveAll(dir)
-	obj, err := c.store.Get(ctx, m.Key)
-	if err != nil {
+	if res.Bytes, err = c.fetchInfluxArchive(ctx, m, o.Identities, dir); err != nil {
 		return res, fmt.Errorf("restore influx %s: %w", id, err)
 	}
-	defer obj.Close()
-	pr := c.progress(obj, "download", id, m.Size)
-	checked := newCheckedReader(pr, m.Key, m.Size, m.SHA256)
-	payload, err := openPayload(checked, m, o.Identities)
-	if err != nil {
-		return res, err
-	}
-	gz, err := gzip.NewReader(payload)
-	if err != nil {
-		return res, fmt.Errorf("restore influx %s: %w", id, err)
-	}
-	if err := untar(gz, dir); err != nil {
-		return res, fmt.Errorf("restore influx %s: %w", id, err)
-	}
-	if _, err := io.Copy(io.Discard, payload); err != nil { // finish the checksum
-		return res, fmt.Errorf("restore influx %s: %w", id, err)
-	}
-	pr.finish()
-	res.Bytes = pr.p.Bytes
 	args := []string{"restore", "-portable", "-host", o.RPC, "-db", m.Database}
 	if target != m.Database {
 		args = append(args, "-newdb", target)
@@ -262,6 +266,34 @@ func (c *Catalogue) RestoreInflux(ctx context.Context, id string, o InfluxRestor
 	}
 	c.log.InfoContext(ctx, "restore finished", "backup", id, "database", target)
 	return res, nil
+}
+
+// fetchInfluxArchive downloads the backup's archive into dir, checking size and sha256 against the
+// manifest on the way (decrypting with ids when it is encrypted), and returns the bytes read.
+func (c *Catalogue) fetchInfluxArchive(ctx context.Context, m Manifest, ids []age.Identity, dir string) (int64, error) {
+	obj, err := c.store.Get(ctx, m.Key)
+	if err != nil {
+		return 0, err
+	}
+	defer obj.Close()
+	pr := c.progress(obj, "download", m.ID, m.Size)
+	checked := newCheckedReader(pr, m.Key, m.Size, m.SHA256)
+	payload, err := openPayload(checked, m, ids)
+	if err != nil {
+		return 0, err
+	}
+	gz, err := gzip.NewReader(payload)
+	if err != nil {
+		return 0, err
+	}
+	if err := untar(gz, dir); err != nil {
+		return 0, err
+	}
+	if _, err := io.Copy(io.Discard, payload); err != nil { // finish the checksum
+		return 0, err
+	}
+	pr.finish()
+	return pr.p.Bytes, nil
 }
 
 // waitShards retries a query until the restored shards are enabled: right after influxd restore, reads

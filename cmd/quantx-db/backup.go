@@ -106,6 +106,8 @@ func explainBackup(err error) error {
 		return &userError{code: exitCheck, msg: err.Error(), hint: "the stored object is damaged: restore another backup (see 'backup list'), and run 'backup verify' on the others", err: err}
 	case errors.Is(err, backup.ErrEmptyPolicy), errors.Is(err, backup.ErrInvalidTimeWindow), errors.Is(err, backup.ErrWrongKind):
 		return usageErr(err, "see --help")
+	case errors.Is(err, backup.ErrNoBuckets):
+		return failure(err, "check --database: on InfluxDB 2.x its buckets are named DATABASE or DATABASE/<tier>")
 	case errors.Is(err, backup.ErrDatabaseExists):
 		return usageErr(err, "influxd restore cannot restore onto an existing database: pass --new-database NAME")
 	}

@@ -19,13 +19,20 @@ func newBackupInfluxCmd(d *deps) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "influx",
-		Short: "Back up an InfluxDB 1.x database with influxd backup -portable into the S3 bucket",
-		Long: `Runs influxd backup -portable -db DATABASE -host RPC into a temporary folder,
-then streams it as a gzip tar into the bucket with a manifest. influxd comes
-from PATH or $QUANTX_CACHE/bin (--influxd names it). The RPC address
-(--influx-rpc, QUANTX_INFLUX_RPC) defaults to the host of --influx-url with
-port 8088; that port has no authentication: keep it on loopback or a private
-network. --start and --end go together (influxd 1.6.7 mishandles one alone).`,
+		Short: "Back up an InfluxDB database (1.x: influxd backup -portable; 2.x: its backup API) into the S3 bucket",
+		Long: `On InfluxDB 1.x (the version is read from --influx-url) it runs influxd
+backup -portable -db DATABASE -host RPC into a temporary folder, then streams
+it as a gzip tar into the bucket with a manifest. influxd comes from PATH or
+$QUANTX_CACHE/bin (--influxd names it). The RPC address (--influx-rpc,
+QUANTX_INFLUX_RPC) defaults to the host of --influx-url with port 8088; that
+port has no authentication: keep it on loopback or a private network.
+--start and --end go together (influxd 1.6.7 mishandles one alone).
+
+On InfluxDB 2.x it reads the buckets of DATABASE (the bucket named DATABASE
+and those named DATABASE/<tier>, of --influx-org if set) through the HTTP
+backup API with --influx-token, which must be an operator token; no influxd
+or influx CLI is needed. Users, tokens, tasks and dashboards are not part of
+it: 'quantx-db influx setup' recreates the tasks and DBRP mappings.`,
 		Example: `  quantx-db backup influx --database quantx
   quantx-db backup influx --database quantx --influx-rpc 127.0.0.1:8088 --encrypt-to age1...`,
 		Args: cobra.NoArgs,
@@ -35,14 +42,12 @@ network. --start and --end go together (influxd 1.6.7 mishandles one alone).`,
 			if err != nil {
 				return err
 			}
-			o := backup.InfluxBackup{Database: database, URL: cfg.InfluxURL.Reveal(), Token: cfg.InfluxToken.Reveal()}
+			o := backup.InfluxBackup{Database: database, URL: cfg.InfluxURL.Reveal(), Token: cfg.InfluxToken.Reveal(), Org: cfg.InfluxOrg}
 			if o.RPC, err = d.influxRPC(rpc, cfg.InfluxURL.Reveal()); err != nil {
 				return err
 			}
 			if o.Influxd = influxd; o.Influxd == "" {
-				if o.Influxd = d.findTool("influxd"); o.Influxd == "" {
-					return usagef("install influxd of the server's version on PATH, or pass --influxd", "influxd not found")
-				}
+				o.Influxd = d.findTool("influxd") // 1.x only; a missing one is reported if the server is 1.x
 			}
 			if (start == "") != (end == "") {
 				return usagef("give both --start and --end, or neither", "--start and --end go together")

@@ -14,11 +14,14 @@ func newRestoreInfluxCmd(d *deps) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "influx ID [--new-database NAME]",
-		Short: "Restore an InfluxDB backup with influxd restore -portable",
-		Long: `influxd restore cannot restore onto an existing database: without
---new-database the backup's own database name must be free (a fresh server).
-After the restore, queries can fail for a moment with "shard is disabled";
-restore waits until the new database answers.`,
+		Short: "Restore an InfluxDB backup (1.x: influxd restore -portable; 2.x: the restore API)",
+		Long: `Neither version restores onto existing data: without --new-database the
+backup's own database (1.x) or buckets (2.x) must not exist. A 2.x backup is
+restored through the HTTP restore API with an operator --influx-token, each
+bucket DATABASE/<tier> as NEW/<tier>, into --influx-org (default: the
+organization recorded in the backup); every name is checked before the first
+change. After a 1.x restore, queries can fail for a moment with "shard is
+disabled"; restore waits until the new database answers.`,
 		Example: `  quantx-db restore influx 20261126T174500Z-influx-quantx-x8w1p0 --new-database quantx_restored`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -27,14 +30,12 @@ restore waits until the new database answers.`,
 			if err != nil {
 				return err
 			}
-			o.URL, o.Token = cfg.InfluxURL.Reveal(), cfg.InfluxToken.Reveal()
+			o.URL, o.Token, o.Org = cfg.InfluxURL.Reveal(), cfg.InfluxToken.Reveal(), cfg.InfluxOrg
 			if o.RPC, err = d.influxRPC(rpc, o.URL); err != nil {
 				return err
 			}
 			if o.Influxd = influxd; o.Influxd == "" {
-				if o.Influxd = d.findTool("influxd"); o.Influxd == "" {
-					return usagef("install influxd on PATH, or pass --influxd", "influxd not found")
-				}
+				o.Influxd = d.findTool("influxd") // 1.x backups only; reported when one needs it
 			}
 			if identity != "" {
 				if o.Identities, err = backup.ReadIdentities(identity); err != nil {
