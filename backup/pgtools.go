@@ -56,10 +56,12 @@ func (t PGTools) resolveTool(ctx context.Context, tool string, serverMajor int) 
 	if t.BinDir != "" {
 		candidates = []string{filepath.Join(t.BinDir, tool)}
 	} else {
+		// The server's own major first: on Debian, PATH has a Perl wrapper (pg_wrapper) that costs
+		// ~30 ms per start and may pick another cluster's version.
+		candidates = append(candidates, fmt.Sprintf("/usr/lib/postgresql/%d/bin/%s", serverMajor, tool))
 		if p, err := exec.LookPath(tool); err == nil {
 			candidates = append(candidates, p)
 		}
-		candidates = append(candidates, fmt.Sprintf("/usr/lib/postgresql/%d/bin/%s", serverMajor, tool))
 	}
 	var found []string
 	for _, c := range candidates {
@@ -160,6 +162,11 @@ SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'`
 func tableStats(ctx context.Context, tx pgx.Tx, tables []string, sums bool) (map[string]int64, map[string]string, error) {
 	counts := map[string]int64{}
 	var checks map[string]string
+	// The counts run beside pg_dump, which is busy compressing: parallel workers and JIT compilation
+	// would only take CPU from it. One plain backend reading each table is enough to finish first.
+	if _, err := tx.Exec(ctx, "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off"); err != nil {
+		return nil, nil, fmt.Errorf("set count settings: %w", err)
+	}
 	if sums {
 		checks = map[string]string{}
 		if _, err := tx.Exec(ctx, stableTextSettings); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -26,7 +27,7 @@ type PostgresBackup struct {
 	// aggregates one md5 per row in memory: meant for databases of a few GB at most.
 	Checksums bool
 	// SkipCounts leaves table_counts out of the manifest. Counting reads every table once more, in the
-	// dump's snapshot and at the same time as the dump (about +10% wall time on 2 cores); without the
+	// dump's snapshot and at the same time as the dump (about +5% wall time on 2 cores); without the
 	// counts, restore --verify has nothing to compare.
 	SkipCounts bool
 	// Compress is pg_dump's -Z level 1-9 (1 is about twice as fast for a 3% larger dump); 0 leaves
@@ -73,12 +74,24 @@ func (c *Catalogue) BackupPostgres(ctx context.Context, o PostgresBackup) (Manif
 		}
 	}()
 
-	if !o.SkipGlobals {
-		obj, err := c.backupGlobals(ctx, o, id, major, dbname, env)
-		if err != nil {
-			return Manifest{}, fmt.Errorf("backup postgres %s: %w", si.Database, err)
-		}
-		m.Objects = append(m.Objects, obj)
+	// Roles and tablespaces (pg_dumpall --globals-only, ~0.1 s with its upload) run beside the dump
+	// instead of before it; the backup waits for them before its manifest.
+	type globalsResult struct {
+		obj Object
+		err error
+	}
+	globals := make(chan globalsResult, 1)
+	var globalsDone sync.WaitGroup
+	// Every return waits for it, before the deferred clean-up above removes a failed backup's folder:
+	// no globals.sql may land in it afterwards.
+	defer globalsDone.Wait()
+	if o.SkipGlobals {
+		close(globals)
+	} else {
+		globalsDone.Go(func() {
+			obj, err := c.backupGlobals(ctx, o, id, major, dbname, env)
+			globals <- globalsResult{obj, err}
+		})
 	}
 
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -148,6 +161,12 @@ func (c *Catalogue) BackupPostgres(ctx context.Context, o PostgresBackup) (Manif
 	}
 	if st.err != nil {
 		return Manifest{}, fmt.Errorf("backup postgres %s: %w", si.Database, st.err)
+	}
+	if g, ok := <-globals; ok {
+		if g.err != nil {
+			return Manifest{}, fmt.Errorf("backup postgres %s: %w", si.Database, g.err)
+		}
+		m.Objects = append(m.Objects, g.obj)
 	}
 	if !o.SkipCounts {
 		m.TableCounts, m.TableSums = st.counts, st.sums

@@ -64,7 +64,7 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 	cmd.Flags().BoolVar(&withPasswords, "with-role-passwords", false, "keep role password hashes in globals.sql")
 	cmd.Flags().BoolVar(&skipGlobals, "skip-globals", false, "do not run pg_dumpall --globals-only (managed services that refuse it)")
 	cmd.Flags().BoolVar(&checksum, "checksums", false, "record a per-table checksum too (reads every row again; for databases of a few GB)")
-	cmd.Flags().BoolVar(&skipCounts, "skip-counts", false, "do not count rows (saves ~10% time; restore --verify then has nothing to compare)")
+	cmd.Flags().BoolVar(&skipCounts, "skip-counts", false, "do not count rows (saves ~5% time; restore --verify then has nothing to compare)")
 	cmd.Flags().IntVar(&compress, "compress", 0, "pg_dump -Z `LEVEL` 1-9 (0: pg_dump's default; 1 is about twice as fast)")
 	return cmd
 }
