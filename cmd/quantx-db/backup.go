@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/stack"
 )
@@ -142,7 +143,7 @@ func (d *deps) backupProgress() func(backup.Progress) {
 		return func(p backup.Progress) {
 			secs := max(p.Elapsed.Seconds(), 0.001)
 			rate := float64(p.Bytes) / secs
-			line := fmt.Sprintf("\r%s %s  %s/s", p.Stage, fmtBytes(p.Bytes), fmtBytes(int64(rate)))
+			line := fmt.Sprintf("\r%s %s  %s/s", p.Stage, output.Bytes(p.Bytes), output.Bytes(int64(rate)))
 			if p.Total > 0 {
 				line += fmt.Sprintf("  %3.0f%%", 100*float64(p.Bytes)/float64(p.Total))
 				if rate > 0 && !p.Done {
@@ -165,21 +166,7 @@ func (d *deps) backupProgress() func(backup.Progress) {
 	}
 }
 
-func fmtBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// backupCatalogueFor adapts the catalogue to what status and doctor read: the newest backup per kind.
-// stack_stores.go's backupCatalogue should return openStatusCatalogue(ctx).
+// openStatusCatalogue adapts the catalogue to what status and doctor read: the newest backup per kind.
 func (d *deps) openStatusCatalogue(ctx context.Context) (stack.BackupCatalogue, error) {
 	c, _, err := d.openCatalogue(ctx, nil)
 	if err != nil {

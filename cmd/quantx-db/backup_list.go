@@ -34,7 +34,7 @@ func newBackupListCmd(d *deps) *cobra.Command {
 			return d.render(res, func() output.Table {
 				t := output.Table{Header: []string{"ID", "KIND", "DATABASE", "FINISHED", "SIZE", "ENCRYPTION"}}
 				for _, m := range ms {
-					t.Rows = append(t.Rows, []string{m.ID, string(m.Kind), m.Database, output.Time(m.FinishedAt), fmtBytes(m.Size), m.Encryption})
+					t.Rows = append(t.Rows, []string{m.ID, string(m.Kind), m.Database, output.Time(m.FinishedAt), output.Bytes(m.Size), m.Encryption})
 				}
 				if len(ms) == 0 {
 					t.Notes = []string{"no backups"}

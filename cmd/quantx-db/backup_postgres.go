@@ -71,7 +71,7 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 
 func manifestTable(m backup.Manifest) output.Table {
 	t := output.Table{Header: []string{"ID", "KIND", "DATABASE", "SIZE", "ENCRYPTION", "TABLES", "DURATION"}}
-	t.Rows = append(t.Rows, []string{m.ID, string(m.Kind), m.Database, fmtBytes(m.Size), m.Encryption,
+	t.Rows = append(t.Rows, []string{m.ID, string(m.Kind), m.Database, output.Bytes(m.Size), m.Encryption,
 		itoaOrDash(len(m.TableCounts)), m.FinishedAt.Sub(m.StartedAt).Round(1e6).String()})
 	t.Notes = []string{"object " + m.Key + " sha256 " + m.SHA256}
 	return t

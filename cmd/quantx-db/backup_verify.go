@@ -44,7 +44,7 @@ func verifyTable(v backup.VerifyResult) output.Table {
 		if !o.OK {
 			res = o.Problem
 		}
-		t.Rows = append(t.Rows, []string{o.Role, o.Key, fmtBytes(o.ActualSize), o.ActualSHA256, res})
+		t.Rows = append(t.Rows, []string{o.Role, o.Key, output.Bytes(o.ActualSize), o.ActualSHA256, res})
 	}
 	return t
 }

@@ -87,7 +87,7 @@ manifest and exits 3 on a difference.`,
 
 func restoreTable(r backup.RestoreResult) output.Table {
 	t := output.Table{}
-	t.Notes = append(t.Notes, fmt.Sprintf("restored %s (%s) into %s: %s read", r.ID, r.Kind, r.Target, fmtBytes(r.Bytes)))
+	t.Notes = append(t.Notes, fmt.Sprintf("restored %s (%s) into %s: %s read", r.ID, r.Kind, r.Target, output.Bytes(r.Bytes)))
 	if r.Check != nil {
 		t.Header = []string{"TABLE", "EXPECTED ROWS", "ROWS", "RESULT"}
 		for _, c := range r.Check.Tables {
