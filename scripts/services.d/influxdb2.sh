@@ -18,6 +18,13 @@ INFLUX2_ORG=quantx
 influxdb2_install() {
 	local build=$QUANTX_DIST/influxdb2-$INFLUX2_VERSION dir
 	[ -x "$QUANTX_BIN/influxd2" ] && return 0
+	# rustup installs into ~/.cargo/bin, which non-login shells (cron, CI) often lack on PATH.
+	if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+		PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
+	fi
+	if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+		PATH=$HOME/.cargo/bin:$PATH
+	fi
 	command -v cargo >/dev/null 2>&1 || die "influxdb2: cargo (Rust) is needed to build libflux; install rustup's stable toolchain"
 	command -v go >/dev/null 2>&1 || die "influxdb2: go not found"
 	need_cmd pkg-config pkg-config
