@@ -86,14 +86,20 @@ func TestInfluxSmoke(t *testing.T) {
 	if err := in.Query(ctx, `CREATE DATABASE "`+in.Database+`"`); err != nil {
 		t.Fatal(err)
 	}
+	writeReadBack(t, client, "", in.Database+"/autogen")
+}
+
+// writeReadBack writes one point into bucket and reads it back with Flux: the
+// same client calls work on 1.8 (bucket "db/rp", no org) and on 2.x.
+func writeReadBack(t *testing.T, client influxdb2.Client, org, bucket string) {
+	t.Helper()
 	at := time.Now().Truncate(time.Second)
 	p := influxdb2.NewPoint("quotes", map[string]string{"symbol": "BTC"}, map[string]any{"price": 97000.5}, at)
-	if err := client.WriteAPIBlocking("", in.Database+"/autogen").WritePoint(ctx, p); err != nil {
+	if err := client.WriteAPIBlocking(org, bucket).WritePoint(t.Context(), p); err != nil {
 		t.Fatal(err)
 	}
-	flux := fmt.Sprintf(`from(bucket: %q) |> range(start: -1h) |> filter(fn: (r) => r._measurement == "quotes")`,
-		in.Database+"/autogen")
-	res, err := client.QueryAPI("").Query(ctx, flux)
+	flux := fmt.Sprintf(`from(bucket: %q) |> range(start: -1h) |> filter(fn: (r) => r._measurement == "quotes")`, bucket)
+	res, err := client.QueryAPI(org).Query(t.Context(), flux)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,25 +144,7 @@ func TestInflux2Smoke(t *testing.T) {
 			t.Errorf("cleanup: %v", err)
 		}
 	}()
-	at := time.Now().Truncate(time.Second)
-	p := influxdb2.NewPoint("quotes", map[string]string{"symbol": "BTC"}, map[string]any{"price": 97000.5}, at)
-	if err := client.WriteAPIBlocking(in.Org, in.Database).WritePoint(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	res, err := client.QueryAPI(in.Org).Query(ctx, fmt.Sprintf(`from(bucket: %q) |> range(start: -1h)`, in.Database))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []any
-	for res.Next() {
-		got = append(got, res.Record().Value())
-	}
-	if err := res.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0] != 97000.5 {
-		t.Fatalf("read back %v, want [97000.5]", got)
-	}
+	writeReadBack(t, client, in.Org, in.Database)
 }
 
 func TestS3Smoke(t *testing.T) {
