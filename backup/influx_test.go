@@ -8,9 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +19,7 @@ import (
 // influxd is the binary scripts/services installed (the test server's own version).
 func influxd(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("influxd"); err == nil {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	p := filepath.Join(home, ".cache", "quantx-db", "bin", "influxd")
-	if c := os.Getenv("QUANTX_CACHE"); c != "" {
-		p = filepath.Join(c, "bin", "influxd")
-	}
-	if _, err := exec.LookPath(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("influxd not installed (scripts/services up influxdb): %v (CI=true: failing instead of skipping)", err)
-		}
-		t.Skipf("influxd not installed (scripts/services up influxdb): %v", err)
-	}
-	return p
+	return testenv.Tool(t, "influxdb", "influxd")
 }
 
 func influxDo(t *testing.T, db *testenv.InfluxDB, path string, form url.Values, body string) string {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/testenv"
 )
 
 // TestTestenvLocalProvider brings up a second, private PostgreSQL through the
@@ -15,9 +17,7 @@ import (
 // shared test servers are untouched), checks that the printed stack is
 // migrated, then takes it down.
 func TestTestenvLocalProvider(t *testing.T) {
-	if _, err := os.Stat("/usr/lib/postgresql/15/bin/postgres"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("PostgreSQL 15 binaries are not installed: run scripts/services up postgres")
-	}
+	testenv.Tool(t, "postgres", "postgres") // the embedded scripts/services needs PostgreSQL 15's binaries
 	// Not t.TempDir(): its parent is 0700 and the postgres user must traverse to its data folder.
 	dir, err := os.MkdirTemp("/var/tmp", "quantx-testenv-")
 	if err != nil {

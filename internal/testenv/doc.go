@@ -11,8 +11,14 @@
 // Each helper reads its QUANTX_TEST_* variable from the environment and, when it is not set there, from
 // $QUANTX_CACHE/services.env (QUANTX_CACHE defaults to $HOME/.cache/quantx-db), so tests work without
 // sourcing that file. When a server is not configured or does not answer within 5 seconds, the test is
-// skipped with the command that starts it; under CI=true it fails instead, so a missing install step
-// cannot hide in a green run.
+// skipped with the command that starts it; when CI is set to anything but empty or "false" (CI=1,
+// CI=yes, CI=true) it fails instead, so a missing install step cannot hide in a green run. Tests never
+// decide this for themselves: they call these helpers, or InCI.
+//
+// Tests that kill, restart or reconfigure a server get a private one, never the shared one that other
+// tests use at the same time: NewCluster (a PostgreSQL 15 cluster with its own data directory and port,
+// with Kill, Stop, Start and Restart) and NewS3Server (a versitygw process with Kill and Start). Tool
+// finds the executables scripts/services installs (influxd, versitygw, initdb, ...) the same way.
 //
 // Variables: QUANTX_TEST_DATABASE_URL (a PostgreSQL superuser URL), QUANTX_TEST_INFLUX_URL,
 // QUANTX_TEST_INFLUX_TOKEN ("user:password"), QUANTX_TEST_INFLUX_RPC, QUANTX_TEST_S3_ENDPOINT,
