@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/rand"
 	"net/url"
 	"os"
@@ -227,4 +228,52 @@ func countRows(t *testing.T, url, sql string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestProvisionWithRoles: provision --roles as a superuser migrates, makes the
+// partitions and hands everything to the owner; a second run changes nothing.
+func TestProvisionWithRoles(t *testing.T) {
+	t.Parallel()
+	owner, app, ro := testRoleNames(t)
+	db := testenv.Postgres(t)
+	env := map[string]string{"QUANTX_DATABASE_URL": db.URL}
+	args := []string{"provision", "--only", "postgres", "--roles", "--owner-role", owner, "--app-role", app, "--readonly-role", ro, "-o", "json"}
+	r := runCLI(t, env, append(args, "--dry-run")...)
+	if r.code != exitOK {
+		t.Fatalf("dry run: exit %d: %s", r.code, r.stderr)
+	}
+	plan := looseJSON[provisionDoc](t, r.stdout)
+	if pg := plan.Stores[0]; pg.Status != "planned" || !strings.Contains(strings.Join(pg.Plan, "\n"), "roles: CREATE ROLE") {
+		t.Fatalf("plan: %+v", pg)
+	}
+	r = runCLI(t, env, args...)
+	if r.code != exitOK {
+		t.Fatalf("provision: exit %d: %s", r.code, r.stderr)
+	}
+	rep := looseJSON[provisionDoc](t, r.stdout)
+	applied := strings.Join(rep.Stores[0].Applied, "\n")
+	if !rep.Changed || !strings.Contains(applied, "migrate: applied") || !strings.Contains(applied, "OWNER TO") {
+		t.Fatalf("provision: %+v", rep)
+	}
+	if n := countRows(t, db.URL, `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r','p') AND pg_get_userbyid(relowner) <> '`+owner+`'`); n != 0 {
+		t.Errorf("%d table(s) not owned by %s after provision --roles", n, owner)
+	}
+	r = runCLI(t, env, args...)
+	if again := looseJSON[provisionDoc](t, r.stdout); r.code != exitOK || again.Changed || again.Stores[0].Status != "unchanged" {
+		t.Fatalf("second provision: exit %d %+v", r.code, again)
+	}
+	execSQL(t, asRole(t, db.URL, app), "INSERT INTO activity_logs (action, resource_type) VALUES ('login', 'session')")
+	if r := runCLI(t, map[string]string{"QUANTX_DATABASE_URL": asRole(t, db.URL, owner)}, "migrate", "status", "--exit-code"); r.code != exitOK {
+		t.Errorf("migrate status as the owner: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// looseJSON decodes s, ignoring keys T does not name.
+func looseJSON[T any](t *testing.T, s string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("decode %T: %v\n%s", v, err, s)
+	}
+	return v
 }
