@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
@@ -264,14 +263,11 @@ func (c *Catalogue) removeFolder(ctx context.Context, id string) {
 	}
 }
 
-// abortStale aborts the multipart uploads that earlier runs left when they were killed. It only warns:
-// a backup must not fail because the cleanup of an older one did.
+// abortStale aborts the multipart uploads that earlier runs left when they were killed, under backups/ and
+// Options.StalePrefixes, once idle for Options.StaleAfter. It only warns: a backup must not fail because
+// the cleanup of an older one did.
 func (c *Catalogue) abortStale(ctx context.Context) []string {
-	cut := c.o.Now().Add(-c.o.StaleAfter)
-	if c.o.StaleAfter < 0 {
-		cut = c.o.Now().Add(time.Hour) // everything
-	}
-	ups, err := c.store.AbortIncompleteBefore(ctx, backupsPrefix, cut)
+	ups, err := c.store.AbortStale(ctx, c.o.StaleAfter, c.stalePrefixes()...)
 	if err != nil {
 		c.log.WarnContext(ctx, "abort stale uploads", "error", err)
 	}
@@ -280,4 +276,8 @@ func (c *Catalogue) abortStale(ctx context.Context) []string {
 		out = append(out, u.Key)
 	}
 	return out
+}
+
+func (c *Catalogue) stalePrefixes() []string {
+	return append([]string{backupsPrefix}, c.o.StalePrefixes...)
 }
