@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 
@@ -139,8 +138,8 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	if o.Jobs > 1 {
 		err = c.restoreFromFile(ctx, tool, args, env, payload, o)
 	} else {
-		cmd := exec.CommandContext(ctx, tool, args...)
-		cmd.Env, cmd.Stdin = env, payload
+		cmd := toolCommand(ctx, tool, args, env)
+		cmd.Stdin = payload
 		tail := &tailBuffer{}
 		cmd.Stderr = tail
 		if rerr := cmd.Run(); rerr != nil {
