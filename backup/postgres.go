@@ -10,6 +10,8 @@ import (
 
 	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/pgcancel"
 )
 
 // PostgresBackup says what to back up and how.
@@ -41,7 +43,7 @@ func (c *Catalogue) BackupPostgres(ctx context.Context, o PostgresBackup) (Manif
 	started := c.o.Now().UTC()
 	c.abortStale(ctx)
 
-	conn, err := pgx.Connect(ctx, o.DatabaseURL)
+	conn, err := pgcancel.Connect(ctx, o.DatabaseURL)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup postgres: connect: %w", err)
 	}
