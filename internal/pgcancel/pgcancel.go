@@ -6,7 +6,9 @@
 // writes to the socket. After Ctrl-C on `partitions ensure` waiting for DEFAULT, that was a backend
 // holding SHARE on activity_logs, which blocks every insert of the application until the blocker ended.
 // With Configure, a cancelled context first sends the server a cancel request for the running statement,
-// and closes the socket only if the server has not answered within a few seconds.
+// and closes the socket only if the server has not answered within a few seconds. The statement then
+// fails with the server's query_canceled error (SQLSTATE 57014) rather than context.Canceled: callers
+// that must tell an interruption apart check ctx.Err(), as the CLI's exit-code mapping does.
 package pgcancel
 
 import (
