@@ -131,6 +131,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 // a hint, three lines at most in all.
 func oneErrorLine(t *testing.T, stderr, want string) {
 	t.Helper()
+	t.Logf("stderr of the failed run:\n%s", stderr)
 	var errLines []string
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
 		if strings.HasPrefix(l, "quantx-db: ") || strings.HasPrefix(l, "hint: ") {
