@@ -219,6 +219,8 @@ func privilegeChecks(c roles.Capabilities) []Check {
 	}
 	useOwner := "connect as " + owner + " (--database-url); as a superuser, 'quantx-db roles ensure' creates an owner role (" + roles.DefaultOwner + ") that owns every object"
 	ensure := "run 'quantx-db roles ensure' as a superuser: it leaves the app role DML only and the read-only role SELECT only"
+	// Objects made by another role (a superuser's cron run) are what 'roles ensure' hands back to the owner.
+	reown := "; if another role created some of them, 'quantx-db roles ensure' (as a superuser) makes the owner own them"
 	verdict := Check{Store: Postgres, Name: "role"}
 	switch c.Profile {
 	case roles.ProfileSuperuser:
@@ -259,8 +261,8 @@ func privilegeChecks(c roles.Capabilities) []Check {
 		return Check{Store: Postgres, Name: name, Status: Warn, Detail: "no: missing " + strings.Join(cp.Missing, "; "), Fix: fix}
 	}
 	return []Check{verdict,
-		line("migrate", c.Migrate, "run migrations as "+owner),
-		line("maintain partitions", c.Partitions, "run 'partitions ensure' and 'retention apply' as "+owner),
+		line("migrate", c.Migrate, "run migrations as "+owner+reown),
+		line("maintain partitions", c.Partitions, "run 'partitions ensure' and 'retention apply' as "+owner+reown),
 		line("app DML", c.AppDML, ensure),
 		line("read only", c.ReadOnly, ensure),
 	}
