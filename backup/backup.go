@@ -55,6 +55,10 @@ type Options struct {
 	// before a backup run or prune removes it: a running backup stores a part every 16 MiB, so it is
 	// never that idle. 0 means 15 minutes; negative means "remove all" (only when nothing else runs).
 	StaleAfter time.Duration
+	// StalePrefixes are further prefixes (relative to the store's) whose stale incomplete uploads a backup
+	// run and prune abort as well, for example retention's archive prefix: every run that uploads cleans
+	// up after every kind of run that was killed.
+	StalePrefixes []string
 	// ToolVersion is recorded in manifests (quantx-db's version).
 	ToolVersion string
 }
@@ -124,9 +128,12 @@ type Object struct {
 	SHA256 string `json:"sha256"`
 }
 
+// BackupsPrefix is where backups live, relative to the store's prefix.
+const BackupsPrefix = "backups/"
+
 const (
 	manifestFormat = 1
-	backupsPrefix  = "backups/"
+	backupsPrefix  = BackupsPrefix
 	manifestName   = "manifest.json"
 	encAge         = "age"
 	encNone        = "none"

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/pgcancel"
 )
 
 // PostgresBackup says what to back up and how.
@@ -42,7 +43,7 @@ func (c *Catalogue) BackupPostgres(ctx context.Context, o PostgresBackup) (Manif
 	started := c.o.Now().UTC()
 	c.abortStale(ctx)
 
-	conn, err := pgx.Connect(ctx, o.DatabaseURL)
+	conn, err := pgcancel.Connect(ctx, o.DatabaseURL)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup postgres: connect: %w", err)
 	}
@@ -264,14 +265,11 @@ func (c *Catalogue) removeFolder(ctx context.Context, id string) {
 	}
 }
 
-// abortStale aborts the multipart uploads that earlier runs left when they were killed. It only warns:
-// a backup must not fail because the cleanup of an older one did.
+// abortStale aborts the multipart uploads that earlier runs left when they were killed, under backups/ and
+// Options.StalePrefixes, once idle for Options.StaleAfter. It only warns: a backup must not fail because
+// the cleanup of an older one did.
 func (c *Catalogue) abortStale(ctx context.Context) []string {
-	cut := c.o.Now().Add(-c.o.StaleAfter)
-	if c.o.StaleAfter < 0 {
-		cut = c.o.Now().Add(time.Hour) // everything
-	}
-	ups, err := c.store.AbortIncompleteBefore(ctx, backupsPrefix, cut)
+	ups, err := c.store.AbortStale(ctx, c.o.StaleAfter, c.stalePrefixes()...)
 	if err != nil {
 		c.log.WarnContext(ctx, "abort stale uploads", "error", err)
 	}
@@ -280,4 +278,8 @@ func (c *Catalogue) abortStale(ctx context.Context) []string {
 		out = append(out, u.Key)
 	}
 	return out
+}
+
+func (c *Catalogue) stalePrefixes() []string {
+	return append([]string{backupsPrefix}, c.o.StalePrefixes...)
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 )
 
 // tailBuffer keeps the last few KiB a tool wrote to stderr, for the error message.
@@ -62,9 +64,24 @@ type streamCmd struct {
 	err    error
 }
 
-func startStream(ctx context.Context, name string, args []string, env []string) (*streamCmd, error) {
+// interruptGrace is how long a tool may take to exit after SIGINT before it is killed.
+const interruptGrace = 5 * time.Second
+
+// toolCommand is exec.CommandContext, except that a cancelled ctx interrupts the tool (SIGINT) instead of
+// killing it. The PostgreSQL tools answer SIGINT by sending the server a cancel request for their running
+// query before they exit; killed with SIGKILL, they leave a backend behind that keeps its locks, and
+// keeps waiting in a lock queue if it was, until it next tries to talk to the dead client. A tool still
+// running interruptGrace later is killed.
+func toolCommand(ctx context.Context, name string, args []string, env []string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = interruptGrace
+	return cmd
+}
+
+func startStream(ctx context.Context, name string, args []string, env []string) (*streamCmd, error) {
+	cmd := toolCommand(ctx, name, args, env)
 	s := &streamCmd{cmd: cmd, name: toolName(name), stderr: &tailBuffer{}}
 	cmd.Stderr = s.stderr
 	out, err := cmd.StdoutPipe()
@@ -106,18 +123,20 @@ func (s *streamCmd) wait() error {
 	return s.err
 }
 
-// Close kills the tool if it still runs and reaps it.
+// Close stops the tool if it still runs (SIGINT, then SIGKILL after interruptGrace; see toolCommand) and
+// reaps it.
 func (s *streamCmd) Close() error {
 	if !s.waited && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
+		s.cmd.Process.Signal(os.Interrupt)
+		kill := time.AfterFunc(interruptGrace, func() { s.cmd.Process.Kill() })
+		defer kill.Stop()
 	}
 	return s.wait()
 }
 
 // runTool runs a tool to completion and returns its stdout.
 func runTool(ctx context.Context, name string, args []string, env []string, stdin io.Reader) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = env
+	cmd := toolCommand(ctx, name, args, env)
 	cmd.Stdin = stdin
 	var out bytes.Buffer
 	tail := &tailBuffer{}

@@ -77,7 +77,7 @@ type PruneResult struct {
 	Decisions []Decision `json:"decisions"`
 	Deleted   []string   `json:"deleted"`         // backup IDs removed
 	Orphans   []string   `json:"orphans"`         // folders without a manifest, idle past StaleAfter, removed
-	Aborted   []string   `json:"aborted_uploads"` // keys of incomplete multipart uploads aborted
+	Aborted   []string   `json:"aborted_uploads"` // keys of incomplete multipart uploads aborted (backups/ and Options.StalePrefixes)
 }
 
 // Prune applies the policy: deletes the backups it does not keep, the folders that never got a manifest
@@ -115,9 +115,11 @@ func (c *Catalogue) Prune(ctx context.Context, p Policy, dryRun bool) (PruneResu
 	for _, m := range all {
 		listed[m.ID] = true
 	}
-	cut := c.o.Now().Add(-c.o.StaleAfter)
+	// The wall clock, not Options.Now: LastModified is the server's time, and a pinned clock (QUANTX_NOW)
+	// in the future would take a running backup's folder for an orphan.
+	cut := time.Now().Add(-c.o.StaleAfter)
 	if c.o.StaleAfter < 0 {
-		cut = c.o.Now().Add(time.Hour)
+		cut = time.Now().Add(24 * time.Hour)
 	}
 	for id := range keys {
 		if !listed[id] && lastMod[id].Before(cut) {
@@ -130,12 +132,14 @@ func (c *Catalogue) Prune(ctx context.Context, p Policy, dryRun bool) (PruneResu
 		}
 	}
 	if dryRun {
-		ups, err := c.store.ListIncompleteUploads(ctx, backupsPrefix)
-		if err != nil {
-			return res, fmt.Errorf("prune: %w", err)
-		}
-		for _, u := range ups {
-			res.Aborted = append(res.Aborted, u.Key) // what a real run would consider; idle ones only are aborted
+		for _, p := range c.stalePrefixes() {
+			ups, err := c.store.ListIncompleteUploads(ctx, p)
+			if err != nil {
+				return res, fmt.Errorf("prune: %w", err)
+			}
+			for _, u := range ups {
+				res.Aborted = append(res.Aborted, u.Key) // what a real run would consider; idle ones only are aborted
+			}
 		}
 		return res, nil
 	}

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 
 	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/pgcancel"
 )
 
 // PostgresRestore says where and how to restore a PostgreSQL backup.
@@ -60,7 +61,7 @@ type TableCheck struct {
 
 // TargetTables counts the tables outside the system schemas of the database at url.
 func TargetTables(ctx context.Context, url string) (int, error) {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgcancel.Connect(ctx, url)
 	if err != nil {
 		return 0, fmt.Errorf("connect to target: %w", err)
 	}
@@ -89,7 +90,7 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	if m.Encryption == encAge && len(o.Identities) == 0 {
 		return RestoreResult{}, fmt.Errorf("restore %s: %w", id, ErrEncrypted)
 	}
-	conn, err := pgx.Connect(ctx, o.TargetURL)
+	conn, err := pgcancel.Connect(ctx, o.TargetURL)
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("restore %s: connect to target: %w", id, err)
 	}
@@ -139,8 +140,8 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	if o.Jobs > 1 {
 		err = c.restoreFromFile(ctx, tool, args, env, payload, o)
 	} else {
-		cmd := exec.CommandContext(ctx, tool, args...)
-		cmd.Env, cmd.Stdin = env, payload
+		cmd := toolCommand(ctx, tool, args, env)
+		cmd.Stdin = payload
 		tail := &tailBuffer{}
 		cmd.Stderr = tail
 		if rerr := cmd.Run(); rerr != nil {
@@ -190,7 +191,7 @@ func (c *Catalogue) restoreFromFile(ctx context.Context, tool string, args, env 
 // CheckRestore compares the database at url with the row counts (and checksums, when the manifest has
 // them) recorded at backup time, in one snapshot.
 func CheckRestore(ctx context.Context, url string, m Manifest) (RestoreCheck, error) {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgcancel.Connect(ctx, url)
 	if err != nil {
 		return RestoreCheck{}, fmt.Errorf("connect: %w", err)
 	}

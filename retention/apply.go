@@ -17,7 +17,18 @@ import (
 // only reads. It stops at the first table that fails and returns the report
 // so far together with the error.
 func (r *Runner) Apply(ctx context.Context) (Report, error) {
-	rep := Report{DryRun: r.opts.DryRun, Now: r.parts.Now(), Tables: []TableReport{}}
+	rep := Report{DryRun: r.opts.DryRun, Now: r.parts.Now(), Tables: []TableReport{}, AbortedUploads: []string{}}
+	if r.opts.Store != nil && !r.opts.DryRun {
+		// Uploads that a killed run (or a bucket that died under it) left behind. A failed
+		// sweep only warns: retention must not stop because an older run's cleanup did.
+		ups, err := r.opts.Store.AbortStale(ctx, r.opts.StaleAfter, append([]string{ArchivePrefix}, r.opts.StalePrefixes...)...)
+		if err != nil {
+			r.log.WarnContext(ctx, "abort stale uploads", "error", err)
+		}
+		for _, u := range ups {
+			rep.AbortedUploads = append(rep.AbortedUploads, u.Key)
+		}
+	}
 	if a := r.policy.Postgres.ActivityLogs; a != nil {
 		tr, err := r.dropPartitions(ctx, a)
 		rep.Tables = append(rep.Tables, tr)

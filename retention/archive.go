@@ -45,9 +45,12 @@ type manifest struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// ArchivePrefix is where partition archives live, relative to the store's prefix.
+const ArchivePrefix = "archive/"
+
 // archiveKeys returns where a partition's archive and manifest live.
 func archiveKeys(database, table, partition string) (data, man string) {
-	base := "archive/postgres/" + database + "/" + table + "/" + partition
+	base := ArchivePrefix + "postgres/" + database + "/" + table + "/" + partition
 	return base + ".csv.gz", base + ".manifest.json"
 }
 

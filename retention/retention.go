@@ -35,6 +35,13 @@ type Options struct {
 	NoArchive  bool               // drop expired partitions without archiving them (explicit opt-out)
 	DryRun     bool               // report what would happen; change nothing
 	Logger     *slog.Logger       // nil discards
+	// StaleAfter is how long an incomplete multipart upload must have been idle before Apply aborts it
+	// (what a run killed mid-archive, or a bucket that died under it, leaves behind). 0 means 15 minutes;
+	// negative aborts every one. The sweep covers ArchivePrefix and StalePrefixes, and runs at the start
+	// of every Apply that has a Store and is not a dry run.
+	StaleAfter time.Duration
+	// StalePrefixes are further prefixes (relative to the store's) to sweep, for example backups/.
+	StalePrefixes []string
 }
 
 // Runner applies one policy to one database.
@@ -70,6 +77,8 @@ type Report struct {
 	DryRun bool          `json:"dry_run"`
 	Now    time.Time     `json:"now"`
 	Tables []TableReport `json:"tables"`
+	// AbortedUploads are the keys of stale incomplete uploads aborted before the work began.
+	AbortedUploads []string `json:"aborted_uploads"`
 }
 
 // TableReport is what retention did (or, in a dry run, would do) to one table.

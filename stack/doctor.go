@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quantx/quantx-db/roles"
 )
 
 // Check is one line of the doctor's report.
@@ -34,9 +37,10 @@ const (
 // (history, manifests, partition choice) stop agreeing with the server's.
 const maxSkew = 2 * time.Second
 
-// CheckPostgres reports the server version, the privileges migrations need
-// (CREATE on the schema, advisory locks, CREATE on the database for
-// partitions' helper objects) and the clock skew between here and the server.
+// CheckPostgres reports the server version, what the connected role can do
+// (migrate, maintain partitions, the application's DML, read; see
+// privilegeChecks), whether advisory locks work, and the clock skew between
+// here and the server.
 func CheckPostgres(ctx context.Context, pool *pgxpool.Pool, now func() time.Time) []Check {
 	var out []Check
 	var version, user, db string
@@ -65,15 +69,10 @@ func CheckPostgres(ctx context.Context, pool *pgxpool.Pool, now func() time.Time
 	} else {
 		out = append(out, Check{Store: "postgres", Name: "clock skew", Status: OK, Detail: skew.Round(time.Millisecond).String()})
 	}
-	var canCreate, canTemp bool
-	if err := pool.QueryRow(ctx, `SELECT has_schema_privilege(current_user, 'public', 'CREATE'), has_database_privilege(current_user, current_database(), 'TEMP')`).Scan(&canCreate, &canTemp); err != nil {
+	if caps, err := roles.Inspect(ctx, pool, roles.InspectOptions{}); err != nil {
 		out = append(out, Check{Store: "postgres", Name: "privileges", Status: Fail, Detail: err.Error()})
-	} else if !canCreate {
-		out = append(out, Check{Store: "postgres", Name: "CREATE on schema public", Status: Fail,
-			Detail: "role " + user + " cannot create objects in schema public: migrations will fail",
-			Fix:    fmt.Sprintf("GRANT CREATE ON SCHEMA public TO %s; or connect as the schema owner", user)})
 	} else {
-		out = append(out, Check{Store: "postgres", Name: "CREATE on schema public", Status: OK, Detail: "granted"})
+		out = append(out, privilegeChecks(caps)...)
 	}
 	var locked bool
 	const probeKey = 0x5158_4442_4443 // "QXDBDC": a key no runner uses
@@ -205,4 +204,66 @@ func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
 		out = append(out, Check{Store: S3, Name: "configured", Status: Skip, Detail: "no --s3-bucket"})
 	}
 	return out
+}
+
+// privilegeChecks turns what the connected role can do into report lines: one
+// verdict on the part it can play in the roles model, then one line per
+// capability naming what is missing. A capability the role lacks by design (an
+// app role cannot migrate) is a warning; the verdict fails only for a role
+// that can do nothing, or that mixes application access with DDL. No fix ever
+// grants DDL: that is the owner's, and the fix is to connect as the owner.
+func privilegeChecks(c roles.Capabilities) []Check {
+	owner := "the owner of the schema objects"
+	if len(c.Owners) > 0 {
+		owner = strings.Join(c.Owners, " or ")
+	}
+	useOwner := "connect as " + owner + " (--database-url); as a superuser, 'quantx-db roles ensure' creates an owner role (" + roles.DefaultOwner + ") that owns every object"
+	ensure := "run 'quantx-db roles ensure' as a superuser: it leaves the app role DML only and the read-only role SELECT only"
+	// Objects made by another role (a superuser's cron run) are what 'roles ensure' hands back to the owner.
+	reown := "; if another role created some of them, 'quantx-db roles ensure' (as a superuser) makes the owner own them"
+	verdict := Check{Store: Postgres, Name: "role"}
+	switch c.Profile {
+	case roles.ProfileSuperuser:
+		verdict.Status, verdict.Detail = Warn, c.Role+" is a superuser: it can migrate and maintain partitions, and could do anything else"
+		verdict.Fix = "let the application connect as an app role without DDL: 'quantx-db roles ensure' creates " + roles.DefaultApp
+	case roles.ProfileOwner:
+		verdict.Status, verdict.Detail = OK, c.Role+" owns the schema objects: it can migrate and maintain partitions"
+	case roles.ProfileApp:
+		if bad := append(append([]string{}, c.DDL...), c.BookkeepingWrites...); len(bad) > 0 {
+			verdict.Status = Fail
+			verdict.Detail = fmt.Sprintf("%s runs the application (DML on %d table(s)) but also holds what only the owner should: %s", c.Role, c.Tables, strings.Join(bad, "; "))
+			verdict.Fix = ensure
+			if slices.Contains(c.DDL, "CREATE on schema "+c.Schema) {
+				verdict.Fix = fmt.Sprintf("REVOKE CREATE ON SCHEMA %s FROM %s (and PUBLIC); or %s", c.Schema, c.Role, ensure)
+			}
+		} else {
+			verdict.Status = OK
+			verdict.Detail = fmt.Sprintf("%s is an application role: SELECT, INSERT, UPDATE, DELETE on %d table(s), no DDL", c.Role, c.Tables)
+		}
+	case roles.ProfileReadOnly:
+		if bad := append(append(append([]string{}, c.DDL...), c.BookkeepingWrites...), c.TableWrites...); len(bad) > 0 {
+			verdict.Status = Warn
+			verdict.Detail = fmt.Sprintf("%s reads every application table but can also write: %s", c.Role, strings.Join(bad, "; "))
+			verdict.Fix = ensure
+		} else {
+			verdict.Status = OK
+			verdict.Detail = fmt.Sprintf("%s is a read-only role: SELECT on %d table(s)", c.Role, c.Tables)
+		}
+	default:
+		verdict.Status = Fail
+		verdict.Detail = c.Role + " can neither migrate (missing " + strings.Join(c.Migrate.Missing, "; ") + ") nor read the application tables"
+		verdict.Fix = useOwner
+	}
+	line := func(name string, cp roles.Capability, fix string) Check {
+		if cp.OK {
+			return Check{Store: Postgres, Name: name, Status: OK, Detail: "yes"}
+		}
+		return Check{Store: Postgres, Name: name, Status: Warn, Detail: "no: missing " + strings.Join(cp.Missing, "; "), Fix: fix}
+	}
+	return []Check{verdict,
+		line("migrate", c.Migrate, "run migrations as "+owner+reown),
+		line("maintain partitions", c.Partitions, "run 'partitions ensure' and 'retention apply' as "+owner+reown),
+		line("app DML", c.AppDML, ensure),
+		line("read only", c.ReadOnly, ensure),
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/migrations"
@@ -118,7 +119,11 @@ func Provision(ctx context.Context, s Stores, o ProvisionOptions) (ProvisionRepo
 func planStore(ctx context.Context, s Stores, name string, o ProvisionOptions) ([]string, error) {
 	switch name {
 	case Postgres:
-		return planPostgres(ctx, s, o)
+		out, err := planPostgres(ctx, s, o)
+		if err != nil || s.Roles == nil {
+			return out, err
+		}
+		return planRoles(ctx, s, out)
 	case Influx:
 		p, err := s.Influx.Plan(ctx)
 		if err != nil {
@@ -171,6 +176,22 @@ func planPostgres(ctx context.Context, s Stores, o ProvisionOptions) ([]string, 
 	return out, nil
 }
 
+// planRoles adds what roles ensure would do now; objects the pending migrations
+// create are covered when it runs, after them.
+func planRoles(ctx context.Context, s Stores, out []string) ([]string, error) {
+	rp, err := s.Roles.Plan(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, a := range rp.Actions {
+		out = append(out, "roles: "+a.SQL)
+	}
+	if len(out) > 0 && !slices.ContainsFunc(out, func(l string) bool { return strings.HasPrefix(l, "roles: ") }) {
+		out = append(out, "roles: ownership and grants of what the migrations and partitions create")
+	}
+	return out, nil
+}
+
 func applyStore(ctx context.Context, s Stores, name string, o ProvisionOptions) ([]string, error) {
 	switch name {
 	case Postgres:
@@ -191,6 +212,16 @@ func applyStore(ctx context.Context, s Stores, name string, o ProvisionOptions) 
 		}
 		if !er.HashOK {
 			return out, fmt.Errorf("hash partitions incomplete: see 'quantx-db partitions list'")
+		}
+		if s.Roles != nil {
+			// After the migrations and partitions: it makes the owner own what they created.
+			rr, err := s.Roles.Ensure(ctx)
+			for _, a := range rr.Actions {
+				out = append(out, "roles: "+a.SQL)
+			}
+			if err != nil {
+				return out, err
+			}
 		}
 		return out, nil
 	case Influx:

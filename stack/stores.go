@@ -7,6 +7,7 @@ import (
 	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/partitions"
+	"github.com/quantx/quantx-db/roles"
 )
 
 // Store names, in provisioning order.
@@ -26,6 +27,7 @@ type Stores struct {
 	Influx     *influx.Provisioner  // nil: InfluxDB not configured
 	Elastic    *elastic.Provisioner // nil: search not configured
 	Backups    BackupCatalogue      // nil: S3 not configured
+	Roles      *roles.Manager       // nil: provision leaves roles alone (no --roles)
 }
 
 // configured reports whether a store has a client.

@@ -15,6 +15,7 @@ import (
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/s3store"
+	"github.com/quantx/quantx-db/retention"
 	"github.com/quantx/quantx-db/stack"
 )
 
@@ -25,8 +26,9 @@ func newBackupCmd(d *deps) *cobra.Command {
 		Long: `Backups go to the S3 bucket of --s3-bucket under <--s3-prefix>backups/<ID>/, with a
 manifest.json written last: a backup without a manifest does not exist for
 list, restore and prune. A run killed mid-upload leaves an incomplete multipart
-upload; the next backup run or 'backup prune' aborts it once it has been idle
-for --stale-after (default 15m). See docs/backup.md for restoring with stock
+upload; the next backup run, 'retention apply' or 'backup prune' aborts it once
+it has been idle for --stale-after (default 15m), under backups/ and under the
+retention archive prefix archive/ alike. See docs/backup.md for restoring with stock
 tools (any S3 client + pg_restore) when quantx-db is not at hand.`,
 		Example: `  quantx-db backup postgres
   quantx-db backup influx --influx-rpc 10.0.0.5:8088 --database quantx
@@ -47,7 +49,7 @@ type catalogueFlags struct {
 
 func (f *catalogueFlags) addStale(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.staleAfter, "stale-after", 15*time.Minute,
-		"abort incomplete uploads and remove manifest-less folders idle for this long (a live upload is never idle that long)")
+		"abort incomplete uploads (under backups/ and archive/) and remove manifest-less folders idle for this long (a live upload is never idle that long)")
 }
 
 // openCatalogue connects to the configured bucket.
@@ -65,7 +67,9 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 	if err != nil {
 		return nil, nil, explainS3(err)
 	}
-	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.backupProgress()}
+	// Every run that uploads sweeps what any killed run left: backups and partition archives.
+	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.backupProgress(),
+		StalePrefixes: []string{retention.ArchivePrefix}}
 	if f != nil {
 		o.StaleAfter = f.staleAfter
 		if f.staleAfter == 0 {

@@ -22,8 +22,9 @@ func newBackupPruneCmd(d *deps) *cobra.Command {
 		Long: `Per kind and database, a backup is kept when any rule keeps it: the N newest
 (--keep-last), the newest of each of the N newest days (--keep-daily, UTC), the
 newest of each of the N newest ISO weeks (--keep-weekly). The newest backup is
-always kept. prune also aborts incomplete multipart uploads and removes folders
-without a manifest once idle for --stale-after (what a killed backup leaves).
+always kept. prune also aborts incomplete multipart uploads (of backups and of
+retention archives) and removes backup folders without a manifest once idle for
+--stale-after (what a killed run leaves).
 Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 		Example: `  quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run
   quantx-db backup prune --keep-daily 14 --keep-weekly 8 --yes`,

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/quantx/quantx-db/internal/pgcancel"
 	"github.com/quantx/quantx-db/migrations"
 )
 
@@ -80,6 +81,7 @@ func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	pc.MaxConns = 4
 	pc.ConnConfig.RuntimeParams["application_name"] = "quantx-db"
+	pgcancel.Configure(&pc.ConnConfig.Config) // Ctrl-C cancels the server's work too (a lock wait, a long statement)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", cfg.DatabaseURL, err)

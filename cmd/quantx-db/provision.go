@@ -15,15 +15,22 @@ func newProvisionCmd(d *deps) *cobra.Command {
 	var o stack.ProvisionOptions
 	var only string
 	var sf stackFlags
+	var withRoles bool
+	var rf roleFlags
 	cmd := &cobra.Command{
 		Use:   "provision",
 		Short: "Migrate up, ensure partitions, set up InfluxDB and search, as one plan",
 		Long: `provision plans every configured store first (what will change in each), then
 applies the plans in order: PostgreSQL migrations and partitions, InfluxDB,
 Elasticsearch/OpenSearch. Stores without a URL are skipped with a note, unless
-named in --only (then it is an error). Safe to re-run: a second run changes nothing.`,
+named in --only (then it is an error). Safe to re-run: a second run changes nothing.
+
+With --roles (off by default) the PostgreSQL step ends with 'roles ensure': the
+owner, app and read-only roles, ownership and grants (see 'quantx-db roles
+--help'); --database-url must then be a superuser's.`,
 		Example: `  quantx-db provision --dry-run
-  quantx-db provision --only postgres,influx -o json`,
+  quantx-db provision --only postgres,influx -o json
+  quantx-db provision --only postgres --roles --app-password-file /run/secrets/app`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if only != "" {
@@ -33,6 +40,14 @@ named in --only (then it is an error). Safe to re-run: a second run changes noth
 			defer closeStores()
 			if err != nil {
 				return err
+			}
+			if withRoles {
+				if s.Postgres == nil {
+					return usagef("set --database-url (a superuser's), or leave out --roles", "--roles needs PostgreSQL and no database is configured")
+				}
+				if s.Roles, err = d.rolesManager(cmd.Context(), s.Postgres, &rf, o.DryRun); err != nil {
+					return err
+				}
 			}
 			rep, err := stack.Provision(cmd.Context(), s, o)
 			if errors.Is(err, stack.ErrNotConfigured) {
@@ -57,6 +72,8 @@ named in --only (then it is an error). Safe to re-run: a second run changes noth
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated `stores` to provision: postgres, influx, elastic")
 	sf.add(cmd)
 	cmd.Flags().IntVar(&o.MonthsAhead, "months-ahead", 3, "activity_logs partitions premade after the current month")
+	cmd.Flags().BoolVar(&withRoles, "roles", false, "also run 'roles ensure' after the migrations and partitions (needs a superuser)")
+	rf.add(cmd)
 	return cmd
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/retention"
@@ -16,6 +18,7 @@ import (
 func newRetentionApplyCmd(d *deps, f *maintenanceFlags) *cobra.Command {
 	var path string
 	var dryRun, noArchive bool
+	var staleAfter time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Archive and drop expired data according to the retention policy",
@@ -25,7 +28,11 @@ dropped; a month is never dropped without a confirmed archive unless
 --no-archive says so. Orders are flagged archived in short batches.
 
 --dry-run prints what would happen, with row and partition counts, and changes
-nothing. Without a terminal, a real run needs --yes.`,
+nothing. Without a terminal, a real run needs --yes.
+
+Before archiving, incomplete multipart uploads idle for --stale-after (left by
+a run killed mid-archive, or by a bucket that died under it) are aborted, under
+archive/ and backups/ alike.`,
 		Example: `  quantx-db retention apply --dry-run
   quantx-db retention apply --yes -o json`,
 		Args: cobra.NoArgs,
@@ -47,7 +54,11 @@ nothing. Without a terminal, a real run needs --yes.`,
 				return err
 			}
 			defer pool.Close()
-			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger}
+			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger,
+				StaleAfter: staleAfter, StalePrefixes: []string{backup.BackupsPrefix}}
+			if staleAfter == 0 {
+				opts.StaleAfter = -1 // the flag's 0 means "now": everything idle is stale
+			}
 			if !dryRun && !d.confirm(ctx, "archive and drop the expired data listed by --dry-run?") {
 				opts.DryRun = true
 				plan, err := retention.New(pool, p, opts).Apply(ctx)
@@ -72,6 +83,8 @@ nothing. Without a terminal, a real run needs --yes.`,
 	policyFlag(cmd, &path)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be archived and dropped; change nothing")
 	cmd.Flags().BoolVar(&noArchive, "no-archive", false, "drop expired partitions WITHOUT archiving them to S3")
+	cmd.Flags().DurationVar(&staleAfter, "stale-after", 15*time.Minute,
+		"abort incomplete uploads (under archive/ and backups/) idle for this long (a live upload is never idle that long)")
 	yesFlag(cmd, d)
 	return cmd
 }
@@ -130,6 +143,9 @@ func retentionTable(rep retention.Report) output.Table {
 		for _, w := range tr.Warnings {
 			t.Notes = append(t.Notes, "warning: "+tr.Table+": "+w)
 		}
+	}
+	if len(rep.AbortedUploads) > 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("aborted %d stale incomplete upload(s) left by earlier runs", len(rep.AbortedUploads)))
 	}
 	if rep.DryRun {
 		t.Notes = append(t.Notes, "dry run: nothing was changed")

@@ -239,7 +239,9 @@ func TestDoctorReportsMissingPrivilegeAndUnreachableStore(t *testing.T) {
 			found[c.Store+"/"+c.Name] = c.Fix
 		}
 	}
-	if fix, ok := found["postgres/CREATE on schema public"]; !ok || !strings.Contains(fix, "GRANT CREATE ON SCHEMA public TO "+role) {
+	// A role that can do nothing on an empty database: told to use the owner
+	// (or to create one), never advised to take DDL itself.
+	if fix, ok := found["postgres/role"]; !ok || !strings.Contains(fix, "roles ensure") || strings.Contains(fix, "GRANT") {
 		t.Errorf("missing privilege not reported with a fix: %+v", doc.Checks)
 	}
 	if _, ok := found["influx/connect"]; !ok {

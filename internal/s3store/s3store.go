@@ -248,11 +248,16 @@ func (s *Store) AbortIncompleteBefore(ctx context.Context, prefix string, t time
 	}
 	core := minio.Core{Client: s.client}
 	done := []Upload{}
+	var errs []error // one upload that cannot be handled must not keep the others alive
 	for _, u := range ups {
+		if err := ctx.Err(); err != nil {
+			return done, errors.Join(append(errs, err)...)
+		}
 		if !t.IsZero() {
 			last, err := s.lastActivity(ctx, core, u)
 			if err != nil {
-				return done, err
+				errs = append(errs, err)
+				continue
 			}
 			if !last.Before(t) {
 				continue
@@ -262,12 +267,13 @@ func (s *Store) AbortIncompleteBefore(ctx context.Context, prefix string, t time
 			if errors.Is(classify(err), ErrNotFound) {
 				continue // finished or aborted meanwhile
 			}
-			return done, fmt.Errorf("abort upload %s of %s: %w", u.UploadID, u.Key, classify(err))
+			errs = append(errs, fmt.Errorf("abort upload %s of %s: %w", u.UploadID, u.Key, classify(err)))
+			continue
 		}
 		s.log.InfoContext(ctx, "incomplete upload aborted", "bucket", s.bucket, "key", u.Key, "initiated", u.Initiated)
 		done = append(done, u)
 	}
-	return done, nil
+	return done, errors.Join(errs...)
 }
 
 // lastActivity is the newest of the upload's initiation and its parts' modification times.

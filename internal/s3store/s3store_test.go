@@ -181,3 +181,41 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+// abandon starts a multipart upload of key (full key in the bucket), stores one part and walks away,
+// as a killed process does.
+func abandon(t *testing.T, b *testenv.S3Bucket, key string) string {
+	t.Helper()
+	c, _ := b.Client()
+	core := minio.Core{Client: c}
+	id, err := core.NewMultipartUpload(t.Context(), b.Bucket, key, minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.PutObjectPart(t.Context(), b.Bucket, key, id, 1, bytes.NewReader([]byte("part")), 4, minio.PutObjectPartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestAbortStaleSweepsEachPrefix(t *testing.T) {
+	t.Parallel()
+	s, b := newStore(t)
+	ctx := t.Context()
+	abandon(t, b, "p/x/backups/20260101T000000Z-postgres-db-abcdef/db.pgdump")
+	abandon(t, b, "p/x/archive/postgres/db/activity_logs/activity_logs_y2024m01.csv.gz")
+	abandon(t, b, "p/x/elsewhere/not-ours")
+	// Just made: not idle for 15 minutes, so a concurrent run's upload is left alone.
+	done, err := s.AbortStale(ctx, 0, "backups/", "archive/")
+	if err != nil || len(done) != 0 {
+		t.Fatalf("default idle time aborted %+v (%v)", done, err)
+	}
+	done, err = s.AbortStale(ctx, -1, "backups/", "archive/")
+	if err != nil || len(done) != 2 {
+		t.Fatalf("aborted %+v (%v), want the two under backups/ and archive/", done, err)
+	}
+	ups, err := s.ListIncompleteUploads(ctx, "")
+	if err != nil || len(ups) != 1 || ups[0].Key != "elsewhere/not-ours" {
+		t.Fatalf("left: %+v %v; want only the upload outside the swept prefixes", ups, err)
+	}
+}
