@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +48,7 @@ named in --only (then it is an error). Safe to re-run: a second run changes noth
 				return err
 			}
 			if rep.Failed {
-				return fmt.Errorf("provisioning failed: %s", firstFailure(rep))
+				return storeFailure("provisioning failed: ", rep.Err())
 			}
 			return nil
 		},
@@ -57,16 +57,8 @@ named in --only (then it is an error). Safe to re-run: a second run changes noth
 	cmd.Flags().StringVar(&only, "only", "", "comma-separated `stores` to provision: postgres, influx, elastic")
 	sf.add(cmd)
 	cmd.Flags().IntVar(&o.MonthsAhead, "months-ahead", 3, "activity_logs partitions premade after the current month")
+	cmd.Flags().DurationVar(&sf.lockWait, "lock-wait", 60*time.Second, "how long to wait for another runner's migration or maintenance lock before exiting 4")
 	return cmd
-}
-
-func firstFailure(rep stack.ProvisionReport) string {
-	for _, s := range rep.Stores {
-		if s.Status == stack.StatusFailed {
-			return s.Store + ": " + s.Error
-		}
-	}
-	return ""
 }
 
 func provisionTable(rep stack.ProvisionReport) output.Table {

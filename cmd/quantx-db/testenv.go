@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -120,7 +119,7 @@ func newTestenvUpCmd(d *deps, f *testenvFlags) *cobra.Command {
 				}
 				out.Provision = &rep
 				if rep.Failed {
-					return fmt.Errorf("provisioning the test stack failed: %s", firstFailure(rep))
+					return storeFailure("provisioning the test stack failed: ", rep.Err())
 				}
 			}
 			return d.render(out, func() output.Table { return exportLines(out.Env) })
