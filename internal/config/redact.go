@@ -91,24 +91,28 @@ func secretForms(s string) []string {
 }
 
 // userinfoPasswords returns the password candidates of a URL-like string
-// without parsing it: what follows "user:" up to the first @, and up to the
-// last @ (an unencoded @ in the password is common). A missing or mistyped
-// scheme ("postgres//u:pw@h") does not hide it.
+// without parsing it: what follows "user:" up to the last @ (an unencoded @ in
+// the password is common), and each piece of it between two @ (a parser that
+// stops at the first @ takes the rest for the host and prints it). A missing
+// or mistyped scheme ("postgres//u:pw@h") does not hide it.
 func userinfoPasswords(s string) []string {
-	var out []string
-	for _, at := range []int{strings.Index(s, "@"), strings.LastIndex(s, "@")} {
-		if at < 0 {
-			continue
-		}
-		info := s[:at]
-		if i := strings.LastIndex(info, "//"); i >= 0 {
-			info = info[i+2:]
-		} else if strings.ContainsAny(info, " \t=") {
-			continue // a keyword DSN: its password= is found by paramSecrets
-		}
-		if _, pw, ok := strings.Cut(info, ":"); ok && pw != "" {
-			out = append(out, pw)
-		}
+	last := strings.LastIndex(s, "@")
+	if last < 0 {
+		return nil
+	}
+	info := s[:last]
+	if i := strings.Index(info, "//"); i >= 0 {
+		info = info[i+2:]
+	} else if strings.ContainsAny(info, " \t=") {
+		return nil // a keyword DSN: its password= is found by paramSecrets
+	}
+	_, pw, ok := strings.Cut(info, ":")
+	if !ok || pw == "" {
+		return nil
+	}
+	out := []string{pw}
+	if parts := strings.Split(pw, "@"); len(parts) > 1 {
+		out = append(out, parts...)
 	}
 	return out
 }
