@@ -16,10 +16,16 @@ import (
 	"github.com/quantx/quantx-db/partitions"
 )
 
-// writeFile writes a file in the test's temporary directory.
+// writeFile writes a file in a new temporary directory of the test.
 func writeFile(t *testing.T, name, body string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
+	return writeFileAt(t, t.TempDir(), name, body)
+}
+
+// writeFileAt writes dir/name and returns its path.
+func writeFileAt(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -22,15 +22,15 @@ import (
 //     is not one of its subcommands is a usage error (exit 2) with cobra's
 //     "did you mean" suggestion, and the parent alone is a usage error that
 //     lists its subcommands;
-//   - a leaf command that declares no Args takes none (cobra's default would
-//     silently ignore stray words).
+//   - a leaf command that declares no Args and whose Use line names no
+//     argument takes none (cobra's default would silently ignore stray words).
 func strictCommands(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		strictCommands(sub)
 	}
 	if !c.HasSubCommands() {
-		if c.Args == nil {
-			c.Args = noArgs
+		if c.Args == nil && len(strings.Fields(c.Use)) == 1 {
+			c.Args = noArgs // its Use line names no argument: it takes none
 		}
 		return
 	}
