@@ -19,6 +19,7 @@ import (
 // the real one; tests reach it through run with buffers and a test server.
 type deps struct {
 	streams  output.Streams   // Out and Err redact every secret known to redactor
+	rawOut   io.Writer        // stdout unredacted: for renderCredentials only
 	redactor *config.Redactor // every configured or typed-in secret, for streams and logs
 	getenv   func(string) string
 	now      func() time.Time // partition names depend on it; tests pin it via QUANTX_NOW
@@ -38,8 +39,9 @@ type deps struct {
 
 func newDeps(s output.Streams, getenv func(string) string) *deps {
 	red := &config.Redactor{}
+	rawOut := s.Out
 	s.Out, s.Err = red.Writer(s.Out), red.Writer(s.Err)
-	d := &deps{streams: s, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now}
+	d := &deps{streams: s, rawOut: rawOut, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now}
 	d.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if v := getenv("QUANTX_NOW"); v != "" { // documented for tests and demos of month rollover
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -67,6 +69,17 @@ func (d *deps) config() (config.Config, error) {
 func (d *deps) render(v any, view func() output.Table) error {
 	d.rendered = true
 	return output.Render(d.streams, d.format, v, view)
+}
+
+// renderCredentials renders a result whose purpose is to hand credentials
+// over: the export lines of 'testenv up' and 'testenv env', for the
+// throwaway stack the user asked for ("eval $(quantx-db testenv up)"). It is
+// the one output that is not redacted; grep for it in review.
+func (d *deps) renderCredentials(v any, view func() output.Table) error {
+	d.rendered = true
+	s := d.streams
+	s.Out = d.rawOut
+	return output.Render(s, d.format, v, view)
 }
 
 // newLogger builds the stderr logger from --log-level and --log-format. Every

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quantx/quantx-db/internal/config"
+	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
@@ -200,5 +202,33 @@ func TestPasswordNeverPrintedOnSuccess(t *testing.T) {
 				t.Errorf("%v: exit %d\n%s", a, r.code, r.stderr)
 			}
 		}
+	}
+}
+
+// TestOutputIsRedactedExceptCredentials: every result, log line and error
+// goes through the redactor; only renderCredentials (the export lines that
+// 'testenv up' exists to print) writes a configured secret.
+func TestOutputIsRedactedExceptCredentials(t *testing.T) {
+	s, out, errOut := output.TestStreams()
+	d := newDeps(s, func(string) string { return "" })
+	d.redactor.Add(config.TokenSecrets("admin:Hunter2-Zq9")...)
+	lg, err := newLogger(d.streams.Err, d.redactor, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg.Debug("token admin:Hunter2-Zq9", "url", "http://u:Hunter2-Zq9@h", "err", fmt.Errorf("auth %s", "Hunter2-Zq9"))
+	env := map[string]string{"QUANTX_INFLUX_TOKEN": "admin:Hunter2-Zq9"}
+	if err := d.render(env, func() output.Table { return exportLines(env) }); err != nil {
+		t.Fatal(err)
+	}
+	if p := leaked(out.String() + errOut.String()); p != "" {
+		t.Fatalf("%q printed:\n%s\n%s", p, out, errOut)
+	}
+	out.Reset()
+	if err := d.renderCredentials(env, func() output.Table { return exportLines(env) }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "export QUANTX_INFLUX_TOKEN='admin:Hunter2-Zq9'") {
+		t.Fatalf("renderCredentials did not print the export line: %q", out)
 	}
 }
