@@ -229,6 +229,8 @@ func TestRedactKeepsOrdinaryText(t *testing.T) {
 		"http://127.0.0.1:9200/_cluster/health",
 		"version 9, 0 pending: run 'quantx-db migrate up'",
 		"s3 bucket quantx at 127.0.0.1:9000",
+		`{"msg":"applied","dsn":"postgres://u:***@h/db","applied_by":"root@host"}`,
+		`msg=applied dsn=postgres://u:***@h/db applied_by=root@host`,
 	} {
 		if got := Redact(s, "s3cr3t"); got != s {
 			t.Errorf("Redact(%q) = %q", s, got)

@@ -26,13 +26,15 @@ import (
 //     JSON-escaped and Go-quoted forms.
 
 // urlUserinfo matches scheme://name:password@ where the password runs to the
-// last @ before white space (an unencoded @, / or % in it is common).
-var urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)([^\s:/@"'\x60]*):(\S*)@`)
+// last @ before white space or a double quote (an unencoded @, / or % in it is
+// common; a quote ends a JSON string, and a JSON log line holds more than one).
+var urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)([^\s:/@"'\x60]*):([^\s"]*)@`)
 
 // secretParam matches password=..., token=..., secret=... and names ending in
 // those words (sslpassword=, s3_secret_key=, QUANTX_INFLUX_TOKEN=), with a
-// value that is quoted ('...' or "...") or runs to white space or &.
-var secretParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|pass|token|secret|secret[_\-]?key))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s]*)`)
+// value that is quoted ('...' or "...") or runs to white space, & or a double
+// quote (the end of a JSON string).
+var secretParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|token|secret|secret[_\-]?key))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s"]*)`)
 
 // minSecret is the shortest configured secret that is masked literally:
 // shorter ones would mangle ordinary words (they are still masked inside
