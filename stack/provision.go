@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,6 +27,16 @@ type StoreResult struct {
 	Plan    []string `json:"plan"`    // what would change, before anything ran
 	Applied []string `json:"applied"` // what did change
 	Error   string   `json:"error,omitempty"`
+	// Err is the failure behind Error, a *StoreError whose cause stays
+	// reachable (errors.Is(err, migrations.ErrLocked)): exit codes and hints
+	// are decided from it, never from the text.
+	Err error `json:"-"`
+}
+
+// fail records err as the store's failure.
+func (r *StoreResult) fail(err error) {
+	r.Status, r.Err = StatusFailed, storeErr(r.Store, err)
+	r.Error = err.Error()
 }
 
 // Store result states.
@@ -50,7 +61,19 @@ type ProvisionReport struct {
 var order = []string{Postgres, Influx, Elastic}
 
 // ErrNotConfigured is returned when --only names a store without settings.
-var ErrNotConfigured = fmt.Errorf("store not configured")
+var ErrNotConfigured = errors.New("store not configured")
+
+// Err joins the failures of every failed store, in provisioning order, or
+// returns nil. Each is a *StoreError.
+func (r ProvisionReport) Err() error {
+	var errs []error
+	for _, s := range r.Stores {
+		if s.Status == StatusFailed && s.Err != nil {
+			errs = append(errs, s.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Provision plans every store first, then applies the plans in order. A
 // store that fails does not stop the others: they are independent, and a
@@ -63,7 +86,7 @@ func Provision(ctx context.Context, s Stores, o ProvisionOptions) (ProvisionRepo
 		if !slices.Contains(order, name) {
 			return ProvisionReport{}, fmt.Errorf("unknown store %q: use postgres, influx or elastic", name)
 		}
-		if !s.configured(name) {
+		if !s.configured(name) && s.unavailable(name) == nil {
 			return ProvisionReport{}, fmt.Errorf("%s: %w", name, ErrNotConfigured)
 		}
 	}
@@ -73,13 +96,18 @@ func Provision(ctx context.Context, s Stores, o ProvisionOptions) (ProvisionRepo
 		switch {
 		case len(o.Only) > 0 && !slices.Contains(o.Only, name):
 			r.Status, r.Note = StatusSkipped, "not in --only"
+		case s.unavailable(name) != nil:
+			r.fail(s.Unavailable[name])
+			rep.Failed = true
 		case !s.configured(name):
 			r.Status, r.Note = StatusSkipped, "not configured"
 		default:
-			var err error
-			r.Plan, err = planStore(ctx, s, name, o)
+			plan, err := planStore(ctx, s, name, o)
+			if plan != nil {
+				r.Plan = plan
+			}
 			if err != nil {
-				r.Status, r.Error = StatusFailed, err.Error()
+				r.fail(err)
 				rep.Failed = true
 			} else if len(r.Plan) == 0 {
 				r.Status = StatusUnchanged
@@ -101,10 +129,12 @@ func Provision(ctx context.Context, s Stores, o ProvisionOptions) (ProvisionRepo
 			return rep, err
 		}
 		applied, err := applyStore(ctx, s, r.Store, o)
-		r.Applied = applied
+		if applied != nil {
+			r.Applied = applied
+		}
 		switch {
 		case err != nil:
-			r.Status, r.Error = StatusFailed, err.Error()
+			r.fail(err)
 			rep.Failed = true
 		case len(applied) == 0:
 			r.Status = StatusUnchanged

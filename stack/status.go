@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -25,6 +26,14 @@ type StatusItem struct {
 	Check  string `json:"check"`
 	State  string `json:"state"` // ok | warn | action | error | skipped
 	Detail string `json:"detail"`
+	// Err is the failure behind an "error" line, a *StoreError whose cause
+	// stays reachable for exit codes and hints.
+	Err error `json:"-"`
+}
+
+// errorItem is the line of a store or check that could not be read.
+func errorItem(store, check string, err error) StatusItem {
+	return StatusItem{Store: store, Check: check, State: StateError, Detail: err.Error(), Err: storeErr(store, err)}
 }
 
 // Item states. "action" makes the CLI exit 3; "error" exit 1; "warn" is shown only.
@@ -42,6 +51,18 @@ type StatusReport struct {
 	NeedsAction bool         `json:"needs_action"`
 	Errors      bool         `json:"errors"`
 	Items       []StatusItem `json:"items"`
+}
+
+// Err joins the failures behind every "error" line, in report order, or
+// returns nil. Each is a *StoreError.
+func (r StatusReport) Err() error {
+	var errs []error
+	for _, it := range r.Items {
+		if it.State == StateError && it.Err != nil {
+			errs = append(errs, it.Err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // StatusOptions tunes the report.
@@ -70,67 +91,91 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 		rep.NeedsAction = rep.NeedsAction || it.State == StateAction
 		rep.Errors = rep.Errors || it.State == StateError
 	}
-	if s.configured(Postgres) {
-		for _, it := range postgresStatus(ctx, s, o) {
+	switch {
+	case s.unavailable(Postgres) != nil:
+		add(errorItem(Postgres, "connect", s.Unavailable[Postgres]))
+	case s.configured(Postgres):
+		items, migrated := postgresStatus(ctx, s, o)
+		for _, it := range items {
 			add(it)
 		}
-		if o.RetentionCheck != nil {
+		switch {
+		case o.RetentionCheck == nil:
+		case !migrated:
+			add(StatusItem{Store: Postgres, Check: "retention", State: StateSkipped, Detail: "not migrated"})
+		default:
 			it, err := o.RetentionCheck(ctx)
 			if err != nil {
-				it = StatusItem{Store: Postgres, Check: "retention", State: StateError, Detail: err.Error()}
+				it = errorItem(Postgres, "retention", err)
 			}
 			add(it)
 		}
-	} else {
+	default:
 		add(StatusItem{Store: Postgres, Check: "configured", State: StateSkipped, Detail: "no --database-url"})
 	}
-	if s.configured(Influx) {
+	switch {
+	case s.unavailable(Influx) != nil:
+		add(errorItem(Influx, "connect", s.Unavailable[Influx]))
+	case s.configured(Influx):
 		st, err := s.Influx.Status(ctx)
 		switch {
 		case err != nil:
-			add(StatusItem{Store: Influx, Check: "drift", State: StateError, Detail: err.Error()})
+			add(errorItem(Influx, "drift", err))
 		case !st.InSync:
 			add(StatusItem{Store: Influx, Check: "drift", State: StateAction,
 				Detail: fmt.Sprintf("%s %s: %d change(s) pending; run 'quantx-db influx setup'", st.Server.Version, st.Database, len(st.Drift))})
 		default:
 			add(StatusItem{Store: Influx, Check: "drift", State: StateOK, Detail: fmt.Sprintf("%s %s in sync", st.Server.Version, st.Database)})
 		}
-	} else {
+	default:
 		add(StatusItem{Store: Influx, Check: "configured", State: StateSkipped, Detail: "no --influx-url"})
 	}
-	if s.configured(Elastic) {
+	switch {
+	case s.unavailable(Elastic) != nil:
+		add(errorItem(Elastic, "connect", s.Unavailable[Elastic]))
+	case s.configured(Elastic):
 		st, err := s.Elastic.Status(ctx)
 		switch {
 		case err != nil:
-			add(StatusItem{Store: Elastic, Check: "drift", State: StateError, Detail: err.Error()})
+			add(errorItem(Elastic, "drift", err))
 		case st.Drift:
 			add(StatusItem{Store: Elastic, Check: "drift", State: StateAction,
 				Detail: fmt.Sprintf("%s: %d change(s) pending; run 'quantx-db elastic status'", st.Engine, len(st.Pending))})
 		default:
 			add(StatusItem{Store: Elastic, Check: "drift", State: StateOK, Detail: fmt.Sprintf("%s in sync, retention %s", st.Engine, st.RetentionMode)})
 		}
-	} else {
+	default:
 		add(StatusItem{Store: Elastic, Check: "configured", State: StateSkipped, Detail: "no --elastic-url"})
 	}
-	if s.configured(S3) {
+	switch {
+	case s.unavailable(S3) != nil:
+		add(errorItem(S3, "backups", s.Unavailable[S3]))
+	case s.configured(S3):
 		for _, it := range backupStatus(ctx, s, o) {
 			add(it)
 		}
-	} else {
+	default:
 		add(StatusItem{Store: S3, Check: "backups", State: StateSkipped, Detail: "no --s3-bucket"})
 	}
 	return rep
 }
 
-func postgresStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem {
-	var out []StatusItem
+// postgresStatus reports migrations and partitions; migrated is false when no
+// migration has been applied (nothing else can be read yet).
+func postgresStatus(ctx context.Context, s Stores, o StatusOptions) (items []StatusItem, migrated bool) {
 	st, err := s.Migrations.Status(ctx)
 	if err != nil {
-		return append(out, StatusItem{Store: Postgres, Check: "migrations", State: StateError, Detail: err.Error()})
+		return []StatusItem{errorItem(Postgres, "migrations", err)}, false
+	}
+	if st.CurrentVersion == nil && !st.Dirty {
+		// A database no migration ran on: not an error, the first action of a DBA.
+		return []StatusItem{{Store: Postgres, Check: "migrations", State: StateAction,
+			Detail: fmt.Sprintf("not migrated: %d pending; run 'quantx-db migrate up'", st.Pending)},
+			{Store: Postgres, Check: "partitions", State: StateSkipped, Detail: "not migrated"}}, false
 	}
 	val, err := s.Migrations.Validate(ctx)
 	if err != nil {
-		return append(out, StatusItem{Store: Postgres, Check: "migrations", State: StateError, Detail: err.Error()})
+		return []StatusItem{errorItem(Postgres, "migrations", err)}, true
 	}
 	cur := "none"
 	if st.CurrentVersion != nil {
@@ -145,13 +190,13 @@ func postgresStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem
 	case st.Pending > 0:
 		mig.State, mig.Detail = StateAction, fmt.Sprintf("version %s, %d pending: run 'quantx-db migrate up'", cur, st.Pending)
 	}
-	out = append(out, mig)
+	items = append(items, mig)
 	if st.CurrentVersion == nil {
-		return out // no schema yet: nothing partitioned to inspect
+		return items, false // dirty before the first version: nothing partitioned to inspect
 	}
 	h, err := s.Partitions.Health(ctx)
 	if err != nil {
-		return append(out, StatusItem{Store: Postgres, Check: "partitions", State: StateError, Detail: err.Error()})
+		return append(items, errorItem(Postgres, "partitions", err)), true
 	}
 	part := StatusItem{Store: Postgres, Check: "partitions", State: StateOK,
 		Detail: fmt.Sprintf("%s: %d month(s) premade ahead, DEFAULT empty", h.Table, h.HorizonMonths)}
@@ -167,13 +212,13 @@ func postgresStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem
 			part.State, part.Detail = StateAction, hc.String()
 		}
 	}
-	return append(out, part)
+	return append(items, part), true
 }
 
 func backupStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem {
 	newest, err := s.Backups.Newest(ctx)
 	if err != nil {
-		return []StatusItem{{Store: S3, Check: "backups", State: StateError, Detail: err.Error()}}
+		return []StatusItem{errorItem(S3, "backups", err)}
 	}
 	seen := map[string]NewestBackup{}
 	for _, b := range newest {

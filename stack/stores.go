@@ -28,6 +28,19 @@ type Stores struct {
 	Elastic    *elastic.Provisioner // nil: search not configured
 	Backups    BackupCatalogue      // nil: S3 not configured
 	Roles      *roles.Manager       // nil: provision leaves roles alone (no --roles)
+
+	// Unavailable holds the configured stores whose client could not be
+	// opened (server down, bad credentials), by store name. Provision, Status
+	// and the doctor report them as failed, never as "not configured".
+	Unavailable map[string]error
+}
+
+// unavailable returns the error that kept a configured store from opening.
+func (s Stores) unavailable(store string) error {
+	if err := s.Unavailable[store]; err != nil {
+		return storeErr(store, err)
+	}
+	return nil
 }
 
 // configured reports whether a store has a client.

@@ -14,7 +14,7 @@ func newCompletionCmd(d *deps) *cobra.Command {
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			root, out := cmd.Root(), d.streams.Out
+			root, out := cmd.Root(), cmd.OutOrStdout() // a static script: not through the redacting stream
 			d.rendered = true
 			switch args[0] {
 			case "bash":

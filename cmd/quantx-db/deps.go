@@ -18,12 +18,15 @@ import (
 // deps is everything a command may touch besides its own flags. run builds
 // the real one; tests reach it through run with buffers and a test server.
 type deps struct {
-	streams output.Streams
-	getenv  func(string) string
-	now     func() time.Time // partition names depend on it; tests pin it via QUANTX_NOW
+	streams  output.Streams   // Out and Err redact every secret known to redactor
+	rawOut   io.Writer        // stdout unredacted: for renderCredentials only
+	redactor *config.Redactor // every configured or typed-in secret, for streams and logs
+	getenv   func(string) string
+	now      func() time.Time // partition names depend on it; tests pin it via QUANTX_NOW
 
 	// Filled by the root command's PersistentPreRunE from the global flags.
 	format    output.Format
+	formatSet bool // format comes from the parsed -o flag
 	logger    *slog.Logger
 	flags     *pflag.FlagSet
 	rendered  bool // a result document was written to Out
@@ -35,7 +38,10 @@ type deps struct {
 }
 
 func newDeps(s output.Streams, getenv func(string) string) *deps {
-	d := &deps{streams: s, getenv: getenv, format: output.FormatText, now: time.Now}
+	red := &config.Redactor{}
+	rawOut := s.Out
+	s.Out, s.Err = red.Writer(s.Out), red.Writer(s.Err)
+	d := &deps{streams: s, rawOut: rawOut, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now}
 	d.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if v := getenv("QUANTX_NOW"); v != "" { // documented for tests and demos of month rollover
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -50,6 +56,8 @@ func newDeps(s output.Streams, getenv func(string) string) *deps {
 func (d *deps) config() (config.Config, error) {
 	d.cfgOnce.Do(func() {
 		d.cfg, d.cfgErr = config.Resolve(d.flags, d.getenv)
+		// Even a failed Resolve returns what it read: its message may quote it.
+		d.redactor.Add(d.cfg.Secrets()...)
 		if d.cfgErr != nil {
 			d.cfgErr = usageErr(d.cfgErr, "check the flag, the QUANTX_* variable or the config file it names")
 		}
@@ -63,8 +71,20 @@ func (d *deps) render(v any, view func() output.Table) error {
 	return output.Render(d.streams, d.format, v, view)
 }
 
-// newLogger builds the stderr logger from --log-level and --log-format.
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+// renderCredentials renders a result whose purpose is to hand credentials
+// over: the export lines of 'testenv up' and 'testenv env', for the
+// throwaway stack the user asked for ("eval $(quantx-db testenv up)"). It is
+// the one output that is not redacted; grep for it in review.
+func (d *deps) renderCredentials(v any, view func() output.Table) error {
+	d.rendered = true
+	s := d.streams
+	s.Out = d.rawOut
+	return output.Render(s, d.format, v, view)
+}
+
+// newLogger builds the stderr logger from --log-level and --log-format. Every
+// record, at every level, is redacted before it is formatted.
+func newLogger(w io.Writer, red *config.Redactor, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
@@ -72,9 +92,9 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
 	case "json": // cron and CI: one JSON object per line
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(red.Handler(slog.NewJSONHandler(w, opts))), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(red.Handler(slog.NewTextHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
@@ -105,4 +125,5 @@ func (d *deps) confirm(ctx context.Context, question string) bool {
 func (d *deps) setConfig(c config.Config) {
 	d.cfgOnce.Do(func() {})
 	d.cfg, d.cfgErr = c, nil
+	d.redactor.Add(c.Secrets()...)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -35,10 +36,9 @@ match the servers, and the clock skew to PostgreSQL. Exits 3 when a check fails.
 			s, closeStores, err := d.openStores(ctx, &sf)
 			defer closeStores()
 			if err != nil {
-				// An unreachable store is a finding, not the end of the report.
-				rep.Checks = append(rep.Checks, stack.Check{Store: "config", Name: "connect", Status: stack.Fail,
-					Detail: err.Error(), Fix: "fix the setting it names; the other checks were not run"})
+				return err // a bad setting: exit 2 before anything is checked
 			}
+			rep.Checks = append(rep.Checks, unavailableChecks(s)...)
 			rep.Checks = append(rep.Checks, stack.Doctor(ctx, s, stack.DoctorOptions{
 				Now: d.now, InfluxConfigured: cfg.InfluxURL != "", ElasticConfigured: cfg.ElasticURL != "",
 				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "",
@@ -65,4 +65,20 @@ match the servers, and the clock skew to PostgreSQL. Exits 3 when a check fails.
 	}
 	sf.add(cmd)
 	return cmd
+}
+
+// unavailableChecks reports each configured store that could not be opened
+// as a failed connect check, with the hint of its error as the fix: an
+// unreachable store is a finding, not the end of the report.
+func unavailableChecks(s stack.Stores) []stack.Check {
+	var out []stack.Check
+	for _, store := range []string{stack.Postgres, stack.Influx, stack.Elastic, stack.S3} {
+		err := s.Unavailable[store]
+		if err == nil {
+			continue
+		}
+		ue := classify(context.Background(), err)
+		out = append(out, stack.Check{Store: store, Name: "connect", Status: stack.Fail, Detail: oneLine(ue.msg), Fix: ue.hint})
+	}
+	return out
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/quantx/quantx-db/internal/config"
 	"github.com/quantx/quantx-db/internal/output"
 )
 
@@ -70,19 +69,20 @@ type errorDoc struct {
 	} `json:"error"`
 }
 
-// reportError prints err once (scrubbed of every configured secret) and
-// returns the exit code.
+// reportError prints err once and returns the exit code. The message and
+// hint are one line each, with every known secret and URL password masked
+// (d.streams redact as well; masking here first keeps the JSON document's
+// text and stderr's the same).
 func (d *deps) reportError(ctx context.Context, err error) int {
 	if err == nil {
 		return exitOK
 	}
 	ue := classify(ctx, err)
-	secrets := d.cfg.Secrets()
-	msg := config.Scrub(ue.msg, secrets...)
-	hint := config.Scrub(ue.hint, secrets...)
-	fmt.Fprintln(d.streams.Err, "quantx-db:", oneLine(msg))
+	msg := oneLine(d.redactor.Redact(ue.msg))
+	hint := oneLine(d.redactor.Redact(ue.hint))
+	fmt.Fprintln(d.streams.Err, "quantx-db:", msg)
 	if hint != "" {
-		fmt.Fprintln(d.streams.Err, "hint:", oneLine(hint))
+		fmt.Fprintln(d.streams.Err, "hint:", hint)
 	}
 	if d.format == output.FormatJSON && !d.rendered {
 		var doc errorDoc
@@ -134,11 +134,41 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-// oneLine keeps an error to one line: multi-line server messages go to --log-level debug.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i] + " …"
+// oneLine keeps a message to one line without losing its cause.
+func oneLine(s string) string { return output.OneLine(s) }
+
+// explainStore gives an error from any store package its exit code and hint,
+// for the commands that span several stores (provision, status, doctor). An
+// error that already carries them is returned as is.
+func explainStore(err error) error {
+	if err == nil {
+		return nil
 	}
-	return s
+	if _, ok := errors.AsType[*userError](err); ok {
+		return err
+	}
+	for _, explain := range []func(error) error{explainMigrate, explainMaintenance, influxErr, elasticErr, explainBackup} {
+		if e := explain(err); e != nil {
+			if _, ok := errors.AsType[*userError](e); ok {
+				return e
+			}
+		}
+	}
+	return classify(context.Background(), err)
+}
+
+// storeFailure is the error of a multi-store command whose report has been
+// rendered: its exit code and hint are those of the first failed store
+// (a held lock exits 4, a bad definition 2, anything else 1), its message
+// names every failed store.
+func storeFailure(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	first := err
+	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+		first = j.Unwrap()[0]
+	}
+	ue := classify(context.Background(), explainStore(first))
+	return &userError{code: ue.code, msg: prefix + oneLine(err.Error()), hint: ue.hint, err: err}
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,7 +63,7 @@ owner, app and read-only roles, ownership and grants (see 'quantx-db roles
 				return err
 			}
 			if rep.Failed {
-				return fmt.Errorf("provisioning failed: %s", firstFailure(rep))
+				return storeFailure("provisioning failed: ", rep.Err())
 			}
 			return nil
 		},
@@ -74,16 +74,8 @@ owner, app and read-only roles, ownership and grants (see 'quantx-db roles
 	cmd.Flags().IntVar(&o.MonthsAhead, "months-ahead", 3, "activity_logs partitions premade after the current month")
 	cmd.Flags().BoolVar(&withRoles, "roles", false, "also run 'roles ensure' after the migrations and partitions (needs a superuser)")
 	rf.add(cmd)
+	cmd.Flags().DurationVar(&sf.lockWait, "lock-wait", 60*time.Second, "how long to wait for another runner's migration or maintenance lock before exiting 4")
 	return cmd
-}
-
-func firstFailure(rep stack.ProvisionReport) string {
-	for _, s := range rep.Stores {
-		if s.Status == stack.StatusFailed {
-			return s.Store + ": " + s.Error
-		}
-	}
-	return ""
 }
 
 func provisionTable(rep stack.ProvisionReport) output.Table {

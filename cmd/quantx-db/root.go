@@ -31,8 +31,9 @@ runner, 130 interrupted.`,
 			if err != nil {
 				return usageErr(err, "")
 			}
-			d.format = f
-			lg, err := newLogger(d.streams.Err, logLevel, logFormat)
+			d.format, d.formatSet = f, true
+			d.learnFlagSecrets(cmd.Flags())
+			lg, err := newLogger(d.streams.Err, d.redactor, logLevel, logFormat)
 			if err != nil {
 				return usageErr(err, "")
 			}
@@ -46,9 +47,7 @@ runner, 130 interrupted.`,
 	pf.StringVar(&logLevel, "log-level", "info", "log `level` on stderr: debug, info, warn, error")
 	pf.StringVar(&logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	config.AddFlags(pf)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr(err, "see '"+c.CommandPath()+" --help'")
-	})
+	root.SetFlagErrorFunc(flagError)
 
 	root.AddCommand(
 		newVersionCmd(d),
@@ -68,6 +67,8 @@ runner, 130 interrupted.`,
 		newDocsCmd(d),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true // ours has an example and only the shells we test
+	root.SetHelpCommand(newHelpCmd())
+	strictCommands(root) // last: it covers every command added above
 	return root
 }
 

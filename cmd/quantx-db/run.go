@@ -12,10 +12,20 @@ func run(ctx context.Context, args []string, s output.Streams, getenv func(strin
 	root := newRootCmd(d)
 	root.SetArgs(args)
 	root.SetIn(s.In)
+	// Help and usage text are ours and static: cobra writes them unfiltered.
+	// Everything else (results, logs, errors) goes through d.streams, which redact.
 	root.SetOut(s.Out) // --help goes to stdout, and into a test's buffer
 	root.SetErr(s.Err)
 	// reportError prints each error once, in one place (cobra #1708).
 	root.SilenceErrors, root.SilenceUsage = true, true
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if !d.formatSet {
+		// The error came before the root's PersistentPreRunE parsed -o (an
+		// unknown command or flag): read it from the arguments.
+		d.format = formatFromArgs(args)
+	}
+	if cmd != nil {
+		d.learnFlagSecrets(cmd.Flags())
+	}
 	return d.reportError(ctx, err)
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +20,7 @@ import (
 type stackFlags struct {
 	influxDatabase string
 	elasticPrefix  string
+	lockWait       time.Duration // provision: how long to wait for another runner's lock
 }
 
 func (f *stackFlags) add(cmd *cobra.Command) {
@@ -26,39 +29,58 @@ func (f *stackFlags) add(cmd *cobra.Command) {
 }
 
 // openStores connects to every configured store for provision, status and
-// doctor. A store without settings stays nil (skipped); one whose settings
-// are wrong is an error. close releases whatever was opened.
+// doctor. A store without settings stays nil (skipped). A bad setting is a
+// usage error and nothing is opened; a store that is configured but cannot
+// be reached goes into s.Unavailable, with its hint, so that the report still
+// covers every other store. close releases whatever was opened.
 func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, close func(), err error) {
+	close = func() {}
 	cfg, err := d.config()
 	if err != nil {
-		return s, func() {}, err
+		return s, close, err
 	}
-	close = func() {}
+	s.Unavailable = map[string]error{}
+	// unavailable records a store's open error; a usage error or an
+	// interruption ends the run instead.
+	unavailable := func(store string, err error) error {
+		if ue, ok := errors.AsType[*userError](err); ok && ue.code == exitUsage || ctx.Err() != nil {
+			return err
+		}
+		s.Unavailable[store] = explainStore(err)
+		return nil
+	}
 	if cfg.DatabaseURL != "" {
 		pool, err := d.openPool(ctx)
-		if err != nil {
+		if err == nil {
+			close = pool.Close
+			s.Postgres = pool
+			if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger, LockWait: f.lockWait}); err != nil {
+				return s, close, err
+			}
+			s.Partitions = partitions.New(pool, partitions.Options{Now: d.now, Logger: d.logger, LockWait: f.lockWait})
+		} else if err := unavailable(stack.Postgres, err); err != nil {
 			return s, close, err
 		}
-		close = pool.Close
-		s.Postgres = pool
-		if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger}); err != nil {
-			return s, close, err
-		}
-		s.Partitions = partitions.New(pool, partitions.Options{Now: d.now, Logger: d.logger})
 	}
 	if cfg.InfluxURL != "" {
 		if s.Influx, err = d.influxProvisioner(&influxFlags{database: f.influxDatabase}); err != nil {
-			return s, close, err
+			if err := unavailable(stack.Influx, err); err != nil {
+				return s, close, err
+			}
 		}
 	}
 	if cfg.ElasticURL != "" {
 		if s.Elastic, err = d.elasticProvisioner(ctx, &elasticFlags{prefix: f.elasticPrefix}, nil); err != nil {
-			return s, close, err
+			if err := unavailable(stack.Elastic, err); err != nil {
+				return s, close, err
+			}
 		}
 	}
 	if cfg.S3Bucket != "" {
 		if s.Backups, err = d.backupCatalogue(ctx); err != nil {
-			return s, close, err
+			if err := unavailable(stack.S3, err); err != nil {
+				return s, close, err
+			}
 		}
 	}
 	return s, close, nil

@@ -34,8 +34,10 @@ type provisionDoc struct {
 	Stores  []struct {
 		Store   string   `json:"store"`
 		Status  string   `json:"status"`
+		Note    string   `json:"note"`
 		Plan    []string `json:"plan"`
 		Applied []string `json:"applied"`
+		Error   string   `json:"error"`
 	} `json:"stores"`
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
@@ -35,7 +33,7 @@ needs action, 1 when a store could not be read.`,
 			}
 			switch {
 			case rep.Errors:
-				return fmt.Errorf("a store could not be read: %s", firstOf(rep, stack.StateError))
+				return storeFailure("a store could not be read: ", rep.Err())
 			case exitCode && rep.NeedsAction:
 				return checkFailed("needs action: "+firstOf(rep, stack.StateAction), "")
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -120,10 +119,10 @@ func newTestenvUpCmd(d *deps, f *testenvFlags) *cobra.Command {
 				}
 				out.Provision = &rep
 				if rep.Failed {
-					return fmt.Errorf("provisioning the test stack failed: %s", firstFailure(rep))
+					return storeFailure("provisioning the test stack failed: ", rep.Err())
 				}
 			}
-			return d.render(out, func() output.Table { return exportLines(out.Env) })
+			return d.renderCredentials(out, func() output.Table { return exportLines(out.Env) })
 		},
 	}
 	cmd.Flags().BoolVar(&f.provision, "provision", true, "migrate and set up the stores after starting them")
@@ -146,7 +145,7 @@ func newTestenvEnvCmd(d *deps, f *testenvFlags) *cobra.Command {
 				return err
 			}
 			out := testenvResult{Provider: test["QUANTX_TESTENV_PROVIDER"], Env: env}
-			return d.render(out, func() output.Table { return exportLines(env) })
+			return d.renderCredentials(out, func() output.Table { return exportLines(env) })
 		},
 	}
 }

@@ -4,15 +4,16 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
@@ -124,6 +125,8 @@ func defaults() Config {
 
 // Resolve applies defaults < config file < environment < flags. Only flags the
 // user set count, so a flag's empty default never hides an environment value.
+// On error the Config holds what was read so far, so that the caller can
+// still redact its secrets from the message (see Config.Secrets).
 func Resolve(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	c := defaults()
 	path := flagValue(fs, "config")
@@ -132,30 +135,57 @@ func Resolve(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	}
 	if path != "" {
 		if err := c.mergeFile(path); err != nil {
-			return Config{}, err
+			return c, err
 		}
 	}
 	for _, s := range settings {
 		if v, ok, err := envValue(s, getenv); err != nil {
-			return Config{}, err
+			return c, err
 		} else if ok {
 			if err := s.set(&c, v); err != nil {
-				return Config{}, fmt.Errorf("environment %s: %w", s.env[0], err)
+				return c, fmt.Errorf("environment %s: %w", s.env[0], err)
 			}
 		}
 	}
 	for _, s := range settings {
 		v, ok, err := flagSetting(fs, s)
 		if err != nil {
-			return Config{}, err
+			return c, err
 		}
 		if ok {
 			if err := s.set(&c, v); err != nil {
-				return Config{}, fmt.Errorf("flag --%s: %w", s.flag, err)
+				return c, fmt.Errorf("flag --%s: %w", s.flag, err)
 			}
 		}
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	c.DatabaseURL = DSN(withConnectTimeout(string(c.DatabaseURL)))
+	return c, nil
+}
+
+// ConnectTimeout is the connect_timeout (seconds) quantx-db adds to a
+// database URL that has none: libpq and pgx wait forever for a server that
+// accepts the connection and never answers.
+const ConnectTimeout = "10"
+
+// withConnectTimeout adds connect_timeout to a valid PostgreSQL URL without
+// one, keeping the rest of the string as the user wrote it.
+func withConnectTimeout(raw string) string {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Query().Has("connect_timeout") {
+		return raw
+	}
+	frag := ""
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw, frag = raw[:i], raw[i:]
+	}
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	return raw + sep + "connect_timeout=" + ConnectTimeout + frag
 }
 
 func flagValue(fs *pflag.FlagSet, name string) string {
@@ -216,19 +246,72 @@ func readSecretFile(path string) (string, error) {
 	return v, nil
 }
 
+// mergeFile reads the YAML config file. An unknown key is an error that names
+// the key and its line (a typo must not silently fall back to a default);
+// what did decode is merged even then, so that its secrets are known to the
+// redaction of the error.
 func (c *Config) mergeFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
-	var f Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)                                             // a typo must not silently fall back to a default
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
-		return fmt.Errorf("config file %s: %w", path, err)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err) // "yaml: line N: ..." quotes no value
 	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config file %s line %d: expected key: value lines such as 'database_url: postgres://...'", path, root.Line)
+	}
+	var f Config
+	decodeErr := root.Decode(&f)
 	mergeNonZero(c, f)
+	known := fileKeys()
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if slices.Contains(known, k.Value) {
+			continue
+		}
+		msg := fmt.Sprintf("config file %s line %d: unknown key %q", path, k.Line, k.Value)
+		if s := Suggest(k.Value, known); s != "" {
+			return fmt.Errorf("%s (did you mean %q?)", msg, s)
+		}
+		return fmt.Errorf("%s (known keys: %s)", msg, strings.Join(known, ", "))
+	}
+	if te, ok := errors.AsType[*yaml.TypeError](decodeErr); ok {
+		return fmt.Errorf("config file %s: %s", path, strings.Join(te.Errors, "; "))
+	}
+	if decodeErr != nil {
+		return fmt.Errorf("config file %s: %w", path, decodeErr)
+	}
 	return nil
+}
+
+// fileKeys lists the keys of the config file: the yaml names of Config.
+func fileKeys() []string {
+	t := reflect.TypeFor[Config]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// Suggest returns the candidate closest to s, if it is close enough to be a
+// typo (two edits at most), or "".
+func Suggest(s string, candidates []string) string {
+	best, bestDist := "", 3 // more than two edits away is not a typo
+	for _, c := range candidates {
+		if d := levenshtein.ComputeDistance(strings.ToLower(s), c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
 }
 
 func mergeNonZero(dst *Config, src Config) {
@@ -298,11 +381,13 @@ func (c Config) validate() error {
 	return nil
 }
 
+// checkURL checks that raw is a URL with one of the schemes. Its messages
+// never quote url.Parse's error: that one echoes the input, and an invalid
+// escape it quotes is a piece of the password.
 func checkURL(name, raw string, schemes ...string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		// url.Parse errors quote the whole input, password included: don't wrap them.
-		return fmt.Errorf("%s is not a valid URL (%s)", name, RedactURL(raw))
+		return fmt.Errorf("%s %s is not a valid URL: %s", name, RedactURL(raw), urlProblem(raw, err))
 	}
 	for _, s := range schemes {
 		if u.Scheme == s {
@@ -312,27 +397,31 @@ func checkURL(name, raw string, schemes ...string) error {
 	return fmt.Errorf("%s %s: scheme must be %s", name, RedactURL(raw), strings.Join(schemes, " or "))
 }
 
-// Secrets returns the raw secret values in c, for config.Scrub.
-func (c Config) Secrets() []string {
-	var out []string
-	for _, d := range []DSN{c.DatabaseURL, c.InfluxURL, c.ElasticURL} {
-		if u, err := url.Parse(string(d)); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok {
-				out = append(out, p, url.QueryEscape(p))
+// urlProblem says what is wrong with a URL that does not parse, without
+// quoting any part of its user-info.
+func urlProblem(raw string, err error) string {
+	if _, ok := errors.AsType[url.EscapeError](err); ok {
+		return "a % that is not followed by two hex digits (write a % in the password as %25)"
+	}
+	rest := raw
+	if _, r, ok := strings.Cut(raw, "://"); ok {
+		rest = r
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, ":"); i >= 0 && !strings.HasSuffix(rest, "]") {
+		if port := rest[i+1:]; port != "" {
+			if _, perr := strconv.ParseUint(port, 10, 16); perr != nil {
+				return fmt.Sprintf("port %q is not a number from 1 to 65535", port)
 			}
 		}
-		for _, m := range passwordParam.FindAllStringSubmatch(string(d), -1) {
-			out = append(out, m[2])
-		}
 	}
-	if tok := c.InfluxToken.Reveal(); tok != "" {
-		out = append(out, tok)
-		if _, pw, ok := strings.Cut(tok, ":"); ok {
-			out = append(out, pw)
-		}
+	if _, ok := errors.AsType[url.InvalidHostError](err); ok {
+		return "the host has a character that is not allowed"
 	}
-	if s := c.S3SecretKey.Reveal(); s != "" {
-		out = append(out, s)
-	}
-	return out
+	return "check the host and port, and %-encode special characters of the password (@ is %40, / is %2F, % is %25)"
 }

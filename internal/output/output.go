@@ -127,8 +127,8 @@ func (t Table) colorize() Table {
 	return out
 }
 
-// Write prints the table with fixed padding. Cells are cut at the first line
-// break and control characters are escaped: index, bucket and partition names
+// Write prints the table with fixed padding. A cell's lines are joined into
+// one and control characters are escaped: index, bucket and partition names
 // come from servers and must not be able to move the cursor.
 func (t Table) Write(w io.Writer) error { return t.write(w, false) }
 
@@ -176,10 +176,37 @@ func cleanRow(r []string) []string {
 	return out
 }
 
-// Clean makes a server-supplied string safe for one table cell.
+// OneLine joins the lines of a message into one without losing any: a
+// multi-line error (pgconn lists every address it tried, errors.Join puts one
+// error per line) keeps its cause. Lines are joined with "; ", or with a space
+// after a line ending in ":", and a line repeating the previous one is dropped.
+func OneLine(s string) string {
+	var b strings.Builder
+	prev := ""
+	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' || r == '\f' }) {
+		line = strings.TrimSpace(line)
+		if line == "" || line == prev {
+			continue
+		}
+		switch {
+		case b.Len() == 0:
+		case strings.HasSuffix(prev, ":"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(line)
+		prev = line
+	}
+	return b.String()
+}
+
+// Clean makes a server-supplied string safe for one table cell: its lines are
+// joined (OneLine: an error's cause is often on its second line) and control
+// characters are escaped.
 func Clean(s string) string {
-	if i := strings.IndexAny(s, "\r\n\f"); i >= 0 {
-		s = s[:i] + "…"
+	if strings.ContainsAny(s, "\r\n\f") {
+		s = OneLine(s)
 	}
 	return strings.Map(func(r rune) rune {
 		if r == '\t' {

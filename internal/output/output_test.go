@@ -86,3 +86,14 @@ func TestJSONIsNeverColoured(t *testing.T) {
 		t.Fatalf("JSON has escape codes: %q", out.String())
 	}
 }
+
+// TestCleanKeepsTheCause: a multi-line error in a cell stays one line and
+// keeps its second line (pgconn puts the cause there), with no control
+// character left to move the cursor.
+func TestCleanKeepsTheCause(t *testing.T) {
+	got := Clean("failed to connect to `user=u database=db`:\n\t127.0.0.1:1: connection refused\r\n\x1b[2Jx\tz")
+	want := "failed to connect to `user=u database=db`: 127.0.0.1:1: connection refused; ?[2Jx z"
+	if got != want {
+		t.Fatalf("Clean = %q, want %q", got, want)
+	}
+}
