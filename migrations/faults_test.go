@@ -32,10 +32,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // older snapshot), once there is one.
 func waitingBuild(t *testing.T, pool *pgxpool.Pool, index string) int32 {
 	t.Helper()
+	return waitingStatement(t, pool, "CREATE INDEX CONCURRENTLY", index)
+}
+
+// waitingStatement returns the pid of the backend running a statement that
+// contains verb and name and waits on a lock, once there is one.
+func waitingStatement(t *testing.T, pool *pgxpool.Pool, verb, name string) int32 {
+	t.Helper()
 	var pid int32
-	waitFor(t, "CREATE INDEX CONCURRENTLY "+index+" to wait", func() bool {
+	waitFor(t, verb+" "+name+" to wait", func() bool {
 		err := pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
-			WHERE query ILIKE '%CREATE INDEX CONCURRENTLY%' AND query LIKE '%'||$1||'%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`, index).Scan(&pid)
+			WHERE query ILIKE '%'||$1||'%' AND query LIKE '%'||$2||'%' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`, verb, name).Scan(&pid)
 		return err == nil
 	})
 	return pid
@@ -55,6 +62,19 @@ func cleanSchema(t *testing.T) string {
 func invalidIndexes(t *testing.T, pool *pgxpool.Pool) int64 {
 	t.Helper()
 	return queryInt(t, pool, "SELECT count(*) FROM pg_index WHERE NOT indisvalid")
+}
+
+// terminate ends the session pid and waits until it is gone: until then its
+// locks (the migration lock among them) are still held, and status rightly
+// says "running".
+func terminate(t *testing.T, pool *pgxpool.Pool, pid int32) {
+	t.Helper()
+	if _, err := pool.Exec(t.Context(), "SELECT pg_terminate_backend($1)", pid); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the terminated session to end", func() bool {
+		return queryInt(t, pool, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid) == 0
+	})
 }
 
 // TestLongSnapshotDuring0008: a report holding a snapshot older than 0008's
@@ -241,9 +261,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);
 	done := make(chan error, 1)
 	go func() { _, err := r.Up(context.Background(), 0); done <- err }()
 	pid := waitingBuild(t, pool, "idx_test_symbol")
-	if _, err := pool.Exec(t.Context(), "SELECT pg_terminate_backend($1)", pid); err != nil {
-		t.Fatal(err)
-	}
+	terminate(t, pool, pid)
 	err = <-done
 	var se *migrations.StepError
 	if !errors.As(err, &se) || !se.Lost || !se.Dirty || se.Statement != 3 || se.Done != 2 {
@@ -278,6 +296,61 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);
 	}
 	if n := queryInt(t, pool, "SELECT count(*) FROM quantx_migration_history WHERE version = 100 AND success AND statements_done = 3"); n != 1 {
 		t.Fatalf("%d successful history rows for 100", n)
+	}
+}
+
+// TestInterruptedDownIsFinishedByDown: the session of a no-transaction
+// down file is terminated. Up refuses (it would go the other way) and names
+// the interrupted file; down 1 finishes reverting it.
+func TestInterruptedDownIsFinishedByDown(t *testing.T) {
+	t.Parallel()
+	pool, _ := newPool(t)
+	dir := copySource(t)
+	writeFile(t, dir, "0100_symbol.up.sql", migrations.NoTransactionDirective+"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);\n")
+	writeFile(t, dir, "0100_symbol.down.sql", migrations.NoTransactionDirective+"\nDROP INDEX CONCURRENTLY IF EXISTS idx_test_symbol;\n")
+	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
+	if _, err := r.Up(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback(context.Background())
+	if _, err := writer.Exec(t.Context(), "LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := r.Down(context.Background(), 1); done <- err }()
+	pid := waitingStatement(t, pool, "DROP INDEX CONCURRENTLY", "idx_test_symbol")
+	terminate(t, pool, pid)
+	var se *migrations.StepError
+	if err := <-done; !errors.As(err, &se) || !se.Lost || se.Direction != migrations.Down {
+		t.Fatalf("down whose session was terminated: %v", err)
+	}
+	writer.Rollback(t.Context())
+	prev := lastVersion(t)
+	if v, dirty := version(t, pool); v != prev || !dirty {
+		t.Fatalf("version (%d, %v), want %d dirty", v, dirty, prev)
+	}
+	st, err := r.Status(t.Context())
+	if err != nil || st.Interrupted == nil || st.Interrupted.Direction != migrations.Down || !st.Interrupted.Resumable ||
+		st.Migrations[len(st.Migrations)-1].State != migrations.StateDirty {
+		t.Fatalf("status: %v %+v %+v", err, st.Interrupted, st.Migrations[len(st.Migrations)-1])
+	}
+	var de *migrations.DirtyError
+	if _, err := r.Up(t.Context(), 0); !errors.As(err, &de) || !de.Interruption.Resumable || de.Interruption.Direction != migrations.Down {
+		t.Fatalf("up on an interrupted down: %v", err)
+	}
+	rep, err := r.Down(t.Context(), 1)
+	if err != nil || len(rep.Applied) != 1 || !rep.Applied[0].Resumed || rep.ToVersion != prev {
+		t.Fatalf("down 1 after the interruption: %v %+v", err, rep)
+	}
+	if v, dirty := version(t, pool); v != prev || dirty {
+		t.Fatalf("after: (%d, %v)", v, dirty)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM pg_class WHERE relname = 'idx_test_symbol'"); n != 0 {
+		t.Fatal("idx_test_symbol is still there")
 	}
 }
 

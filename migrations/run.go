@@ -368,12 +368,13 @@ func (r *Runner) rebuild(ctx context.Context, c *pgxpool.Conn, s PlannedStep, st
 	if _, err := c.Exec(ctx, clientCheckSQL, false); err != nil {
 		return err
 	}
-	for i, st := range s.stmts {
+	for _, st := range s.stmts {
 		n, err := r.execNoTx(ctx, c, st)
 		a.Retries += n
 		if err != nil {
-			return &StepError{Version: s.Version, File: s.File, Direction: s.Direction, Line: st.Line, Statement: i + 1,
-				Err: fmt.Errorf("rebuild INVALID index: %w", err)}
+			// Not a StepError: nothing was rolled back, and the index stays
+			// INVALID (or absent) until the next run up builds it.
+			return fmt.Errorf("rebuild INVALID index of migration %d (%s:%d): %w", s.Version, s.File, st.Line, err)
 		}
 	}
 	return r.record(ctx, c, historyRow{Version: s.Version, Name: s.Name, Direction: string(Up), Checksum: s.Checksum,

@@ -165,6 +165,9 @@ func explainMigrate(err error) error {
 		case se.Dirty:
 			return failure(err, fmt.Sprintf("fix the cause (or the statement, if it is wrong), then run %s: it resumes at statement %d of %s", resume, se.Done+1, se.File))
 		}
+		if se.Direction == migrations.Down {
+			return failure(err, "fix the down file, then 'quantx-db migrate down 1 --yes' reverts it: nothing of it was applied")
+		}
 		return failure(err, "fix the file and run 'quantx-db migrate up' again: nothing of it was applied")
 	}
 	if de, ok := errors.AsType[*migrations.DirtyError](err); ok {
