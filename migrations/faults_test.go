@@ -466,3 +466,41 @@ func connectPool(t *testing.T, url string) *pgxpool.Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// TestRunningIsPerDatabase: a migration in progress in one database shows
+// as running there and nowhere else (advisory locks are per database, but
+// pg_locks lists every database's).
+func TestRunningIsPerDatabase(t *testing.T) {
+	t.Parallel()
+	poolA, _ := newPool(t)
+	poolB, _ := newPool(t)
+	dir := copySource(t)
+	writeFile(t, dir, "0100_symbol.up.sql", migrations.NoTransactionDirective+"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);\n")
+	rA := newRunner(t, poolA, os.DirFS(dir), migrations.Options{})
+	rB := newRunner(t, poolB, os.DirFS(dir), migrations.Options{})
+	for _, r := range []*migrations.Runner{rA, rB} {
+		if _, err := r.Up(t.Context(), len(r.Migrations())-1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer, err := poolA.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback(context.Background())
+	if _, err := writer.Exec(t.Context(), "LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := rA.Up(context.Background(), 0); done <- err }()
+	waitingBuild(t, poolA, "idx_test_symbol")
+	stA, errA := rA.Status(t.Context())
+	stB, errB := rB.Status(t.Context())
+	writer.Rollback(t.Context())
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if errA != nil || errB != nil || !stA.Running || stB.Running || stB.Migrations[len(stB.Migrations)-1].State != migrations.StatePending {
+		t.Fatalf("A running %v (%v), B running %v (%v) %+v", stA.Running, errA, stB.Running, errB, stB.Migrations[len(stB.Migrations)-1])
+	}
+}

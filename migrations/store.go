@@ -282,8 +282,11 @@ func (r *Runner) unknownApplied(ctx context.Context, q querier) (map[uint64]stri
 func (r *Runner) lockHeld(ctx context.Context, q querier) (bool, error) {
 	key := uint64(lockKey(r.opts.Schema, r.opts.Table))
 	var held bool
-	// A bigint advisory key shows in pg_locks as classid (high 32 bits), objid (low 32 bits), objsubid 1.
+	// A bigint advisory key shows in pg_locks as classid (high 32 bits), objid
+	// (low 32 bits), objsubid 1. pg_locks lists every database's locks, and
+	// advisory locks are per database: the same key elsewhere is not ours.
 	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1 AND pid <> pg_backend_pid())`,
 		int64(key>>32), int64(key&0xffffffff)).Scan(&held)
 	if err != nil {
