@@ -433,6 +433,7 @@ func TestServerRestartDuringUp(t *testing.T) {
 	if !errors.As(err, &se) || !se.Lost || se.Version != 8 || !strings.Contains(err.Error(), "connection lost") {
 		t.Fatalf("up across a restart: %v", err)
 	}
+	t.Logf("the error of up across a restart: %v", err)
 	pool.Close()
 	pool = connectPool(t, db.URL) // the old pool's connections died with the server
 	r = newRunner(t, pool, migrations.Files(), migrations.Options{})

@@ -128,17 +128,17 @@ WHERE c.oid = to_regclass($1)`, s.Table).Scan(&kind, &schema, &relname)
 	b := indexBuild{conn: conn, o: o, unique: s.Unique, rest: s.Rest}
 	switch kind {
 	case "p":
-		err = b.build(ctx, schema, relname, s.Name)
+		if err := b.build(ctx, schema, relname, s.Name); err != nil {
+			return true, fmt.Errorf("create index %s on %s: %w", s.Name, relname, err)
+		}
 	case "r", "m":
 		if s.Only {
 			return false, nil // PostgreSQL's own error for ONLY on a plain table is the right one
 		}
-		err = b.buildConcurrently(ctx, schema, relname, s.Name, s.IfNotExists)
+		// Its errors already say "create index <name>".
+		return true, b.buildConcurrently(ctx, schema, relname, s.Name, s.IfNotExists)
 	default:
 		return false, nil
-	}
-	if err != nil {
-		return true, fmt.Errorf("create index %s on %s: %w", s.Name, relname, err)
 	}
 	return true, nil
 }
@@ -254,13 +254,13 @@ func (b indexBuild) buildConcurrently(ctx context.Context, schema, table, name s
 	var onTable string
 	err = b.conn.QueryRow(ctx, "SELECT indisvalid, indrelid::regclass::text FROM pg_index WHERE indexrelid = to_regclass($1)", idx).Scan(&valid, &onTable)
 	if err != nil {
-		return fmt.Errorf("check index %s: %w", name, err)
+		return fmt.Errorf("create index %s: check it: %w", name, err)
 	}
 	if !sameRelation(ctx, b.conn, onTable, on) {
-		return fmt.Errorf("index %s exists on %s: %w", name, onTable, ErrDrift)
+		return fmt.Errorf("create index %s: an index of that name exists on %s: %w", name, onTable, ErrDrift)
 	}
 	if !valid {
-		return fmt.Errorf("%s after CREATE INDEX CONCURRENTLY: %w", name, ErrInvalidIndex)
+		return fmt.Errorf("create index %s: %w after the build", name, ErrInvalidIndex)
 	}
 	b.o.Logger.InfoContext(ctx, "index built", "index", name, "table", table, "duration", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -253,27 +253,31 @@ func IndexProblem(st migrations.Status) (problem, fix string) {
 	if len(st.InvalidIndexes) == 0 {
 		return "", ""
 	}
-	names := make([]string, 0, len(st.InvalidIndexes))
-	rebuild, building := true, false
-	var foreign migrations.InvalidIndex
+	var names, ours, foreign, building []string
 	for _, ix := range st.InvalidIndexes {
 		names = append(names, ix.String())
-		building = building || ix.Building
-		if !ix.Rebuild && !ix.Building {
-			rebuild, foreign = false, ix
+		name := ix.Schema + "." + ix.Name
+		switch {
+		case ix.Building:
+			building = append(building, name)
+		case ix.Rebuild:
+			ours = append(ours, name)
+		default:
+			foreign = append(foreign, name)
 		}
 	}
 	problem = fmt.Sprintf("%d INVALID index(es): %s", len(names), strings.Join(names, ", "))
-	switch {
-	case !rebuild:
-		fix = fmt.Sprintf("no migration builds %s.%s again: drop it (DROP INDEX CONCURRENTLY %s.%s;) and create it again CONCURRENTLY", foreign.Schema, foreign.Name, foreign.Schema, foreign.Name)
-	case building:
-		problem += " (being built now)"
-		fix = "wait for the build to finish, then run 'quantx-db migrate status' again"
-	default:
-		fix = "run 'quantx-db migrate up': it drops and builds them again"
+	var fixes []string
+	if len(ours) > 0 {
+		fixes = append(fixes, fmt.Sprintf("run 'quantx-db migrate up': it builds %s again", strings.Join(ours, ", ")))
 	}
-	return problem, fix
+	for _, f := range foreign {
+		fixes = append(fixes, fmt.Sprintf("no migration builds %s: drop it (DROP INDEX CONCURRENTLY %s;) and create it again CONCURRENTLY", f, f))
+	}
+	if len(building) > 0 {
+		fixes = append(fixes, fmt.Sprintf("%s is being built now: wait for the build to finish, then run 'quantx-db migrate status' again", strings.Join(building, ", ")))
+	}
+	return problem, strings.Join(fixes, "; ")
 }
 
 func versionString(v *int64) string {

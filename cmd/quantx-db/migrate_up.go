@@ -54,6 +54,9 @@ func reportTable(rep migrations.Report) output.Table {
 			fmt.Sprintf("%dms", a.DurationMS), fmt.Sprint(a.Retries)})
 	}
 	t.Notes = []string{fmt.Sprintf("migrated from version %s to %s", versionText(rep.FromVersion), versionText(rep.ToVersion))}
+	if rep.FromVersion == rep.ToVersion {
+		t.Notes = []string{"database at version " + versionText(rep.ToVersion)}
+	}
 	return t
 }
 
