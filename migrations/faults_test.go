@@ -505,3 +505,44 @@ func TestRunningIsPerDatabase(t *testing.T) {
 		t.Fatalf("A running %v (%v), B running %v (%v) %+v", stA.Running, errA, stB.Running, errB, stB.Migrations[len(stB.Migrations)-1])
 	}
 }
+
+// TestOlderHistoryTableIsUpgraded: a history table made by an older release
+// (no statements_sha256) is read by status as is, and the next run adds the
+// column; a dirty version it left with a failure row is resumed when the
+// file is unchanged (checksum).
+func TestOlderHistoryTableIsUpgraded(t *testing.T) {
+	t.Parallel()
+	pool, _ := newPool(t)
+	dir := copySource(t)
+	writeFile(t, dir, "0100_symbol.up.sql", migrations.NoTransactionDirective+"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_broker ON orders (broker);\n")
+	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
+	if _, err := r.Up(t.Context(), len(r.Migrations())-1); err != nil {
+		t.Fatal(err)
+	}
+	sum := r.Migrations()[len(r.Migrations())-1].Up.Checksum
+	// What the older release left after statement 2 failed: the first index, a failure row, dirty at 100.
+	for _, sql := range []string{
+		"ALTER TABLE quantx_migration_history DROP COLUMN statements_sha256",
+		"CREATE INDEX idx_test_symbol ON orders (symbol)",
+		"INSERT INTO quantx_migration_history (version, name, direction, checksum, no_transaction, started_at, success, statements_done, error) VALUES (100, 'symbol', 'up', '" + sum + "', true, now(), false, 1, 'ERROR: canceling statement due to lock timeout')",
+		"UPDATE schema_migrations SET version = 100, dirty = true",
+	} {
+		if _, err := pool.Exec(t.Context(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	st, err := r.Status(t.Context())
+	if err != nil || st.Interrupted == nil || !st.Interrupted.Resumable || st.Interrupted.StatementsDone != 1 {
+		t.Fatalf("status on the older history table: %v %+v", err, st.Interrupted)
+	}
+	rep, err := r.Up(t.Context(), 0)
+	if err != nil || len(rep.Applied) != 1 || !rep.Applied[0].Resumed || rep.Applied[0].ResumedAt != 1 {
+		t.Fatalf("up: %v %+v", err, rep)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM pg_index WHERE indexrelid IN ('idx_test_symbol'::regclass, 'idx_test_broker'::regclass) AND indisvalid"); n != 2 {
+		t.Fatalf("%d valid indexes, want 2", n)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'quantx_migration_history' AND column_name = 'statements_sha256'"); n != 1 {
+		t.Fatal("the history table was not upgraded")
+	}
+}

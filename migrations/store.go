@@ -49,11 +49,23 @@ CREATE TABLE IF NOT EXISTS `+r.historyTable()+` (
 	client          text,
 	success         boolean     NOT NULL,
 	statements_done integer,
-	error           text
-);
-ALTER TABLE `+r.historyTable()+` ADD COLUMN IF NOT EXISTS statements_sha256 text`)
+	error           text,
+	statements_sha256 text
+)`)
 	if err != nil {
 		return fmt.Errorf("create bookkeeping tables: %w", err)
+	}
+	// History tables of older releases lack statements_sha256 (the text of
+	// the statements a no-transaction run finished). ALTER TABLE needs the
+	// table's owner even when the column exists, so only when it is missing.
+	var has bool
+	err = q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1)
+		AND attname = 'statements_sha256' AND NOT attisdropped)`, r.historyTable()).Scan(&has)
+	if err == nil && !has {
+		_, err = q.Exec(ctx, `ALTER TABLE `+r.historyTable()+` ADD COLUMN IF NOT EXISTS statements_sha256 text`)
+	}
+	if err != nil {
+		return fmt.Errorf("upgrade bookkeeping tables: %w", err)
 	}
 	return nil
 }
