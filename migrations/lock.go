@@ -30,12 +30,29 @@ func (r *Runner) withLock(ctx context.Context, fn func(ctx context.Context, c *p
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
+	// A standby refuses every write, and the first one (the bookkeeping
+	// tables) would fail with a message that does not say why.
+	var standby bool
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil {
+		conn.Release()
+		return fmt.Errorf("connect: %w", err)
+	}
+	if standby {
+		conn.Release()
+		return fmt.Errorf("%w (in recovery): migrations must run on the primary", ErrStandby)
+	}
 	key := lockKey(r.opts.Schema, r.opts.Table)
 	if err := r.pollLock(ctx, conn, key); err != nil {
 		conn.Release()
 		return err
 	}
 	defer func() {
+		if conn.Conn().IsClosed() {
+			// The session ended (server restart, lost connection) and its
+			// lock with it; the pool discards the closed connection.
+			conn.Release()
+			return
+		}
 		// Unlock even after Ctrl-C cancelled ctx: a leaked session lock would
 		// block every later run for as long as the pooled connection lives.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

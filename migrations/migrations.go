@@ -20,6 +20,13 @@
 //     polled with pg_try_advisory_lock: a waiter never holds a snapshot.
 //   - it keeps one row, no history and no checksums (#179, #310). Here every
 //     run is recorded in quantx_migration_history with the file's sha256.
+//   - a no-transaction file cut off part way (kill -9, a server restart, a
+//     failing statement) stays dirty until someone runs force by hand. Here
+//     each finished statement is recorded in the history row of the run, so
+//     the next run resumes at the first unfinished one by itself; the
+//     concurrent index builder drops the INVALID leftover of an interrupted
+//     CREATE INDEX CONCURRENTLY first, and a file is recorded as applied only
+//     once no statement of it left an INVALID index behind.
 package migrations
 
 import (
@@ -40,6 +47,13 @@ var (
 	ErrDirty = errors.New("database is dirty")
 	// ErrUnknownVersion means a version is neither in the files nor -1.
 	ErrUnknownVersion = errors.New("no migration has this version")
+	// ErrDatabaseNewer means the database is at a version this binary does
+	// not ship (usually: a newer release migrated it). See VersionError.
+	ErrDatabaseNewer = errors.New("database version not shipped by this binary")
+	// ErrStandby means the server is a read-only standby (in recovery).
+	ErrStandby = errors.New("server is a read-only standby")
+	// ErrHasVersion means Baseline found a database that already has a version.
+	ErrHasVersion = errors.New("database already has a version")
 )
 
 // Options configures a Runner. The zero value of every field is a usable default.
@@ -131,11 +145,13 @@ type File struct {
 type StepError struct {
 	Version   uint64
 	File      string
+	Direction Direction
 	Line      int      // line of the failing statement in File; 0 if unknown
 	Statement int      // 1-based index of the failing statement
-	Done      int      // statements of File that had already run (no-transaction files)
+	Done      int      // statements of File that had finished (no-transaction files); the next run resumes after them
 	Applied   []uint64 // migrations fully applied in this run before the failure
 	Dirty     bool     // true when the database is left dirty at Version
+	Lost      bool     // the connection to the server was lost (restart, crash, network): nothing more could be recorded
 	Err       error
 }
 
@@ -144,9 +160,13 @@ func (e *StepError) Error() string {
 	if e.Line > 0 {
 		where = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
-	msg := fmt.Sprintf("migration %d failed at %s (statement %d): %v", e.Version, where, e.Statement, e.Err)
+	verb := "failed"
+	if e.Lost {
+		verb = "interrupted, connection lost,"
+	}
+	msg := fmt.Sprintf("migration %d %s at %s (statement %d): %v", e.Version, verb, where, e.Statement, e.Err)
 	if e.Dirty {
-		msg += fmt.Sprintf("; %d earlier statement(s) of this no-transaction file had run, database left dirty at %d", e.Done, e.Version)
+		msg += fmt.Sprintf("; %d earlier statement(s) of this no-transaction file had finished, database left dirty at %d, not recorded as applied", e.Done, e.Version)
 	} else {
 		msg += "; rolled back, database unchanged by this file"
 	}
@@ -154,3 +174,76 @@ func (e *StepError) Error() string {
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
+
+// Interruption describes the no-transaction run that left the database
+// dirty, as its history row recorded it.
+type Interruption struct {
+	Version        uint64    `json:"version"`
+	Name           string    `json:"name"`
+	Direction      Direction `json:"direction"`
+	File           string    `json:"file"`             // "" when this binary has no such file
+	StatementsDone int       `json:"statements_done"`  // finished statements; a resumed run starts after them
+	Statements     int       `json:"statements"`       // statements in this binary's file; 0 when unknown
+	Error          string    `json:"error"`            // the failing statement's error; "" when the run was cut off (kill, crash, lost connection)
+	Resumable      bool      `json:"resumable"`        // a run in Direction resumes it by itself
+	Reason         string    `json:"reason,omitempty"` // why it cannot be resumed
+	// The version to force once the file's work is finished by hand, and
+	// once it is undone by hand (-1: no version).
+	ForceDone   int64 `json:"force_done"`
+	ForceUndone int64 `json:"force_undone"`
+}
+
+// DirtyError is returned by a run on a dirty database that it cannot
+// resume: the record of the interrupted run is missing or no longer matches
+// the file, or the run goes the other way (Interruption.Resumable is then
+// true, and a run in Interruption.Direction resumes it).
+type DirtyError struct {
+	Version      int64 // the dirty version in schema_migrations
+	Interruption Interruption
+}
+
+func (e *DirtyError) Error() string {
+	i := e.Interruption
+	msg := fmt.Sprintf("%v at version %d", ErrDirty, e.Version)
+	if i.File != "" || i.Name != "" {
+		what := i.File
+		if what == "" {
+			what = fmt.Sprintf("%d_%s (%s)", i.Version, i.Name, i.Direction)
+		}
+		how := "was cut off"
+		if i.Error != "" {
+			how = "failed: " + i.Error
+		}
+		msg += fmt.Sprintf(": %s %s after %d", what, how, i.StatementsDone)
+		if i.Statements > 0 {
+			msg += fmt.Sprintf(" of %d", i.Statements)
+		}
+		msg += " statement(s)"
+	}
+	switch {
+	case !i.Resumable:
+		msg += "; cannot resume: " + i.Reason
+	default:
+		msg += fmt.Sprintf("; a run going %s resumes it", i.Direction)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrDirty) true.
+func (e *DirtyError) Is(target error) bool { return target == ErrDirty }
+
+// VersionError reports a database at a version this binary does not ship.
+type VersionError struct {
+	Database int64 // the database's current version
+	Newest   int64 // the newest version this binary ships; -1: none
+}
+
+func (e *VersionError) Error() string {
+	if e.Database > e.Newest {
+		return fmt.Sprintf("database is at version %d, newer than this binary (its newest migration is %d)", e.Database, e.Newest)
+	}
+	return fmt.Sprintf("database is at version %d, which this binary does not ship (its newest migration is %d)", e.Database, e.Newest)
+}
+
+// Is makes errors.Is(err, ErrDatabaseNewer) true.
+func (e *VersionError) Is(target error) bool { return target == ErrDatabaseNewer }

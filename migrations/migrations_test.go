@@ -255,19 +255,23 @@ func TestFailedTransactionalMigrationLeavesPreviousVersion(t *testing.T) {
 	}
 }
 
-func TestFailedNoTransactionMigrationIsDirtyAndNamesTheStatement(t *testing.T) {
+// TestFailedNoTransactionMigrationResumes: a no-transaction file that fails
+// at statement 3 is dirty, names file:line, is never shown as applied, and the
+// next up (after the statement is fixed) resumes at statement 3 without
+// running 1 and 2 again.
+func TestFailedNoTransactionMigrationResumes(t *testing.T) {
 	t.Parallel()
 	pool, _ := newPool(t)
 	dir := copySource(t)
 	writeFile(t, dir, "0100_cic.up.sql", migrations.NoTransactionDirective+`
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_orders_symbol ON orders (symbol);
 
--- a $$ body with semicolons must stay one statement
-DO $$ BEGIN PERFORM 1; PERFORM 2; END $$;
+-- not idempotent: running it twice fails, so a resume must skip it
+CREATE TABLE test_once (id int);
 
 CREATE INDEX CONCURRENTLY idx_test_missing ON no_such_table (x);
 `)
-	writeFile(t, dir, "0100_cic.down.sql", migrations.NoTransactionDirective+"\nDROP INDEX CONCURRENTLY IF EXISTS idx_test_orders_symbol;\n")
+	writeFile(t, dir, "0100_cic.down.sql", migrations.NoTransactionDirective+"\nDROP INDEX CONCURRENTLY IF EXISTS idx_test_orders_symbol;\nDROP TABLE IF EXISTS test_once;\n")
 	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
 	_, err := r.Up(t.Context(), 0)
 	var se *migrations.StepError
@@ -280,11 +284,63 @@ CREATE INDEX CONCURRENTLY idx_test_missing ON no_such_table (x);
 	if v, dirty := version(t, pool); v != 100 || !dirty {
 		t.Fatalf("version=(%d,%v), want (100,true)", v, dirty)
 	}
-	// The database refuses further runs until repaired, and says why.
-	if _, err := r.Up(t.Context(), 0); !errors.Is(err, migrations.ErrDirty) || !strings.Contains(err.Error(), "stopped after 2 statement(s)") {
-		t.Fatalf("up on dirty database: %v", err)
+	st, err := r.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The operator undoes the first statement and forces the previous version.
+	last := st.Migrations[len(st.Migrations)-1]
+	if last.Version != 100 || last.State != migrations.StateDirty || last.Applied || st.Interrupted == nil ||
+		st.Interrupted.StatementsDone != 2 || !st.Interrupted.Resumable || !strings.Contains(st.Interrupted.Error, "no_such_table") {
+		t.Fatalf("status of the dirty migration: %+v, interrupted %+v", last, st.Interrupted)
+	}
+	// Unfixed, a second up resumes at statement 3 and fails there again.
+	if _, err := r.Up(t.Context(), 0); !errors.As(err, &se) || se.Statement != 3 || se.Done != 2 {
+		t.Fatalf("second up on the dirty database: %v", err)
+	}
+	// Going down is refused: only a run up resumes it.
+	if _, err := r.Down(t.Context(), 1); !errors.Is(err, migrations.ErrDirty) {
+		t.Fatalf("down on a database dirty from an up: %v", err)
+	}
+	// The failing statement is fixed (statements 1 and 2 unchanged): up resumes.
+	writeFile(t, dir, "0100_cic.up.sql", migrations.NoTransactionDirective+`
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_orders_symbol ON orders (symbol);
+
+-- not idempotent: running it twice fails, so a resume must skip it
+CREATE TABLE test_once (id int);
+
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_once ON test_once (id);
+`)
+	r = newRunner(t, pool, os.DirFS(dir), migrations.Options{})
+	rep, err := r.Up(t.Context(), 0)
+	if err != nil || len(rep.Applied) != 1 || !rep.Applied[0].Resumed || rep.Applied[0].ResumedAt != 2 {
+		t.Fatalf("up after the fix: %v %+v", err, rep)
+	}
+	if v, dirty := version(t, pool); v != 100 || dirty {
+		t.Fatalf("after resume: (%d,%v)", v, dirty)
+	}
+	if n := queryInt(t, pool, "SELECT count(*) FROM pg_index WHERE indexrelid IN ('idx_test_orders_symbol'::regclass, 'idx_test_once'::regclass) AND indisvalid"); n != 2 {
+		t.Fatalf("%d valid indexes, want 2", n)
+	}
+	val, err := r.Validate(t.Context())
+	if err != nil || len(val.Findings) != 0 {
+		t.Fatalf("validate after resume: %v %+v", err, val.Findings)
+	}
+}
+
+// TestForceAfterAFailureUndoneByHand: force is still the way out when the
+// operator undoes a failed no-transaction file by hand.
+func TestForceAfterAFailureUndoneByHand(t *testing.T) {
+	t.Parallel()
+	pool, _ := newPool(t)
+	dir := copySource(t)
+	writeFile(t, dir, "0100_cic.up.sql", migrations.NoTransactionDirective+`
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_orders_symbol ON orders (symbol);
+CREATE INDEX CONCURRENTLY idx_test_missing ON no_such_table (x);
+`)
+	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
+	if _, err := r.Up(t.Context(), 0); err == nil {
+		t.Fatal("want a failure")
+	}
 	if _, err := pool.Exec(t.Context(), "DROP INDEX idx_test_orders_symbol"); err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +349,10 @@ CREATE INDEX CONCURRENTLY idx_test_missing ON no_such_table (x);
 	}
 	if v, dirty := version(t, pool); v != lastVersion(t) || dirty {
 		t.Fatalf("after force: (%d,%v)", v, dirty)
+	}
+	st, err := r.Status(t.Context())
+	if err != nil || st.Interrupted != nil || st.Migrations[len(st.Migrations)-1].State != migrations.StatePending {
+		t.Fatalf("status after force: %v %+v", err, st)
 	}
 }
 

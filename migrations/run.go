@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,26 +28,24 @@ type AppliedStep struct {
 	File          string    `json:"file"`
 	NoTransaction bool      `json:"no_transaction"`
 	DurationMS    int64     `json:"duration_ms"`
-	Retries       int       `json:"retries"` // attempts repeated after lock_timeout
+	Retries       int       `json:"retries"`                   // attempts repeated after lock_timeout
+	Resumed       bool      `json:"resumed,omitempty"`         // finished an interrupted no-transaction run
+	ResumedAt     int       `json:"resumed_at,omitempty"`      // statements the interrupted run had finished; this run did the rest
+	Rebuilt       []string  `json:"rebuilt_indexes,omitempty"` // INVALID indexes of an applied migration, built again
 }
 
 // Run takes the lock, re-plans from the current version (another runner may
-// have moved it while we waited) and applies the plan.
+// have moved it while we waited) and applies the plan. A dirty database left
+// by an interrupted no-transaction run is resumed first, when the run goes
+// the same way (see PlanFor).
 func (r *Runner) Run(ctx context.Context, t Target) (Report, error) {
 	rep := Report{FromVersion: noVersion, ToVersion: noVersion, Applied: []AppliedStep{}}
 	err := r.withLock(ctx, func(ctx context.Context, c *pgxpool.Conn) error {
 		if err := r.ensureTables(ctx, c); err != nil {
 			return err
 		}
-		cur, dirty, err := r.readVersion(ctx, c)
-		if err != nil {
-			return err
-		}
-		rep.FromVersion, rep.ToVersion = cur, cur
-		if dirty {
-			return r.dirtyError(ctx, c, cur)
-		}
-		p, err := r.plan(cur, t)
+		p, err := r.planFrom(ctx, c, t)
+		rep.FromVersion, rep.ToVersion = p.FromVersion, p.FromVersion
 		if err != nil {
 			return err
 		}
@@ -87,32 +86,37 @@ func (r *Runner) Goto(ctx context.Context, v int64) (Report, error) {
 	return r.Run(ctx, Target{Version: &v})
 }
 
-func (r *Runner) dirtyError(ctx context.Context, q querier, cur int64) error {
-	msg := fmt.Sprintf("%v at version %d", ErrDirty, cur)
-	if h, ok := r.lastFailure(ctx, q); ok {
-		msg += fmt.Sprintf(": the last run of %d_%s (%s, no-transaction) stopped after %d statement(s): %s",
-			h.Version, h.Name, h.Direction, h.StatementsDone, h.Err)
-	}
-	return fmt.Errorf("%s: %w", msg, ErrDirty)
-}
-
-// apply runs one file and records it.
+// apply runs one file (or the rest of an interrupted one, or the rebuild of
+// an applied one's INVALID indexes) and records it.
 func (r *Runner) apply(ctx context.Context, c *pgxpool.Conn, s PlannedStep) (AppliedStep, error) {
-	a := AppliedStep{Version: s.Version, Name: s.Name, Direction: s.Direction, File: s.File, NoTransaction: s.NoTransaction}
+	a := AppliedStep{Version: s.Version, Name: s.Name, Direction: s.Direction, File: s.File, NoTransaction: s.NoTransaction,
+		Resumed: s.Resumes, ResumedAt: s.ResumeAt, Rebuilt: s.Rebuild}
 	log := r.opts.Logger.With("version", s.Version, "file", s.File)
-	log.InfoContext(ctx, "migration started", "direction", s.Direction, "no_transaction", s.NoTransaction)
+	switch {
+	case len(s.Rebuild) > 0:
+		log.WarnContext(ctx, "rebuilding invalid indexes of an applied migration", "indexes", s.Rebuild)
+	case s.Resumes:
+		log.InfoContext(ctx, "migration resumed", "direction", s.Direction, "statements_done", s.ResumeAt)
+	default:
+		log.InfoContext(ctx, "migration started", "direction", s.Direction, "no_transaction", s.NoTransaction)
+	}
 	start := time.Now()
 	var err error
-	if s.NoTransaction {
+	switch {
+	case len(s.Rebuild) > 0:
+		err = r.rebuild(ctx, c, s, start, &a)
+	case s.NoTransaction:
 		err = r.applyNoTx(ctx, c, s, start, &a)
-	} else {
+	default:
 		err = r.applyTx(ctx, c, s, start, &a)
 	}
 	// A migration may SET search_path or other settings at session level;
 	// reset them so the next file and the bookkeeping see a clean session
 	// (tern does the same before updating its version).
-	if _, rerr := c.Exec(context.WithoutCancel(ctx), "RESET ALL"); rerr != nil && err == nil {
-		err = fmt.Errorf("reset session after migration %d: %w", s.Version, rerr)
+	if !c.Conn().IsClosed() {
+		if _, rerr := c.Exec(context.WithoutCancel(ctx), "RESET ALL"); rerr != nil && err == nil {
+			err = fmt.Errorf("reset session after migration %d: %w", s.Version, rerr)
+		}
 	}
 	if err != nil {
 		return a, err
@@ -129,6 +133,13 @@ func (r *Runner) lockTimeoutSQL() string {
 	return fmt.Sprintf("%d", r.opts.LockTimeout.Milliseconds())
 }
 
+// clientCheckSQL makes the server poll the client's socket during long
+// statements (PostgreSQL 14+), so that a killed quantx-db does not leave its
+// session building an index, and holding the migration lock, until the build
+// ends: the statement is cancelled within a second and the next run resumes.
+const clientCheckSQL = `SELECT CASE WHEN current_setting('server_version_num')::int >= 140000
+	THEN set_config('client_connection_check_interval', '1000', $1) END`
+
 // applyTx runs the whole file and the version update in one transaction, so a
 // failure leaves the previous version and no dirty flag (golang-migrate #282).
 // A lock_timeout failure rolls back and retries with backoff: the migration
@@ -141,9 +152,12 @@ func (r *Runner) applyTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, st
 			if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", r.lockTimeoutSQL()); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(ctx, clientCheckSQL, true); err != nil {
+				return err
+			}
 			for i, st := range stmts {
 				if _, err := tx.Exec(ctx, st.SQL); err != nil {
-					return &StepError{Version: s.Version, File: s.File, Line: st.Line, Statement: i + 1, Err: err}
+					return &StepError{Version: s.Version, File: s.File, Direction: s.Direction, Line: st.Line, Statement: i + 1, Err: err}
 				}
 			}
 			if err := r.setVersion(ctx, tx, s.target, false); err != nil {
@@ -165,68 +179,210 @@ func (r *Runner) applyTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, st
 			backoff *= 2
 			continue
 		}
-		r.recordFailure(ctx, c, s, start, 0, err)
+		if !c.Conn().IsClosed() {
+			r.recordFailure(ctx, c, s, start, 0, err)
+		}
 		return err
 	}
 }
 
-// applyNoTx runs the statements one by one outside a transaction. The
-// database is marked dirty first, as golang-migrate does, because a failure
-// part way cannot be rolled back; the history records how far it got.
+// applyNoTx runs the statements one by one outside a transaction, from
+// s.ResumeAt on. The dirty flag and an unfinished history row are written
+// first, in one transaction, and the row counts each finished statement: a
+// run cut off at any point (kill -9, server restart) leaves a database that
+// the next run resumes at the first unfinished statement. The statement that
+// was cut off runs again, so statements of such files must be idempotent
+// (IF NOT EXISTS, IF EXISTS); CREATE INDEX CONCURRENTLY is made so by the
+// index builder, which drops the INVALID leftover of the cut-off build.
+//
+// After each statement the file must not have left a new INVALID index: such
+// a statement counts as failed, and the version is recorded as applied only
+// after the last statement passed that check.
 func (r *Runner) applyNoTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, start time.Time, a *AppliedStep) error {
-	if err := r.setVersion(ctx, c, s.target, true); err != nil {
-		return err
-	}
-	if _, err := c.Exec(ctx, "SELECT set_config('lock_timeout', $1, false)", r.lockTimeoutSQL()); err != nil {
-		return err
-	}
 	stmts := Split(s.SQL)
-	for i, st := range stmts {
-		// CREATE INDEX CONCURRENTLY cannot run on a partitioned parent; the
-		// partitions package expands it into ON ONLY + one concurrent build per
-		// partition + ATTACH, resumable, with its own lock_timeout retries.
-		handled, err := partitions.CreateIndex(ctx, c.Conn(), st.SQL, partitions.IndexOptions{
-			LockTimeout: r.opts.LockTimeout, Retries: r.opts.LockRetries, RetryBackoff: r.opts.RetryBackoff, Logger: r.opts.Logger})
-		if handled || err != nil {
-			if err != nil {
-				se := &StepError{Version: s.Version, File: s.File, Line: st.Line, Statement: i + 1, Done: i, Dirty: true, Err: err}
-				r.recordFailure(ctx, c, s, start, i, se)
-				return se
-			}
-			continue
+	from := min(s.ResumeAt, len(stmts))
+	var id int64
+	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		if err := r.setVersion(ctx, tx, s.target, true); err != nil {
+			return err
 		}
-		backoff := r.opts.RetryBackoff
-		for attempt := 0; ; attempt++ {
-			_, err := c.Exec(ctx, st.SQL)
-			if err == nil {
-				break
-			}
-			// Retrying is safe only for a statement that failed before doing
-			// anything: lock_timeout fires while waiting for the first lock.
-			if isLockTimeout(err) && attempt < r.opts.LockRetries && ctx.Err() == nil {
-				a.Retries++
-				r.opts.Logger.WarnContext(ctx, "lock timeout, retrying statement", "version", s.Version, "line", st.Line, "backoff", backoff)
-				select {
-				case <-ctx.Done():
-				case <-time.After(backoff):
-				}
-				backoff *= 2
-				continue
-			}
-			se := &StepError{Version: s.Version, File: s.File, Line: st.Line, Statement: i + 1, Done: i, Dirty: true, Err: err}
-			r.recordFailure(ctx, c, s, start, i, se)
+		var err error
+		id, err = r.openRun(ctx, tx, historyRow{Version: s.Version, Name: s.Name, Direction: string(s.Direction), Checksum: s.Checksum,
+			StartedAt: start, StatementsDone: from}, statementsSHA(stmts[:from]))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Exec(ctx, clientCheckSQL, false); err != nil {
+		return err
+	}
+	// fail reports statement i (0-based) failing with done statements finished.
+	fail := func(i, done int, err error) error {
+		se := &StepError{Version: s.Version, File: s.File, Direction: s.Direction, Statement: i + 1, Done: done, Dirty: true, Err: err}
+		if i < len(stmts) {
+			se.Line = stmts[i].Line
+		}
+		if ctx.Err() == nil && isConnectionLost(c.Conn(), err) {
+			se.Lost = true // the row keeps "i finished, no error": the next run resumes here
 			return se
 		}
+		if !c.Conn().IsClosed() {
+			if rerr := r.closeRun(context.WithoutCancel(ctx), c, id, time.Since(start), se); rerr != nil {
+				r.opts.Logger.WarnContext(ctx, "could not record the failed migration", "version", s.Version, "error", rerr)
+			}
+		}
+		return se
 	}
-	if err := r.setVersion(ctx, c, s.target, false); err != nil {
-		return err
+	// Statements an earlier run finished whose index has become INVALID (an
+	// older release recorded a failed build as done) are built again first.
+	if from > 0 {
+		invalid, err := partitions.InvalidIndexes(ctx, c, "")
+		if err != nil {
+			return fail(from, from, err)
+		}
+		for i, st := range stmts[:from] {
+			if is, ok := partitions.ParseCreateIndex(st.SQL); ok && is.Concurrently && buildsAny(is, invalid) {
+				if _, err := r.execNoTx(ctx, c, st); err != nil {
+					return fail(i, from, err)
+				}
+			}
+		}
 	}
-	return r.record(ctx, c, historyRow{Version: s.Version, Name: s.Name, Direction: string(s.Direction), Checksum: s.Checksum,
-		NoTransaction: true, StartedAt: start, Duration: time.Since(start), Success: true, StatementsDone: len(stmts)})
+	for i := from; i < len(stmts); i++ {
+		st := stmts[i]
+		before, err := partitions.InvalidIndexes(ctx, c, "")
+		if err != nil {
+			return fail(i, i, err)
+		}
+		n, err := r.execNoTx(ctx, c, st)
+		a.Retries += n
+		if err == nil {
+			err = newInvalidIndex(ctx, c, before)
+		}
+		if err != nil {
+			return fail(i, i, err)
+		}
+		if err := r.progress(ctx, c, id, i+1, statementsSHA(stmts[:i+1])); err != nil {
+			// The statement did its work but the record says it did not: the
+			// next run repeats it, which an idempotent statement allows.
+			return fail(i, i, err)
+		}
+	}
+	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		if err := r.setVersion(ctx, tx, s.target, false); err != nil {
+			return err
+		}
+		return r.closeRun(ctx, tx, id, time.Since(start), nil)
+	})
 }
 
-// recordFailure writes the failed run to the history for the audit trail and
-// the dirty-database message. It must not hide the migration's own error.
+// waitsForSnapshotsRE matches the statements whose waiting is for older
+// transactions to end rather than in a lock queue in front of traffic, and
+// whose lock (SHARE UPDATE EXCLUSIVE) blocks no reads or writes.
+var waitsForSnapshotsRE = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|DROP\s+INDEX\s+CONCURRENTLY\b|REINDEX\b.*\bCONCURRENTLY\b|ALTER\s+TABLE\b.*\bDETACH\s+PARTITION\b.*\bCONCURRENTLY\b)`)
+
+// execNoTx runs one statement of a no-transaction file and returns how many
+// times it was retried after lock_timeout.
+//
+// CREATE INDEX CONCURRENTLY with a name goes to the partitions package's
+// builder (partitioned tables expanded, INVALID leftovers dropped first,
+// validity checked). The other CONCURRENTLY statements run without
+// lock_timeout: cutting their wait for older snapshots short fails them, and
+// leaves an INVALID index (golang-migrate and flyway users meet this as
+// "INVALID index after a migration that succeeded"). Every other statement
+// runs under lock_timeout and is retried: lock_timeout fires while waiting
+// for the first lock, before the statement did anything.
+func (r *Runner) execNoTx(ctx context.Context, c *pgxpool.Conn, st Statement) (int, error) {
+	retries := r.opts.LockRetries
+	if retries == 0 {
+		retries = -1 // partitions reads 0 as its default
+	}
+	handled, err := partitions.CreateIndex(ctx, c.Conn(), st.SQL, partitions.IndexOptions{
+		LockTimeout: r.opts.LockTimeout, Retries: retries, RetryBackoff: r.opts.RetryBackoff, Logger: r.opts.Logger})
+	if handled || err != nil {
+		return 0, err
+	}
+	lockTimeout := r.lockTimeoutSQL()
+	if waitsForSnapshotsRE.MatchString(leadingComments.ReplaceAllString(st.SQL, "")) {
+		lockTimeout = "0"
+	}
+	if _, err := c.Exec(ctx, "SELECT set_config('lock_timeout', $1, false)", lockTimeout); err != nil {
+		return 0, err
+	}
+	backoff := r.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		_, err := c.Exec(ctx, st.SQL)
+		if err == nil {
+			return attempt, nil
+		}
+		if !isLockTimeout(err) || attempt >= r.opts.LockRetries || ctx.Err() != nil {
+			return attempt, err
+		}
+		r.opts.Logger.WarnContext(ctx, "lock timeout, retrying statement", "line", st.Line, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+var leadingComments = regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`)
+
+// newInvalidIndex fails when an index that was valid or absent before a
+// statement is INVALID after it (an unnamed CREATE INDEX CONCURRENTLY, a
+// REINDEX CONCURRENTLY that failed half way). Builds running in other
+// sessions are not ours and are left out.
+func newInvalidIndex(ctx context.Context, c *pgxpool.Conn, before []partitions.InvalidIndex) error {
+	after, err := partitions.InvalidIndexes(ctx, c, "")
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, ix := range before {
+		seen[ix.Schema+"."+ix.Name] = true
+	}
+	for _, ix := range after {
+		if !ix.Building && !seen[ix.Schema+"."+ix.Name] {
+			return fmt.Errorf("the statement left index %s: %w", ix, partitions.ErrInvalidIndex)
+		}
+	}
+	return nil
+}
+
+func buildsAny(is partitions.IndexStatement, invalid []partitions.InvalidIndex) bool {
+	for _, ix := range invalid {
+		if !ix.Building && is.Builds(ix.Schema, ix.Name, ix.Table) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuild builds the INVALID indexes of an applied migration again with the
+// statements that create them, and records it as a successful run of the
+// file. The version does not change, and nothing is marked dirty: an
+// interrupted rebuild leaves an INVALID index, which the next run rebuilds.
+func (r *Runner) rebuild(ctx context.Context, c *pgxpool.Conn, s PlannedStep, start time.Time, a *AppliedStep) error {
+	if _, err := c.Exec(ctx, clientCheckSQL, false); err != nil {
+		return err
+	}
+	for _, st := range s.stmts {
+		n, err := r.execNoTx(ctx, c, st)
+		a.Retries += n
+		if err != nil {
+			// Not a StepError: nothing was rolled back, and the index stays
+			// INVALID (or absent) until the next run up builds it.
+			return fmt.Errorf("rebuild INVALID index of migration %d (%s:%d): %w", s.Version, s.File, st.Line, err)
+		}
+	}
+	return r.record(ctx, c, historyRow{Version: s.Version, Name: s.Name, Direction: string(Up), Checksum: s.Checksum,
+		NoTransaction: true, StartedAt: start, Duration: time.Since(start), Success: true, StatementsDone: len(s.stmts)})
+}
+
+// recordFailure writes the failed run to the history for the audit trail.
+// It must not hide the migration's own error.
 func (r *Runner) recordFailure(ctx context.Context, c *pgxpool.Conn, s PlannedStep, start time.Time, done int, cause error) {
 	err := r.record(context.WithoutCancel(ctx), c, historyRow{Version: s.Version, Name: s.Name, Direction: string(s.Direction),
 		Checksum: s.Checksum, NoTransaction: s.NoTransaction, StartedAt: start, Duration: time.Since(start),
@@ -272,7 +428,7 @@ func (r *Runner) Baseline(ctx context.Context, v int64) error {
 			return err
 		}
 		if cur != noVersion || dirty {
-			return fmt.Errorf("baseline %d: the database is already at version %d (use force to change it)", v, cur)
+			return fmt.Errorf("baseline %d: %w (version %d)", v, ErrHasVersion, cur)
 		}
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			if err := r.setVersion(ctx, tx, v, false); err != nil {

@@ -15,68 +15,130 @@ import (
 
 // IndexOptions configures CreateIndex. The zero value of every field is a usable default.
 type IndexOptions struct {
-	LockTimeout  time.Duration // lock_timeout of each statement; 0 means 5s
-	Retries      int           // retries of a statement that hit lock_timeout; 0 means 4, <0 means none
+	LockTimeout  time.Duration // lock_timeout of the statements that queue in front of traffic; 0 means 5s
+	Retries      int           // retries of a statement that hit lock_timeout or a deadlock; 0 means 4, <0 means none
 	RetryBackoff time.Duration // first retry delay, doubled each time; 0 means 250ms
 	Logger       *slog.Logger  // nil discards
 }
 
+// Errors of the concurrent index builder.
+var (
+	// ErrInvalidIndex means an index is INVALID after its build: a failed or
+	// interrupted CREATE INDEX CONCURRENTLY leaves one behind.
+	ErrInvalidIndex = errors.New("index is INVALID")
+	// ErrIndexBuilding means another session is building the index right now.
+	ErrIndexBuilding = errors.New("index is being built by another session")
+)
+
 const identPattern = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`
 
-// createIndexRE matches CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS]
-// name ON [ONLY] [schema.]table rest. An unnamed index cannot be resumed by
-// name, so it does not match.
-var createIndexRE = regexp.MustCompile(`(?is)^CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(` +
-	identPattern + `)\s+ON\s+(?:ONLY\s+)?(` + identPattern + `(?:\s*\.\s*` + identPattern + `)?)\s*(.*?)\s*;?\s*$`)
+// createIndexRE matches CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS]
+// name ON [ONLY] [schema.]table rest. An unnamed index cannot be found again
+// by name, so it does not match.
+var createIndexRE = regexp.MustCompile(`(?is)^CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(` +
+	identPattern + `)\s+ON\s+(ONLY\s+)?(` + identPattern + `(?:\s*\.\s*` + identPattern + `)?)\s*(.*?)\s*;?\s*$`)
 
 var leadingCommentRE = regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`)
 
-// CreateIndex builds an index on a partitioned table without blocking its
-// writers, which PostgreSQL cannot do in one statement (CREATE INDEX
-// CONCURRENTLY is refused on a partitioned parent). For
+// IndexStatement is a CREATE INDEX statement that names its index.
+type IndexStatement struct {
+	Name         string // the index name, unquoted (an index lives in its table's schema)
+	Table        string // the table as written: [schema.]table, quoted or not
+	TableSchema  string // the schema part of Table, unquoted; "" when not qualified
+	TableName    string // the table part of Table, unquoted
+	Unique       bool
+	Concurrently bool
+	IfNotExists  bool
+	Only         bool   // ON ONLY: the parent of a partitioned table alone
+	Rest         string // everything after the table: [USING m] (cols) [INCLUDE] [WITH] [WHERE]
+}
+
+// ParseCreateIndex recognises a CREATE INDEX statement with an explicit name
+// (leading comments are ignored). ok is false for anything else, including
+// an unnamed CREATE INDEX.
+func ParseCreateIndex(stmt string) (s IndexStatement, ok bool) {
+	m := createIndexRE.FindStringSubmatch(leadingCommentRE.ReplaceAllString(stmt, ""))
+	if m == nil {
+		return s, false
+	}
+	s = IndexStatement{Unique: m[1] != "", Concurrently: m[2] != "", IfNotExists: m[3] != "", Name: unquoteIdent(m[4]),
+		Only: m[5] != "", Table: m[6], Rest: m[7]}
+	parts := qualifiedRE.FindStringSubmatch(s.Table)
+	if parts[1] != "" {
+		s.TableSchema = unquoteIdent(parts[1])
+	}
+	s.TableName = unquoteIdent(parts[2])
+	if !s.Concurrently && !s.IfNotExists && strings.EqualFold(m[4], "concurrently") {
+		return IndexStatement{}, false // "CREATE INDEX CONCURRENTLY ON t": unnamed, not an index called concurrently
+	}
+	return s, true
+}
+
+var qualifiedRE = regexp.MustCompile(`^(?:(` + identPattern + `)\s*\.\s*)?(` + identPattern + `)$`)
+
+// Builds reports whether the statement creates index schema.index on table
+// (unquoted names; the index of a partition that CreateIndex makes for a
+// partitioned table counts).
+func (s IndexStatement) Builds(schema, index, table string) bool {
+	if s.TableSchema != "" && s.TableSchema != schema {
+		return false
+	}
+	return index == s.Name && table == s.TableName || index == childIndexName(s.Name, table)
+}
+
+// CreateIndex runs CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON
+// [ONLY] [schema.]table ... so that it never leaves an INVALID index behind
+// and can be run again after any interruption.
 //
-//	CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ON [ONLY] [schema.]table ...
+// On a regular table (or materialized view) it drops an INVALID index of
+// that name on that table first (the leftover of a failed or interrupted
+// build; DROP INDEX CONCURRENTLY), builds without lock_timeout (see
+// buildConcurrently) and checks pg_index.indisvalid afterwards.
 //
-// on a partitioned table it runs
+// On a partitioned table, where PostgreSQL refuses CONCURRENTLY, it runs
 //
 //  1. CREATE INDEX IF NOT EXISTS name ON ONLY parent ... (catalog only, an
 //     invalid index; its brief SHARE lock is requested under lock_timeout),
-//  2. for each partition, CREATE INDEX CONCURRENTLY IF NOT EXISTS on the
-//     partition (recursing into sub-partitioned ones); an INVALID leftover of
-//     an interrupted build is dropped CONCURRENTLY and rebuilt,
+//  2. for each partition, the regular-table build above (recursing into
+//     sub-partitioned ones),
 //  3. ALTER INDEX name ATTACH PARTITION for each; the parent index becomes
 //     valid when the last one is attached.
 //
 // Each step checks the catalog first, so running it again after an
 // interruption continues where it stopped. It returns handled == true then.
-// For any other statement, or a table that is not partitioned (or does not
-// exist), it returns handled == false and does nothing: the caller runs the
-// statement itself. conn must not be in a transaction.
+// For any other statement (not CONCURRENTLY, unnamed, no such table) it
+// returns handled == false and does nothing: the caller runs the statement
+// itself. conn must not be in a transaction.
 func CreateIndex(ctx context.Context, conn *pgx.Conn, stmt string, opts IndexOptions) (handled bool, err error) {
 	o := Options{LockTimeout: opts.LockTimeout, Retries: opts.Retries, RetryBackoff: opts.RetryBackoff, Logger: opts.Logger}.withDefaults()
-	sql := leadingCommentRE.ReplaceAllString(stmt, "")
-	m := createIndexRE.FindStringSubmatch(sql)
-	if m == nil {
+	s, ok := ParseCreateIndex(stmt)
+	if !ok || !s.Concurrently {
 		return false, nil
 	}
-	unique, name, table, rest := m[1] != "", unquoteIdent(m[2]), m[3], m[4]
-	var oid uint32
 	var kind, schema, relname string
 	err = conn.QueryRow(ctx, `
-SELECT c.oid, c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid = to_regclass($1)`, table).Scan(&oid, &kind, &schema, &relname)
+SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = to_regclass($1)`, s.Table).Scan(&kind, &schema, &relname)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("create index %s: look up %s: %w", name, table, err)
+		return false, fmt.Errorf("create index %s: look up %s: %w", s.Name, s.Table, err)
 	}
-	if kind != "p" {
+	b := indexBuild{conn: conn, o: o, unique: s.Unique, rest: s.Rest}
+	switch kind {
+	case "p":
+		if err := b.build(ctx, schema, relname, s.Name); err != nil {
+			return true, fmt.Errorf("create index %s on %s: %w", s.Name, relname, err)
+		}
+	case "r", "m":
+		if s.Only {
+			return false, nil // PostgreSQL's own error for ONLY on a plain table is the right one
+		}
+		// Its errors already say "create index <name>".
+		return true, b.buildConcurrently(ctx, schema, relname, s.Name, s.IfNotExists)
+	default:
 		return false, nil
-	}
-	b := indexBuild{conn: conn, o: o, unique: unique, rest: rest}
-	if err := b.build(ctx, schema, relname, name); err != nil {
-		return true, fmt.Errorf("create index %s on %s: %w", name, relname, err)
 	}
 	return true, nil
 }
@@ -131,7 +193,7 @@ func (b indexBuild) build(ctx context.Context, schema, table, name string) error
 			if err := b.build(ctx, c.schema, c.name, cname); err != nil {
 				return err
 			}
-		} else if err := b.buildLeaf(ctx, c, cname, cidx); err != nil {
+		} else if err := b.buildConcurrently(ctx, c.schema, c.name, cname, true); err != nil {
 			return err
 		}
 		err := inTx(ctx, b.conn, b.o, "attach index "+cname, func(tx pgx.Tx) error {
@@ -153,42 +215,138 @@ func (b indexBuild) build(ctx context.Context, schema, table, name string) error
 	return nil
 }
 
-// buildLeaf builds the index of one leaf partition concurrently, replacing an
-// invalid leftover of an interrupted build first.
+// buildConcurrently builds index name on the regular table schema.table with
+// CREATE INDEX CONCURRENTLY, replacing an invalid leftover of an earlier
+// build first, and checks that the result is valid.
 //
-// These two CONCURRENTLY statements run without lock_timeout: their SHARE
-// UPDATE EXCLUSIVE lock conflicts with no DML, so a waiting build does not
-// make inserts queue behind it, and most of their waiting is for older
-// transactions to finish, which lock_timeout would turn into a failed build
-// (and an INVALID index) on any system with a transaction longer than it.
-func (b indexBuild) buildLeaf(ctx context.Context, c indexChild, cname, cidx string) error {
+// The CONCURRENTLY statements run without lock_timeout. Their SHARE UPDATE
+// EXCLUSIVE lock conflicts with no DML, so a waiting build makes no insert
+// queue behind it, and most of their waiting is for older transactions and
+// snapshots to end (a 6 s report is enough), which lock_timeout would turn
+// into a failed build and an INVALID index on any busy system. A deadlock
+// (the server cancels one side) is retried, dropping the leftover again.
+func (b indexBuild) buildConcurrently(ctx context.Context, schema, table, name string, ifNotExists bool) error {
 	o := b.o
 	o.LockTimeout = -1
-	var exists, valid bool
-	err := b.conn.QueryRow(ctx, `
-SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass($1)),
-       COALESCE((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)), false)`, cidx).Scan(&exists, &valid)
-	if err != nil {
-		return err
+	idx := pgx.Identifier{schema, name}.Sanitize()
+	on := pgx.Identifier{schema, table}.Sanitize()
+	stmt := b.create() + "CONCURRENTLY "
+	if ifNotExists {
+		stmt += "IF NOT EXISTS "
 	}
-	if exists && !valid {
-		b.o.Logger.WarnContext(ctx, "dropping invalid index left by an interrupted build", "index", cname)
-		if err := execNoTx(ctx, b.conn, o, "drop invalid index "+cname, "DROP INDEX CONCURRENTLY IF EXISTS "+cidx); err != nil {
+	stmt += pgx.Identifier{name}.Sanitize() + " ON " + on + " " + b.rest
+	if _, err := b.conn.Exec(ctx, "SELECT set_config('lock_timeout', '0', false)"); err != nil {
+		return fmt.Errorf("create index %s: set lock_timeout: %w", name, err)
+	}
+	defer b.conn.Exec(context.WithoutCancel(ctx), "RESET lock_timeout") //nolint:errcheck // best effort; the session is reset when released
+	start := time.Now()
+	err := retry(ctx, o, "create index "+name, func() error {
+		if _, err := dropInvalidIndex(ctx, b.conn, o, schema, name, on); err != nil {
 			return err
 		}
-		exists = false
-	}
-	if exists {
-		return nil
-	}
-	start := time.Now()
-	err = execNoTx(ctx, b.conn, o, "create index "+cname,
-		b.create()+"CONCURRENTLY IF NOT EXISTS "+pgx.Identifier{cname}.Sanitize()+" ON "+pgx.Identifier{c.schema, c.name}.Sanitize()+" "+b.rest)
+		_, err := b.conn.Exec(ctx, stmt)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	b.o.Logger.InfoContext(ctx, "partition index built", "index", cname, "partition", c.name, "duration", time.Since(start).Round(time.Millisecond))
+	var valid bool
+	var onTable string
+	err = b.conn.QueryRow(ctx, "SELECT indisvalid, indrelid::regclass::text FROM pg_index WHERE indexrelid = to_regclass($1)", idx).Scan(&valid, &onTable)
+	if err != nil {
+		return fmt.Errorf("create index %s: check it: %w", name, err)
+	}
+	if !sameRelation(ctx, b.conn, onTable, on) {
+		return fmt.Errorf("create index %s: an index of that name exists on %s: %w", name, onTable, ErrDrift)
+	}
+	if !valid {
+		return fmt.Errorf("create index %s: %w after the build", name, ErrInvalidIndex)
+	}
+	b.o.Logger.InfoContext(ctx, "index built", "index", name, "table", table, "duration", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// dropInvalidIndex drops index schema.name if it is INVALID and belongs to
+// table: the leftover of a failed or interrupted CREATE INDEX CONCURRENTLY,
+// which IF NOT EXISTS would otherwise keep for good. It refuses to drop an
+// index that another session is still building (it would wait for that
+// build and then drop a good index). The caller sets lock_timeout.
+func dropInvalidIndex(ctx context.Context, conn *pgx.Conn, o Options, schema, name, table string) (bool, error) {
+	idx := pgx.Identifier{schema, name}.Sanitize()
+	var invalid bool
+	var builder int32
+	err := conn.QueryRow(ctx, `
+SELECT NOT x.indisvalid,
+       COALESCE((SELECT p.pid FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid AND p.pid <> pg_backend_pid() LIMIT 1), 0)
+FROM pg_index x WHERE x.indexrelid = to_regclass($1) AND x.indrelid = to_regclass($2)`, idx, table).Scan(&invalid, &builder)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up index %s: %w", name, err)
+	}
+	if !invalid {
+		return false, nil
+	}
+	if builder != 0 {
+		return false, fmt.Errorf("%s (pid %d): %w", name, builder, ErrIndexBuilding)
+	}
+	o.Logger.WarnContext(ctx, "dropping invalid index left by an interrupted build", "index", name)
+	if _, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+idx); err != nil {
+		return false, fmt.Errorf("drop invalid index %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// InvalidIndex is an index with pg_index.indisvalid false: the leftover of a
+// failed CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY, a partitioned
+// index with a partition not yet attached, or a build still running.
+type InvalidIndex struct {
+	Schema   string `json:"schema"`
+	Name     string `json:"name"`
+	Table    string `json:"table"`
+	Building bool   `json:"building"` // a CREATE INDEX is running on it now (pg_stat_progress_create_index)
+}
+
+// String is schema.name on table.
+func (i InvalidIndex) String() string {
+	return fmt.Sprintf("%s.%s on %s", i.Schema, i.Name, i.Table)
+}
+
+// Querier is what InvalidIndexes needs: a pool, a pooled connection or a connection.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// InvalidIndexes lists the invalid indexes of schema ("" means every schema
+// but the system ones), ordered by schema and name. PostgreSQL keeps
+// maintaining such an index on every write but never uses it for reads.
+func InvalidIndexes(ctx context.Context, q Querier, schema string) ([]InvalidIndex, error) {
+	rows, err := q.Query(ctx, `
+SELECT n.nspname, ic.relname, tc.relname,
+       EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid)
+FROM pg_index x
+JOIN pg_class ic ON ic.oid = x.indexrelid
+JOIN pg_class tc ON tc.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE NOT x.indisvalid AND ($1 = '' OR n.nspname = $1)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+ORDER BY 1, 2`, schema)
+	if err != nil {
+		return nil, fmt.Errorf("list invalid indexes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InvalidIndex, error) {
+		var i InvalidIndex
+		err := r.Scan(&i.Schema, &i.Name, &i.Table, &i.Building)
+		return i, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list invalid indexes: %w", err)
+	}
+	if out == nil {
+		out = []InvalidIndex{}
+	}
+	return out, nil
 }
 
 type indexChild struct {

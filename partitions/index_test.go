@@ -67,10 +67,9 @@ func TestCreateIndexNotHandled(t *testing.T) {
 	}
 	defer conn.Release()
 	for _, stmt := range []string{
-		"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_t_orders_broker ON orders (broker)", // regular table
-		"CREATE INDEX idx_t_plain ON activity_logs (session_id)",                         // not CONCURRENTLY
-		"CREATE INDEX CONCURRENTLY ON activity_logs (session_id)",                        // unnamed
-		"CREATE INDEX CONCURRENTLY idx_t_missing ON no_such_table (x)",                   // no table
+		"CREATE INDEX idx_t_plain ON activity_logs (session_id)",       // not CONCURRENTLY
+		"CREATE INDEX CONCURRENTLY ON activity_logs (session_id)",      // unnamed
+		"CREATE INDEX CONCURRENTLY idx_t_missing ON no_such_table (x)", // no table
 		"ALTER TABLE orders ADD COLUMN x int",
 	} {
 		handled, err := partitions.CreateIndex(t.Context(), conn.Conn(), stmt, partitions.IndexOptions{})
@@ -78,7 +77,7 @@ func TestCreateIndexNotHandled(t *testing.T) {
 			t.Errorf("%q: handled %v, err %v; want false, nil", stmt, handled, err)
 		}
 	}
-	if n := queryInt(t, pool, "SELECT count(*) FROM pg_class WHERE relname IN ('idx_t_orders_broker', 'idx_t_plain', 'idx_t_missing')"); n != 0 {
+	if n := queryInt(t, pool, "SELECT count(*) FROM pg_class WHERE relname IN ('idx_t_plain', 'idx_t_missing')"); n != 0 {
 		t.Errorf("an unhandled statement created %d indexes", n)
 	}
 }

@@ -1,8 +1,10 @@
 // Package partitions keeps PostgreSQL partitioned tables in shape without
 // blocking the hot tables that live in them: the monthly range children of
 // activity_logs (premade from the clock, never from the newest row), the fixed
-// hash set of transactions (verified, never guessed), and indexes on
-// partitioned parents built without a write-blocking lock (CreateIndex).
+// hash set of transactions (verified, never guessed), and CREATE INDEX
+// CONCURRENTLY made safe (CreateIndex): on partitioned parents, where
+// PostgreSQL refuses it, and on any table without leaving an INVALID index
+// behind (InvalidIndexes lists those that exist).
 //
 // It is a library; `quantx-db partitions ...`, `quantx-db status` and the
 // retention package are its callers. Every DDL statement runs under

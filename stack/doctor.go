@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/roles"
 )
 
@@ -160,6 +161,9 @@ func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
 	case s.Postgres != nil:
 		out = append(out, CheckPostgres(ctx, s.Postgres, o.Now)...)
 		serverMajor = ServerMajor(ctx, s.Postgres)
+		if s.Migrations != nil {
+			out = append(out, checkIndexes(ctx, s.Migrations))
+		}
 	case !o.PostgresConfigured:
 		out = append(out, Check{Store: Postgres, Name: "configured", Status: Skip, Detail: "no --database-url"})
 	}
@@ -266,4 +270,17 @@ func privilegeChecks(c roles.Capabilities) []Check {
 		line("app DML", c.AppDML, ensure),
 		line("read only", c.ReadOnly, ensure),
 	}
+}
+
+// checkIndexes fails on any INVALID index: the index a migration meant to
+// build is not there for reads, and every write still pays for it.
+func checkIndexes(ctx context.Context, r *migrations.Runner) Check {
+	st, err := r.Status(ctx)
+	if err != nil {
+		return Check{Store: Postgres, Name: "invalid indexes", Status: Fail, Detail: err.Error()}
+	}
+	if problem, fix := IndexProblem(st); problem != "" {
+		return Check{Store: Postgres, Name: "invalid indexes", Status: Fail, Detail: problem, Fix: fix}
+	}
+	return Check{Store: Postgres, Name: "invalid indexes", Status: OK, Detail: "none"}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/migrations"
 )
 
 // BackupCatalogue is what Status needs from the backup catalogue: the newest
@@ -173,24 +176,17 @@ func postgresStatus(ctx context.Context, s Stores, o StatusOptions) (items []Sta
 			Detail: fmt.Sprintf("not migrated: %d pending; run 'quantx-db migrate up'", st.Pending)},
 			{Store: Postgres, Check: "partitions", State: StateSkipped, Detail: "not migrated"}}, false
 	}
-	val, err := s.Migrations.Validate(ctx)
-	if err != nil {
-		return []StatusItem{errorItem(Postgres, "migrations", err)}, true
-	}
-	cur := "none"
-	if st.CurrentVersion != nil {
-		cur = fmt.Sprint(*st.CurrentVersion)
-	}
+	cur := versionString(st.CurrentVersion)
 	mig := StatusItem{Store: Postgres, Check: "migrations", State: StateOK, Detail: fmt.Sprintf("version %s, 0 pending", cur)}
-	switch {
-	case st.Dirty:
-		mig.State, mig.Detail = StateAction, fmt.Sprintf("version %s is DIRTY: see 'quantx-db migrate status'", cur)
-	case len(val.Findings) > 0:
-		mig.State, mig.Detail = StateAction, fmt.Sprintf("version %s, drift: %s", cur, val.Findings[0].Message)
-	case st.Pending > 0:
-		mig.State, mig.Detail = StateAction, fmt.Sprintf("version %s, %d pending: run 'quantx-db migrate up'", cur, st.Pending)
+	if problem, fix := MigrationsProblem(st); problem != "" {
+		mig.State, mig.Detail = StateAction, problem+": "+fix
 	}
 	items = append(items, mig)
+	idx := StatusItem{Store: Postgres, Check: "indexes", State: StateOK, Detail: "no INVALID index"}
+	if problem, fix := IndexProblem(st); problem != "" {
+		idx.State, idx.Detail = StateAction, problem+": "+fix
+	}
+	items = append(items, idx)
 	if st.CurrentVersion == nil {
 		return items, false // dirty before the first version: nothing partitioned to inspect
 	}
@@ -241,4 +237,97 @@ func backupStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem {
 		out = append(out, it)
 	}
 	return out
+}
+
+// MigrationsProblem says what needs doing about the migrations, apart from
+// INVALID indexes (IndexProblem): problem is "" when nothing does, and fix
+// names the command that does it.
+func MigrationsProblem(st migrations.Status) (problem, fix string) {
+	drift := 0
+	for _, m := range st.Migrations {
+		if m.Drift {
+			drift++
+		}
+	}
+	switch in := st.Interrupted; {
+	case in != nil && st.Running:
+		return fmt.Sprintf("migration %d (%s) is running in another session", in.Version, in.Name),
+			"wait for it to finish, then run 'quantx-db migrate status' again"
+	case in != nil:
+		what := in.File
+		if what == "" {
+			what = fmt.Sprintf("%d_%s", in.Version, in.Name)
+		}
+		problem = fmt.Sprintf("database is dirty at version %s: %s (%s) stopped after %d", versionString(st.CurrentVersion), what, in.Direction, in.StatementsDone)
+		if in.Statements > 0 {
+			problem += fmt.Sprintf(" of %d", in.Statements)
+		}
+		problem += " statement(s)"
+		if in.Error != "" {
+			problem += ": " + in.Error
+		}
+		switch {
+		case !in.Resumable:
+			fix = fmt.Sprintf("it cannot be resumed (%s): check which statements of %s ran; finish them and run 'quantx-db migrate force %d', or undo them and run 'quantx-db migrate force %d'",
+				in.Reason, what, in.ForceDone, in.ForceUndone)
+		case in.Direction == migrations.Down:
+			fix = "run 'quantx-db migrate down 1 --yes' to finish reverting it (it resumes at the first unfinished statement)"
+		default:
+			fix = "run 'quantx-db migrate up' to resume it at the first unfinished statement"
+		}
+		return problem, fix
+	case len(st.UnknownApplied) > 0:
+		problem = fmt.Sprintf("applied version(s) %v not shipped by this binary", st.UnknownApplied)
+		if st.CurrentVersion != nil {
+			problem = (&migrations.VersionError{Database: *st.CurrentVersion, Newest: st.BinaryVersion}).Error()
+		}
+		return problem, "use the quantx-db release that migrated this database"
+	case drift > 0:
+		return fmt.Sprintf("%d applied migration(s) changed since they were applied", drift),
+			"restore the applied files as they were ('quantx-db migrate validate' names them) and put changes in a new migration"
+	case st.Pending > 0:
+		return fmt.Sprintf("%d migration(s) pending", st.Pending), "run 'quantx-db migrate up'"
+	}
+	return "", ""
+}
+
+// IndexProblem reports the INVALID indexes of the database, or "" when
+// there are none. PostgreSQL updates such an index on every write and never
+// reads it: a failed CREATE INDEX CONCURRENTLY leaves one behind.
+func IndexProblem(st migrations.Status) (problem, fix string) {
+	if len(st.InvalidIndexes) == 0 {
+		return "", ""
+	}
+	var names, ours, foreign, building []string
+	for _, ix := range st.InvalidIndexes {
+		names = append(names, ix.String())
+		name := ix.Schema + "." + ix.Name
+		switch {
+		case ix.Building:
+			building = append(building, name)
+		case ix.Rebuild:
+			ours = append(ours, name)
+		default:
+			foreign = append(foreign, name)
+		}
+	}
+	problem = fmt.Sprintf("%d INVALID index(es): %s", len(names), strings.Join(names, ", "))
+	var fixes []string
+	if len(ours) > 0 {
+		fixes = append(fixes, fmt.Sprintf("run 'quantx-db migrate up': it builds %s again", strings.Join(ours, ", ")))
+	}
+	for _, f := range foreign {
+		fixes = append(fixes, fmt.Sprintf("no migration builds %s: drop it (DROP INDEX CONCURRENTLY %s;) and create it again CONCURRENTLY", f, f))
+	}
+	if len(building) > 0 {
+		fixes = append(fixes, fmt.Sprintf("%s is being built now: wait for the build to finish, then run 'quantx-db migrate status' again", strings.Join(building, ", ")))
+	}
+	return problem, strings.Join(fixes, "; ")
+}
+
+func versionString(v *int64) string {
+	if v == nil {
+		return "none"
+	}
+	return fmt.Sprint(*v)
 }

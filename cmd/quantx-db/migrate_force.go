@@ -12,9 +12,12 @@ func newMigrateForceCmd(d *deps, f *migrateFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "force VERSION",
 		Short: "Set the version and clear the dirty flag without running anything",
-		Long: `force is the repair after a no-transaction migration failed part way and you
-finished (force VERSION) or undid (force the previous version) its statements
-by hand. It runs no SQL of the migrations; the history records it.`,
+		Long: `force sets the version by hand. It runs no SQL of the migrations; the history
+records it. 'migrate up' resumes an interrupted or failed no-transaction file
+by itself, so force is needed only when it cannot (the file's finished
+statements were changed since, or the database was left dirty by another
+tool): check which statements ran, then finish them and force that version,
+or undo them and force the previous one. 'migrate status' names both.`,
 		Example: "  quantx-db migrate force 8",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

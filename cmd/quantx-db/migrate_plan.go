@@ -44,7 +44,14 @@ func planSQL(p migrations.Plan) output.Table {
 	}
 	var b strings.Builder
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "-- %s (%s, %s, sha256 %s)\n%s\n\n", s.File, s.Direction, txMode(s.NoTransaction), s.Checksum[:12], strings.TrimRight(s.SQL, "\n"))
+		note := ""
+		switch {
+		case len(s.Rebuild) > 0:
+			note = ", rebuilds INVALID " + strings.Join(s.Rebuild, ", ")
+		case s.Resumes:
+			note = fmt.Sprintf(", resumes the interrupted run after statement %d", s.ResumeAt)
+		}
+		fmt.Fprintf(&b, "-- %s (%s, %s, sha256 %s%s)\n%s\n\n", s.File, s.Direction, txMode(s.NoTransaction), s.Checksum[:12], note, strings.TrimRight(s.SQL, "\n"))
 	}
 	fmt.Fprintf(&b, "-- version %s -> %s", versionText(p.FromVersion), versionText(p.ToVersion))
 	return output.Table{Raw: b.String()}

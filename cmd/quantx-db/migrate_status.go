@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/migrations"
+	"github.com/quantx/quantx-db/stack"
 )
 
 func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -14,8 +16,16 @@ func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "List applied and pending migrations",
+		Long: `status reads the version, the history and the catalog; it changes nothing and
+works on a read-only standby. Each migration is applied, pending, dirty (a
+no-transaction run of it stopped part way: never shown as applied), running
+(dirty while another session holds the migration lock), invalid_index
+(applied, but an index its file creates is INVALID) or unknown_applied
+(applied by a release newer than this binary). INVALID indexes anywhere in
+the database are listed too.`,
 		Example: `  quantx-db migrate status
-  quantx-db migrate status --exit-code || echo "migrations pending"`,
+  quantx-db migrate status --exit-code || echo "migrations need attention"
+  quantx-db migrate status -o json | jq '.migrations[] | select(.state != "applied")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, pool, err := d.openRunner(cmd.Context(), f)
@@ -31,60 +41,65 @@ func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
 				return err
 			}
 			if exitCode {
-				if msg := statusProblem(st); msg != "" {
-					return checkFailed(msg, "run 'quantx-db migrate up'")
+				problem, fix := stack.MigrationsProblem(st)
+				if problem == "" {
+					problem, fix = stack.IndexProblem(st)
+				}
+				if problem != "" {
+					return checkFailed(problem, fix)
 				}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when migrations are pending, drifted or the database is dirty")
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when migrations are pending, drifted, dirty, running or newer than this binary, or an index is INVALID")
 	return cmd
-}
-
-// statusProblem summarises what needs action, or "" when nothing does.
-func statusProblem(st migrations.Status) string {
-	drift := 0
-	for _, m := range st.Migrations {
-		if m.Drift {
-			drift++
-		}
-	}
-	switch {
-	case st.Dirty:
-		return "database is dirty"
-	case drift > 0:
-		return fmt.Sprintf("%d applied migration(s) changed since they were applied", drift)
-	case st.Pending > 0:
-		return fmt.Sprintf("%d migration(s) pending", st.Pending)
-	}
-	return ""
 }
 
 func statusTable(st migrations.Status) output.Table {
 	t := output.Table{Header: []string{"VERSION", "NAME", "STATE", "APPLIED_AT", "DURATION", "MODE"}}
 	for _, m := range st.Migrations {
-		state := "pending"
-		if m.Applied {
-			state = "applied"
+		state := string(m.State)
+		switch m.State {
+		case migrations.StateDirty, migrations.StateRunning:
+			if in := st.Interrupted; in != nil {
+				state = fmt.Sprintf("%s (%s, %d of %d statement(s) done)", strings.ToUpper(state), in.Direction, in.StatementsDone, in.Statements)
+			}
+		case migrations.StateInvalidIndex:
+			state = "applied, INVALID index " + strings.Join(m.InvalidIndexes, ",")
+		case migrations.StateUnknownApplied:
+			state = "applied (not in this binary)"
 		}
 		if m.Drift {
-			state = "applied (file changed)"
+			state += " (file changed)"
 		}
 		applied, dur := "-", "-"
 		if m.AppliedAt != nil {
 			applied, dur = output.Time(*m.AppliedAt), fmt.Sprintf("%dms", m.DurationMS)
 		}
-		t.Rows = append(t.Rows, []string{fmt.Sprint(m.Version), m.Name, state, applied, dur, txMode(m.NoTransaction)})
+		mode := txMode(m.NoTransaction)
+		if m.State == migrations.StateUnknownApplied {
+			mode = "-"
+		}
+		t.Rows = append(t.Rows, []string{fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode})
 	}
 	cur := "none"
 	if st.CurrentVersion != nil {
 		cur = fmt.Sprint(*st.CurrentVersion)
 	}
 	note := fmt.Sprintf("version %s, %d pending", cur, st.Pending)
-	if st.Dirty {
+	switch {
+	case st.Running:
+		note += ", a run is in progress"
+	case st.Dirty:
 		note += ", DIRTY"
 	}
+	if len(st.UnknownApplied) > 0 {
+		note += fmt.Sprintf(", newer than this binary (its newest migration is %d)", st.BinaryVersion)
+	}
 	t.Notes = []string{note}
+	for _, ix := range st.InvalidIndexes {
+		t.Notes = append(t.Notes, "INVALID index "+ix.String())
+	}
 	return t
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,10 +43,20 @@ func reportTable(rep migrations.Report) output.Table {
 	}
 	t := output.Table{Header: []string{"VERSION", "NAME", "DIRECTION", "MODE", "DURATION", "RETRIES"}}
 	for _, a := range rep.Applied {
-		t.Rows = append(t.Rows, []string{fmt.Sprint(a.Version), a.Name, string(a.Direction), txMode(a.NoTransaction),
+		dir := string(a.Direction)
+		switch {
+		case len(a.Rebuilt) > 0:
+			dir = "rebuilt " + strings.Join(a.Rebuilt, ",")
+		case a.Resumed:
+			dir += fmt.Sprintf(" (resumed after statement %d)", a.ResumedAt)
+		}
+		t.Rows = append(t.Rows, []string{fmt.Sprint(a.Version), a.Name, dir, txMode(a.NoTransaction),
 			fmt.Sprintf("%dms", a.DurationMS), fmt.Sprint(a.Retries)})
 	}
 	t.Notes = []string{fmt.Sprintf("migrated from version %s to %s", versionText(rep.FromVersion), versionText(rep.ToVersion))}
+	if rep.FromVersion == rep.ToVersion {
+		t.Notes = []string{"database at version " + versionText(rep.ToVersion)}
+	}
 	return t
 }
 

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/migrations"
+	"github.com/quantx/quantx-db/stack"
 )
 
 func newMigrateValidateCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -14,7 +17,9 @@ func newMigrateValidateCmd(d *deps, f *migrateFlags) *cobra.Command {
 		Short: "Check that applied migration files are unchanged (exit 3 on drift)",
 		Long: `validate compares the sha256 of every applied migration file in this binary
 with the checksum recorded when it was applied. Versions applied before
-quantx-db kept history (baseline, plain golang-migrate) are listed as unverified.`,
+quantx-db kept history (baseline, plain golang-migrate) are listed as unverified.
+It also reports a dirty database, a version this binary does not ship and
+every INVALID index (exit 3 for any of them).`,
 		Example: "  quantx-db migrate validate -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -43,10 +48,33 @@ quantx-db kept history (baseline, plain golang-migrate) are listed as unverified
 				return err
 			}
 			if n := len(val.Findings); n > 0 {
-				return checkFailed(fmt.Sprintf("%d problem(s): %s", n, val.Findings[0].Message),
-					"never edit an applied migration: restore the file and add a new migration for the change")
+				return checkFailed(fmt.Sprintf("%d problem(s): %s", n, val.Findings[0].Message), validateHint(cmd.Context(), r, val.Findings[0]))
 			}
 			return nil
 		},
 	}
+}
+
+// validateHint names the command that fixes the first finding.
+func validateHint(ctx context.Context, r *migrations.Runner, f migrations.Finding) string {
+	switch f.Kind {
+	case "missing_file":
+		return "use the quantx-db release that migrated this database"
+	case "dirty", "invalid_index":
+		st, err := r.Status(ctx)
+		if err != nil {
+			return "see 'quantx-db migrate status'"
+		}
+		fix := ""
+		if f.Kind == "dirty" {
+			_, fix = stack.MigrationsProblem(st)
+		} else {
+			_, fix = stack.IndexProblem(st)
+		}
+		if fix != "" {
+			return fix
+		}
+		return "see 'quantx-db migrate status'"
+	}
+	return "never edit an applied migration: restore the file and add a new migration for the change"
 }

@@ -61,3 +61,20 @@ func TestS3ServerKillAndStart(t *testing.T) {
 		t.Fatalf("object lost across kill and start: %v", err)
 	}
 }
+
+// TestClusterStandby: a standby of a private cluster is read-only and has the primary's rows.
+func TestClusterStandby(t *testing.T) {
+	c := NewCluster(t, ClusterOptions{})
+	db := c.Database(t)
+	if err := pgExec(db.URL, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 10)"); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Standby(t)
+	var n int
+	if err := pgQueryRow(s.DatabaseURL(db.Name), "SELECT count(*) FROM t", &n); err != nil || n != 10 {
+		t.Fatalf("standby: %d rows, %v; want 10", n, err)
+	}
+	if err := pgExec(s.DatabaseURL(db.Name), "INSERT INTO t VALUES (11)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("a write on the standby: %v; want a read-only error", err)
+	}
+}
