@@ -3,6 +3,8 @@ package lint
 import (
 	"fmt"
 	"strings"
+
+	"github.com/quantx/quantx-db/migrations"
 )
 
 // DirectivePrefix starts a comment line that silences rules:
@@ -14,7 +16,10 @@ import (
 // separated from the first statement by a blank line, it applies to the whole
 // file. The reason is required: a directive without one, or naming an unknown
 // rule, is itself an error finding and silences nothing.
-const DirectivePrefix = "-- quantx:lint-ignore"
+//
+// The migrations engine leaves these lines out of a file's checksum, so that
+// adding one to an applied file is not drift.
+const DirectivePrefix = migrations.LintIgnoreDirective
 
 // directive is one parsed quantx:lint-ignore line.
 type directive struct {
