@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	pg "github.com/pganalyze/pg_query_go/v6"
-
 	"github.com/quantx/quantx-db/migrations"
 )
 
@@ -76,15 +74,6 @@ func BenchmarkSplitParser(b *testing.B) {
 	for b.Loop() {
 		if _, err := parse(sql); err != nil {
 			b.Fatal(err.msg)
-		}
-	}
-}
-
-func BenchmarkSplitScanner(b *testing.B) {
-	sql := benchFile()
-	for b.Loop() {
-		if _, err := pg.SplitWithScanner(sql, true); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
