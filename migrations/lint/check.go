@@ -23,7 +23,7 @@ func (c *checker) add(rule, object, detail string) { c.addAt(-1, rule, object, d
 func (c *checker) addAt(loc int32, rule, object, detail string) {
 	line := c.st.line
 	if loc >= 0 {
-		line = c.st.src.lineAt(int(loc))
+		line = c.st.src.lineAt(c.st.base + int(loc))
 	}
 	r, _ := Lookup(rule)
 	msg := r.Reason

@@ -92,9 +92,10 @@ func Check(files []File, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Findings: []Finding{}}
+	trees := parseAll(files)
 	for i := range files {
 		f := &files[i]
-		found := l.file(f)
+		found := l.file(f, trees[i])
 		if !f.Report {
 			continue
 		}
@@ -137,10 +138,10 @@ func newLinter(opts Options) (*linter, error) {
 
 // file reads one file: it checks every statement against the model as it was
 // before that statement, then applies the statement to the model.
-func (l *linter) file(f *File) []Finding {
+func (l *linter) file(f *File, p parsed) []Finding {
 	l.fileNo++
 	src := newSource(f.SQL)
-	stmts, perr := parse(f.SQL)
+	stmts, perr := p.stmts, p.err
 	if perr != nil {
 		if !f.Report {
 			return nil
@@ -152,7 +153,7 @@ func (l *linter) file(f *File) []Finding {
 	dirs := parseDirectives(src, stmts)
 	var out []Finding
 	for i, s := range stmts {
-		st.stmt, st.line = i, s.line
+		st.stmt, st.line, st.base = i, s.line, s.base
 		raw := l.check(st, s)
 		if f.Report {
 			for _, fd := range raw {
@@ -212,6 +213,7 @@ type fileState struct {
 	no   int
 	src  *source
 	stmt int // index of the statement being checked
+	base int // offset the statement's node locations are relative to
 	line int
 	// notValidHere maps constraints added NOT VALID in this file to their table.
 	notValidHere map[string]string
