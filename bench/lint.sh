@@ -56,11 +56,15 @@ bench() { # name, quantx-db command, squawk command
     t0=$(now); eval "$q" >/dev/null 2>&1 || true; t1=$(now); echo $(((t1 - t0) / 1000)) >>"$work/q"
     t0=$(now); eval "$s" >/dev/null 2>&1 || true; t1=$(now); echo $(((t1 - t0) / 1000)) >>"$work/s"
   done
-  local qm sm
+  local qm sm qn sn
   qm=$(median <"$work/q"); sm=$(median <"$work/s")
-  printf '%-34s quantx-db %8.1f ms   squawk %8.1f ms   ratio %.2fx (goal <= 1.00x)\n' \
-    "$name" "$(echo "$qm/1000" | bc -l)" "$(echo "$sm/1000" | bc -l)" "$(echo "$qm/$sm" | bc -l)"
+  qn=$(sort -n "$work/q" | head -1); sn=$(sort -n "$work/s" | head -1)
+  printf '%-34s median: quantx-db %7.1f ms  squawk %7.1f ms  ratio %.2fx | fastest: %7.1f ms  %7.1f ms  ratio %.2fx\n' \
+    "$name" "$(echo "$qm/1000" | bc -l)" "$(echo "$sm/1000" | bc -l)" "$(echo "$qm/$sm" | bc -l)" \
+    "$(echo "$qn/1000" | bc -l)" "$(echo "$sn/1000" | bc -l)" "$(echo "$qn/$sn" | bc -l)"
 }
+echo "goal: quantx-db <= 1.00x squawk; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+bench "process start-up (version)" "'$work/quantx-db' version" "'$squawk' --version"
 bench "shipped migrations (9 files)" \
   "'$work/quantx-db' migrate lint --source migrations/sql -o json" \
   "'$squawk' --pg-version 15 --reporter json migrations/sql/*.up.sql"
@@ -117,6 +121,9 @@ same = {
     "prefer-bigint-over-smallint": "prefer-bigint-over-int",
     "prefer-text-field": "prefer-text-field",
     "prefer-timestamptz": "prefer-timestamptz",
+    "prefer-timestamp-tz": "prefer-timestamptz",
+    "syntax-error": "syntax-error",
+    "transaction-nesting": "transaction-control",
     "prefer-identity": "prefer-identity",
     "ban-char-field": "ban-char-field",
 }
