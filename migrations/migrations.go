@@ -136,7 +136,7 @@ type Migration struct {
 type File struct {
 	Path          string `json:"path"`
 	SQL           string `json:"-"`
-	Checksum      string `json:"checksum"`       // hex sha256 of the file's bytes
+	Checksum      string `json:"checksum"`       // hex sha256 of the file's bytes, without lint-ignore lines (checksum.go)
 	NoTransaction bool   `json:"no_transaction"` // first line is "-- quantx:no-transaction"
 }
 

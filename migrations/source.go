@@ -1,9 +1,7 @@
 package migrations
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -105,12 +103,11 @@ func readFile(read func(uint) (io.ReadCloser, string, error), v uint, dir string
 	if err != nil {
 		return nil, "", fmt.Errorf("load migration %d (%s): %w", v, dir, err)
 	}
-	sum := sha256.Sum256(b)
 	text := string(b)
 	return &File{
 		Path:          names[fmt.Sprintf("%d.%s", v, dir)],
 		SQL:           text,
-		Checksum:      hex.EncodeToString(sum[:]),
+		Checksum:      checksum(b),
 		NoTransaction: strings.HasPrefix(strings.TrimLeft(text, "\ufeff"), NoTransactionDirective),
 	}, ident, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/config"
@@ -27,7 +29,7 @@ runner, 130 interrupted.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := output.ParseFormat(format)
+			f, err := output.ParseFormat(format, extraFormats(cmd)...)
 			if err != nil {
 				return usageErr(err, "")
 			}
@@ -70,6 +72,19 @@ runner, 130 interrupted.`,
 	root.SetHelpCommand(newHelpCmd())
 	strictCommands(root) // last: it covers every command added above
 	return root
+}
+
+// annotFormats names the extra -o formats a command offers (comma-separated).
+const annotFormats = "quantx-db/output-formats"
+
+func extraFormats(cmd *cobra.Command) []output.Format {
+	var out []output.Format
+	for _, f := range strings.Split(cmd.Annotations[annotFormats], ",") {
+		if f != "" {
+			out = append(out, output.Format(f))
+		}
+	}
+	return out
 }
 
 // yesFlag adds the --yes flag that destructive commands require off a terminal.

@@ -33,6 +33,14 @@ type Config struct {
 	S3Bucket      string `yaml:"s3_bucket" json:"s3_bucket,omitempty"`
 	S3TLS         bool   `yaml:"s3_tls" json:"s3_tls"`
 	S3Prefix      string `yaml:"s3_prefix" json:"s3_prefix,omitempty"`
+	Lint          Lint   `yaml:"lint" json:"lint,omitzero"`
+}
+
+// Lint switches rules of `migrate lint` off. It is read from the config file
+// only: a team records there which advice it does not follow.
+type Lint struct {
+	Style   *bool    `yaml:"style" json:"style,omitempty"`     // false: no style warnings (prefer-text-field, ...)
+	Disable []string `yaml:"disable" json:"disable,omitempty"` // rule ids never reported
 }
 
 // setting describes one configuration value: its flag, its environment
@@ -350,6 +358,12 @@ func mergeNonZero(dst *Config, src Config) {
 	}
 	if src.S3Prefix != "" {
 		dst.S3Prefix = src.S3Prefix
+	}
+	if src.Lint.Style != nil {
+		dst.Lint.Style = src.Lint.Style
+	}
+	if len(src.Lint.Disable) > 0 {
+		dst.Lint.Disable = src.Lint.Disable
 	}
 }
 

@@ -56,19 +56,28 @@ func isTerminal(f *os.File) bool {
 // Format is the value of the -o flag.
 type Format string
 
-// The supported output formats.
+// The supported output formats. SARIF is offered only by commands that list it
+// as an extra format (migrate lint, for code-scanning annotations).
 const (
-	FormatText Format = "text"
-	FormatJSON Format = "json"
+	FormatText  Format = "text"
+	FormatJSON  Format = "json"
+	FormatSARIF Format = "sarif"
 )
 
-// ParseFormat validates an -o value.
-func ParseFormat(s string) (Format, error) {
+// ParseFormat validates an -o value: text, json, or one of the command's extra formats.
+func ParseFormat(s string, extra ...Format) (Format, error) {
 	switch Format(s) {
 	case FormatText, FormatJSON:
 		return Format(s), nil
 	}
-	return "", fmt.Errorf("unknown output format %q: use text or json", s)
+	allowed := "text or json"
+	for _, f := range extra {
+		if Format(s) == f {
+			return f, nil
+		}
+		allowed = strings.Replace(allowed, " or ", ", ", 1) + " or " + string(f)
+	}
+	return "", fmt.Errorf("unknown output format %q: use %s", s, allowed)
 }
 
 // Table is the text view of a result. Notes are printed after the rows, one

@@ -1,4 +1,5 @@
 -- Portfolios, the instrument master and holdings.
+-- quantx:lint-ignore prefer-text-field varchar(n) lengths are the seed schema's, which deployed databases and the application already rely on
 
 CREATE TABLE portfolios (
     id UUID PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,4 +1,5 @@
 -- Risk profiles, risk limits and performance metrics, all owned by a portfolio.
+-- quantx:lint-ignore prefer-text-field,prefer-bigint-over-int varchar(n) lengths are the seed schema's; time_horizon (months) and breach_count are small counters, not keys
 
 CREATE TABLE risk_profiles (
     id UUID PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,0 +1,3 @@
+-- expect-lint: adding-serial-or-identity-column,prefer-identity
+-- expect-pg: rewrite orders
+ALTER TABLE orders ADD COLUMN seq bigserial;

@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: no-scan orders
+ALTER DOMAIN amount ADD CONSTRAINT amount_nonneg CHECK (VALUE >= 0) NOT VALID;

@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: succeeds
+CREATE TABLE countries (code text PRIMARY KEY CHECK (length(code) = 2), name text NOT NULL);

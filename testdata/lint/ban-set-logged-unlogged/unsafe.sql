@@ -1,0 +1,3 @@
+-- expect-lint: ban-set-logged-unlogged
+-- expect-pg: rewrite orders
+ALTER TABLE orders SET UNLOGGED;

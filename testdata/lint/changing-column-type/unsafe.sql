@@ -1,0 +1,3 @@
+-- expect-lint: changing-column-type
+-- expect-pg: rewrite accounts
+ALTER TABLE accounts ALTER COLUMN balance TYPE numeric(14,4);

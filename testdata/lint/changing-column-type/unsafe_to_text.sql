@@ -1,0 +1,3 @@
+-- expect-lint: changing-column-type
+-- expect-pg: rewrite orders
+ALTER TABLE orders ALTER COLUMN account_id TYPE text;

@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: succeeds
+CREATE TABLE counters (id bigint PRIMARY KEY, hits bigint NOT NULL DEFAULT 0);

@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: succeeds
+CREATE TABLE sessions (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL);

@@ -1,0 +1,3 @@
+-- expect-lint: prefer-identity
+-- expect-pg: succeeds
+CREATE TABLE sessions (id bigserial PRIMARY KEY, account_id bigint NOT NULL);

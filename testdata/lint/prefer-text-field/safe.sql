@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: succeeds
+CREATE TABLE tags (id bigint PRIMARY KEY, label text NOT NULL CHECK (length(label) <= 40));

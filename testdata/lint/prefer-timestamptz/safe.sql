@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: succeeds
+ALTER TABLE accounts ADD COLUMN last_seen timestamptz;

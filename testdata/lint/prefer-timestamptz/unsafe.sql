@@ -1,0 +1,3 @@
+-- expect-lint: prefer-timestamptz
+-- expect-pg: succeeds
+ALTER TABLE accounts ADD COLUMN last_seen timestamp;

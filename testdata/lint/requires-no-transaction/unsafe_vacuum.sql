@@ -1,0 +1,3 @@
+-- expect-lint: requires-no-transaction
+-- expect-pg: fails
+VACUUM (ANALYZE) accounts;

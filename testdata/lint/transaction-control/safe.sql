@@ -1,0 +1,3 @@
+-- expect-lint: none
+-- expect-pg: keeps-transaction
+ALTER TABLE accounts ADD COLUMN nickname text;

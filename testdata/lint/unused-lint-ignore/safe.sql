@@ -1,0 +1,4 @@
+-- expect-lint: none
+-- expect-pg: succeeds
+-- quantx:lint-ignore ban-drop-column dropping the legacy column was approved in OPS-118
+ALTER TABLE accounts DROP COLUMN note;

@@ -1,0 +1,4 @@
+-- Reading it is harmless.
+-- expect-lint: none
+-- expect-pg: keeps SELECT version FROM schema_migrations
+SELECT version FROM schema_migrations;
