@@ -44,6 +44,7 @@ func testBackend(t *testing.T, engine string) {
 	t.Run("ReindexInterruptedResumes", func(t *testing.T) { t.Parallel(); testReindexInterrupted(t, engine) })
 	t.Run("ReindexJoinsSplitAliasesUnderWrites", func(t *testing.T) { t.Parallel(); testReindexSplitUnderWrites(t, engine) })
 	t.Run("ReindexWriteBlockBound", func(t *testing.T) { t.Parallel(); testReindexBlockBound(t, engine) })
+	t.Run("SetupLiftsWriteBlock", func(t *testing.T) { t.Parallel(); testSetupLiftsWriteBlock(t, engine) })
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, engine) })
 	t.Run("RejectedTemplateShowsReason", func(t *testing.T) { t.Parallel(); testRejected(t, engine) })
 	t.Run("EditedDefinitionIsChanged", func(t *testing.T) { t.Parallel(); testEditedDefinition(t, engine) })
@@ -60,7 +61,7 @@ func newTestProvisioner(t *testing.T, srv *testenv.SearchServer, defs fs.FS, now
 }
 
 // editedDefs returns the embedded definitions with some files replaced.
-func editedDefs(t *testing.T, edits map[string]func(map[string]any)) fs.FS {
+func editedDefs(t testing.TB, edits map[string]func(map[string]any)) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
 	err := fs.WalkDir(DefaultDefs(), ".", func(path string, d fs.DirEntry, err error) error {

@@ -8,6 +8,17 @@
 // Provisioner compares it with the server (Plan, Status) and applies it
 // (Setup, Reindex). Two backends, one per engine, sit behind an unexported
 // interface; New picks one by name or by probing the server.
+//
+// Reindex guarantee: while an application indexes, updates and deletes
+// through the write alias, the read alias after Reindex holds exactly the
+// application's final state: nothing lost, nothing deleted brought back, no
+// update replaced by an older copy. The copy runs while readers and writers
+// stay on the old index; changes are caught up by _seq_no; only the final
+// catch-up runs under a write block on the old index (writes refused with
+// HTTP 403 for at most ReindexOptions.MaxWriteBlock, to be retried), and
+// both aliases move in one atomic call. An interrupted reindex is reported
+// by Status (StateInterrupted) and finished by running Reindex again.
+// docs/elastic.md explains the method and gives measured block lengths.
 package elastic
 
 import (

@@ -68,7 +68,7 @@ func (l *ledger) deleteLine(buf *bytes.Buffer, index, id string) {
 func (p *Provisioner) copyShard(ctx context.Context, src, dst string, shard int, query map[string]any, batch int, l *ledger, progress func(int64)) (int64, error) {
 	var n int64
 	body := map[string]any{"size": batch, "sort": []any{"_doc"}, "query": query}
-	err := p.scrollAll(ctx, src, shard, body, func(hits []hit) error {
+	err := p.searchPages(ctx, src, shard, body, func(hits []hit) error {
 		var buf bytes.Buffer
 		for _, h := range hits {
 			if err := l.note(shard, h); err != nil {
@@ -290,7 +290,7 @@ func (p *Provisioner) reconcileShard(ctx context.Context, src string, shard int,
 		for i, b := range chunk {
 			ranges[i] = map[string]any{"range": map[string]any{"_seq_no": map[string]any{"gte": b * width, "lte": min((b+1)*width-1, bound)}}}
 		}
-		err := p.scrollAll(ctx, src, shard, map[string]any{"size": idPage, "sort": []any{"_doc"}, "_source": false,
+		err := p.searchPages(ctx, src, shard, map[string]any{"size": idPage, "sort": []any{"_doc"}, "_source": false,
 			"query": map[string]any{"bool": map[string]any{"should": ranges, "minimum_should_match": 1}}}, func(hits []hit) error {
 			for _, h := range hits {
 				if h.SeqNo != nil {

@@ -661,6 +661,35 @@ func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int
 	}
 }
 
+// searchPages is scrollAll for queries that usually match little (catch-up
+// rounds, buckets to check): a plain search first, and a scroll only when
+// the answer fills the page. Under the write block each round trip counts.
+func (p *Provisioner) searchPages(ctx context.Context, index string, shard int, body map[string]any, fn func([]hit) error) error {
+	size, _ := body["size"].(int)
+	b, _ := json.Marshal(body)
+	var raw []byte
+	var err error
+	if shard >= 0 {
+		raw, err = p.b.searchShard(ctx, index, shard, b, 0)
+	} else {
+		raw, err = p.b.search(ctx, index, b, 0)
+	}
+	if err != nil {
+		return err
+	}
+	var res searchResult
+	if err := jsonUnmarshal(raw, &res); err != nil {
+		return err
+	}
+	if len(res.Hits.Hits) < size {
+		if len(res.Hits.Hits) == 0 {
+			return nil
+		}
+		return fn(res.Hits.Hits)
+	}
+	return p.scrollAll(ctx, index, shard, body, fn)
+}
+
 // scrollAll pages through index (one shard of it when shard >= 0) with a
 // scroll (a consistent snapshot) and calls fn per page.
 func (p *Provisioner) scrollAll(ctx context.Context, index string, shard int, body map[string]any, fn func([]hit) error) error {

@@ -17,7 +17,7 @@ import (
 
 // v4Defs changes a field type of instruments: the engine cannot apply that
 // in place, so the index needs a reindex to v4.
-func v4Defs(t *testing.T) Options {
+func v4Defs(t testing.TB) Options {
 	t.Helper()
 	return Options{Defs: editedDefs(t, map[string]func(map[string]any){"indices/instruments.json": func(m map[string]any) {
 		m["version"] = 4
@@ -38,7 +38,7 @@ func newProvisionerWith(t *testing.T, srv *testenv.SearchServer, o Options) *Pro
 
 // loadStatic indexes n documents (ids s0..) that no writer touches and
 // returns them: they must come through a reindex unchanged.
-func loadStatic(t *testing.T, p *Provisioner, alias string, n int) map[string]json.RawMessage {
+func loadStatic(t testing.TB, p *Provisioner, alias string, n int) map[string]json.RawMessage {
 	t.Helper()
 	out := map[string]json.RawMessage{}
 	var buf bytes.Buffer
@@ -383,4 +383,32 @@ func testReindexBlockBound(t *testing.T, engine string) {
 	w.waitOps(t, 30)
 	w.stop(t)
 	w.checkReadAlias(t, x.ReadAlias(), nil)
+}
+
+// testSetupLiftsWriteBlock: a write index that refuses writes is reported
+// (drift, exit 3) even with no reindex around, and setup lifts the block.
+func testSetupLiftsWriteBlock(t *testing.T, engine string) {
+	srv := testenv.Search(t, engine)
+	p := newTestProvisioner(t, srv, nil, nil)
+	mustSetup(t, p)
+	x, _ := p.defs.Index("documents")
+	if _, err := p.b.addWriteBlock(t.Context(), x.Physical(1)); err != nil {
+		t.Fatal(err)
+	}
+	st := mustStatus(t, p)
+	if it := item(t, st, "index", "documents"); it.State != StateDrift || !strings.Contains(it.Detail, "refuses writes") || !st.Drift {
+		t.Fatalf("status of a write-blocked write index: %+v", it)
+	}
+	if !hasAction(mustSetup(t, p), "settings", opUpdate) {
+		t.Error("setup planned no settings update")
+	}
+	if _, blocked := indexBlocked(t, p, x.Physical(1)); blocked {
+		t.Fatal("setup left the write block")
+	}
+	if s := docOp(t, p, x.WriteAlias(), "index", "1", `{"title":"after"}`); s != 201 {
+		t.Fatalf("write after setup: HTTP %d", s)
+	}
+	if st := mustStatus(t, p); st.Drift {
+		t.Errorf("status after setup: %+v", st.Items)
+	}
 }

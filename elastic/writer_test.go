@@ -45,7 +45,7 @@ type appWriter struct {
 
 // newAppWriter loads initial documents (ids w0..w{n-1}) through the alias
 // and returns a writer that owns them; start it with run.
-func newAppWriter(t *testing.T, p *Provisioner, alias string, n int) *appWriter {
+func newAppWriter(t testing.TB, p *Provisioner, alias string, n int) *appWriter {
 	t.Helper()
 	w := &appWriter{p: p, alias: alias, state: map[string]json.RawMessage{}, opsCh: make(chan struct{}, 1<<16), stopCh: make(chan struct{}), dead: make(chan struct{})}
 	var buf bytes.Buffer
