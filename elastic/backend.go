@@ -43,6 +43,10 @@ type backend interface {
 	// when the distribution lacks the reindex module.
 	reindex(ctx context.Context, body []byte) (string, error)
 	task(ctx context.Context, id string) ([]byte, error)
+	// reindexTasks lists the running _reindex tasks (GET _tasks?actions=*reindex&detailed).
+	reindexTasks(ctx context.Context) ([]byte, error)
+	// cancelTask cancels a task and waits until it has stopped.
+	cancelTask(ctx context.Context, id string) error
 
 	// addWriteBlock sets index.blocks.write through PUT index/_block/write,
 	// which returns only once every write already in flight on the index has

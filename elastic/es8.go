@@ -172,6 +172,17 @@ func (b *es8) shardStats(ctx context.Context, index string) ([]byte, error) {
 	return b.do(ctx, "shard stats "+index, esapi.IndicesStatsRequest{Index: []string{index}, Metric: []string{"docs"}, Level: "shards"})
 }
 
+func (b *es8) reindexTasks(ctx context.Context) ([]byte, error) {
+	t := true
+	return b.do(ctx, "list reindex tasks", esapi.TasksListRequest{Actions: []string{"*reindex"}, Detailed: &t})
+}
+
+func (b *es8) cancelTask(ctx context.Context, id string) error {
+	t := true
+	_, err := b.do(ctx, "cancel task "+id, esapi.TasksCancelRequest{TaskID: id, WaitForCompletion: &t})
+	return err
+}
+
 // lifecycle probes ILM: the integ-test distribution has no x-pack ILM and
 // answers GET /_ilm/status with 400/405.
 func (b *es8) lifecycle(ctx context.Context) (string, error) {

@@ -205,6 +205,21 @@ func (b *openSearch) shardStats(ctx context.Context, index string) ([]byte, erro
 	return b.do(ctx, "shard stats "+index, http.MethodGet, rawRequest{path: "/" + url.PathEscape(index) + "/_stats/docs?level=shards"})
 }
 
+func (b *openSearch) reindexTasks(ctx context.Context) ([]byte, error) {
+	t := true
+	r := opensearchapi.TasksListReq{}
+	r.Params.Actions, r.Params.Detailed = []string{"*reindex"}, &t
+	return b.do(ctx, "list reindex tasks", http.MethodGet, r)
+}
+
+func (b *openSearch) cancelTask(ctx context.Context, id string) error {
+	t := true
+	r := opensearchapi.TasksCancelReq{TaskID: id}
+	r.Params.WaitForCompletion = &t
+	_, err := b.do(ctx, "cancel task "+id, http.MethodPost, r)
+	return err
+}
+
 // lifecycle probes the ISM plugin, which the integ-test zip does not ship.
 func (b *openSearch) lifecycle(ctx context.Context) (string, error) {
 	_, err := b.do(ctx, "ism policies", http.MethodGet, rawRequest{path: "/_plugins/_ism/policies"})

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -289,6 +290,9 @@ func (p *Provisioner) prepareTarget(ctx context.Context, x *Index, f *features, 
 		if blockers := p.indexDiff(x, f, li).blockers; len(blockers) > 0 {
 			return "", fmt.Errorf("%w: %s exists without aliases (left by an interrupted reindex?) but differs from the definition (%s): delete it, then rerun",
 				ErrTargetExists, target, summarize(blockers))
+		}
+		if err := p.stopServerCopies(ctx, target); err != nil {
+			return "", err
 		}
 		rep.Resumed = ResumedInterrupted
 		p.log.InfoContext(ctx, "resuming reindex into the index an interrupted run left", "index", target)
@@ -617,6 +621,14 @@ func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int
 	if err != nil {
 		return 0, err
 	}
+	done := false
+	defer func() {
+		if !done { // Ctrl-C or a lost answer: the task must not go on writing on its own
+			if cerr := p.b.cancelTask(context.WithoutCancel(ctx), id); cerr != nil && !errors.Is(cerr, ErrNotFound) {
+				err = errors.Join(err, fmt.Errorf("server copy %s may still be running: %w", id, cerr))
+			}
+		}
+	}()
 	for {
 		raw, err := p.b.task(ctx, id)
 		if err != nil {
@@ -645,6 +657,7 @@ func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int
 			p.prog(copied, max(s.Total, total))
 		}
 		if t.Completed {
+			done = true
 			if len(t.Error) > 0 {
 				return copied, fmt.Errorf("reindex task %s: %s", id, t.Error)
 			}
@@ -659,6 +672,38 @@ func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// stopServerCopies cancels every running _reindex task that writes into
+// dst: left by an interrupted run, it would go on writing old versions over
+// the catch-up's newer ones.
+func (p *Provisioner) stopServerCopies(ctx context.Context, dst string) error {
+	raw, err := p.b.reindexTasks(ctx)
+	if err != nil {
+		return err
+	}
+	var list struct {
+		Nodes map[string]struct {
+			Tasks map[string]struct {
+				Description string `json:"description"`
+			} `json:"tasks"`
+		} `json:"nodes"`
+	}
+	if err := jsonUnmarshal(raw, &list); err != nil {
+		return err
+	}
+	for _, n := range list.Nodes {
+		for id, t := range n.Tasks {
+			if !strings.HasSuffix(t.Description, " to ["+dst+"]") {
+				continue
+			}
+			p.log.WarnContext(ctx, "cancelling a server copy an interrupted run left", "index", dst, "task", id)
+			if err := p.b.cancelTask(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("cancel %s (%s): %w", id, t.Description, err)
+			}
+		}
+	}
+	return nil
 }
 
 // searchPages is scrollAll for queries that usually match little (catch-up

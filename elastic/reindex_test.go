@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -411,4 +413,129 @@ func testSetupLiftsWriteBlock(t *testing.T, engine string) {
 	if st := mustStatus(t, p); st.Drift {
 		t.Errorf("status after setup: %+v", st.Items)
 	}
+}
+
+// runningCopiesInto lists running _reindex tasks writing into dst.
+func runningCopiesInto(t *testing.T, p *Provisioner, dst string) []string {
+	t.Helper()
+	raw, err := p.b.reindexTasks(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Nodes map[string]struct {
+			Tasks map[string]struct{ Description string } `json:"tasks"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range list.Nodes {
+		for id, task := range n.Tasks {
+			if strings.HasSuffix(task.Description, " to ["+dst+"]") {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// Ctrl-C during the server-side copy cancels the _reindex task: left
+// running, it would write old versions into the new index behind a rerun.
+func TestOpenSearchCancelStopsServerCopy(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Search(t, "opensearch")
+	p := newTestProvisioner(t, srv, nil, nil)
+	mustSetup(t, p)
+	x, _ := p.defs.Index("instruments")
+	loadStatic(t, p, x.WriteAlias(), 3000)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seen := make(chan struct{})
+	go func() { // cancel as soon as the server copy runs
+		defer close(seen)
+		for ctx.Err() == nil {
+			if len(runningCopiesInto(t, p, x.Physical(4))) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	_, err := p.Reindex(ctx, "instruments", ReindexOptions{BatchSize: 10})
+	<-seen
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want a cancelled reindex, got %v", err)
+	}
+	if ids := runningCopiesInto(t, p, x.Physical(4)); len(ids) > 0 {
+		t.Fatalf("server copy tasks still running after Ctrl-C: %v", ids)
+	}
+}
+
+// A _reindex task left running by a killed run is cancelled by the rerun
+// before it catches up; the result is the writer's exact state.
+func TestOpenSearchResumeStopsLeftoverServerCopy(t *testing.T) {
+	t.Parallel()
+	srv := testenv.Search(t, "opensearch")
+	p := newTestProvisioner(t, srv, nil, nil)
+	mustSetup(t, p)
+	x, _ := p.defs.Index("instruments")
+	static := loadStatic(t, p, x.WriteAlias(), 500)
+	w := newAppWriter(t, p, x.WriteAlias(), 300)
+	// What a run killed during its server copy leaves: the new index, and a
+	// task still copying into it (throttled here so that it outlives the kill).
+	f, _ := p.features(t.Context())
+	settings, mappings := p.desiredIndex(x, f)
+	body, _ := json.Marshal(map[string]any{"settings": settings, "mappings": mappings})
+	if err := p.b.createIndex(t.Context(), x.Physical(4), body); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.b.refresh(t.Context(), x.Physical(3)); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/_reindex?wait_for_completion=false&requests_per_second=1",
+		strings.NewReader(fmt.Sprintf(`{"source":{"index":%q,"size":10},"dest":{"index":%q}}`, x.Physical(3), x.Physical(4))))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	leftover, err := taskID(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.run(2, 100)
+	w.waitOps(t, 50)
+	rep, err := p.Reindex(t.Context(), "instruments", ReindexOptions{AfterStep: func(_ context.Context, s string) {
+		if s == StepTargetReady {
+			if ids := runningCopiesInto(t, p, x.Physical(4)); len(ids) > 0 {
+				t.Errorf("the leftover copy still runs after the target was taken back: %v", ids)
+			}
+		}
+		if s == StepCopied {
+			w.waitOps(t, 50)
+		}
+	}})
+	w.waitOps(t, 30)
+	w.stop(t)
+	if err != nil || rep.Resumed != ResumedInterrupted {
+		t.Fatalf("rerun: %v (report %+v)", err, rep)
+	}
+	raw, err = p.b.task(t.Context(), leftover)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done struct {
+		Completed bool `json:"completed"`
+		Response  struct {
+			Canceled string `json:"canceled"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(raw, &done); err != nil || !done.Completed || done.Response.Canceled == "" {
+		t.Errorf("the leftover task was not cancelled: %.600s", raw)
+	}
+	w.checkReadAlias(t, x.ReadAlias(), static)
 }
