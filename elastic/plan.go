@@ -557,6 +557,10 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 		if len(readIdx) == 1 && readIdx[0] != writeIdx {
 			st.State = StateInterrupted
 			st.Detail = fmt.Sprintf("readers on %s, writers on %s: a reindex stopped after moving the write alias; rerun reindex to finish it", readIdx[0], writeIdx)
+			if x.versionOf(writeIdx) <= x.versionOf(readIdx[0]) { // not what a reindex leaves: Reindex refuses it
+				st.State = StateDrift
+				st.Detail = fmt.Sprintf("readers on %s, writers on the older %s: point both aliases at one index", readIdx[0], writeIdx)
+			}
 			return st, append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: st.Detail}), nil
 		}
 	}
