@@ -33,6 +33,8 @@ type backend interface {
 
 	putDocument(ctx context.Context, index, id string, body []byte, refresh bool) error
 	search(ctx context.Context, index string, body []byte, scroll time.Duration) ([]byte, error) // scroll 0: a plain search
+	// searchShard is search limited to one shard of index (preference=_shards:N).
+	searchShard(ctx context.Context, index string, shard int, body []byte, scroll time.Duration) ([]byte, error)
 	scroll(ctx context.Context, scrollID string, keepAlive time.Duration) ([]byte, error)
 	clearScroll(ctx context.Context, scrollID string) error
 	mget(ctx context.Context, index string, body []byte) ([]byte, error)
@@ -41,6 +43,18 @@ type backend interface {
 	// when the distribution lacks the reindex module.
 	reindex(ctx context.Context, body []byte) (string, error)
 	task(ctx context.Context, id string) ([]byte, error)
+	// reindexTasks lists the running _reindex tasks (GET _tasks?actions=*reindex&detailed).
+	reindexTasks(ctx context.Context) ([]byte, error)
+	// cancelTask cancels a task and waits until it has stopped.
+	cancelTask(ctx context.Context, id string) error
+
+	// addWriteBlock sets index.blocks.write through PUT index/_block/write,
+	// which returns only once every write already in flight on the index has
+	// finished: after it, the index cannot change.
+	addWriteBlock(ctx context.Context, index string) ([]byte, error)
+	// shardStats is GET index/_stats/docs?level=shards: per shard copy, its
+	// sequence-number checkpoints.
+	shardStats(ctx context.Context, index string) ([]byte, error)
 
 	// lifecycle reports the engine's retention API: "ilm", "ism" or "" (none).
 	lifecycle(ctx context.Context) (string, error)

@@ -1,14 +1,11 @@
 package elastic
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -43,12 +40,15 @@ func testBackend(t *testing.T, engine string) {
 	t.Run("SetupIdempotentStatusDrift", func(t *testing.T) { t.Parallel(); testSetupAndDrift(t, engine) })
 	t.Run("PrefixSearch", func(t *testing.T) { t.Parallel(); testPrefixSearch(t, engine) })
 	t.Run("ReindexUnderWrites", func(t *testing.T) { t.Parallel(); testReindexUnderWrites(t, engine) })
-	t.Run("CatchUpNeverOverwritesNewer", func(t *testing.T) { t.Parallel(); testCatchUp(t, engine) })
+	t.Run("ReindexKeepsDeletesAndUpdates", func(t *testing.T) { t.Parallel(); testReindexRepro(t, engine) })
+	t.Run("ReindexInterruptedResumes", func(t *testing.T) { t.Parallel(); testReindexInterrupted(t, engine) })
+	t.Run("ReindexJoinsSplitAliasesUnderWrites", func(t *testing.T) { t.Parallel(); testReindexSplitUnderWrites(t, engine) })
+	t.Run("ReindexWriteBlockBound", func(t *testing.T) { t.Parallel(); testReindexBlockBound(t, engine) })
+	t.Run("SetupLiftsWriteBlock", func(t *testing.T) { t.Parallel(); testSetupLiftsWriteBlock(t, engine) })
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, engine) })
 	t.Run("RejectedTemplateShowsReason", func(t *testing.T) { t.Parallel(); testRejected(t, engine) })
 	t.Run("EditedDefinitionIsChanged", func(t *testing.T) { t.Parallel(); testEditedDefinition(t, engine) })
 	t.Run("TimeBasedCutover", func(t *testing.T) { t.Parallel(); testCutover(t, engine) })
-	t.Run("ReindexResumes", func(t *testing.T) { t.Parallel(); testReindexResumes(t, engine) })
 }
 
 func newTestProvisioner(t *testing.T, srv *testenv.SearchServer, defs fs.FS, now func() time.Time) *Provisioner {
@@ -61,7 +61,7 @@ func newTestProvisioner(t *testing.T, srv *testenv.SearchServer, defs fs.FS, now
 }
 
 // editedDefs returns the embedded definitions with some files replaced.
-func editedDefs(t *testing.T, edits map[string]func(map[string]any)) fs.FS {
+func editedDefs(t testing.TB, edits map[string]func(map[string]any)) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
 	err := fs.WalkDir(DefaultDefs(), ".", func(path string, d fs.DirEntry, err error) error {
@@ -248,209 +248,6 @@ func sorted(xs []string) []string {
 	return out
 }
 
-func testReindexUnderWrites(t *testing.T, engine string) {
-	srv := testenv.Search(t, engine)
-	p := newTestProvisioner(t, srv, nil, nil)
-	mustSetup(t, p)
-	ctx := t.Context()
-	x, _ := p.defs.Index("instruments")
-
-	const initial = 400
-	var buf bytes.Buffer
-	for i := range initial {
-		bulkLine(&buf, "index", map[string]any{"_index": x.WriteAlias(), "_id": fmt.Sprintf("i%d", i)},
-			json.RawMessage(fmt.Sprintf(`{"symbol":"S%d","sector":"Tech","market_cap":0,"updated_at":%q}`, i, time.Now().UTC().Format(time.RFC3339Nano))))
-	}
-	if _, _, err := p.runBulk(ctx, buf.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-
-	// v4 changes a field type: the engine cannot apply that in place.
-	v4 := editedDefs(t, map[string]func(map[string]any){"indices/instruments.json": func(m map[string]any) {
-		m["version"] = 4
-		props := m["template"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
-		props["sector"] = map[string]any{"type": "text", "analyzer": "quantx_text", "fields": map[string]any{"raw": map[string]any{"type": "keyword"}}}
-	}})
-	var progressCalls atomic.Int64
-	p4, err := New(ctx, Options{URL: srv.URL, Prefix: srv.Prefix, Defs: v4, Progress: func(done, total int64) { progressCalls.Add(1) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if it := item(t, mustStatus(t, p4), "index", "instruments"); it.State != StateReindex {
-		t.Fatalf("status with v4 definition: %+v", it)
-	}
-
-	// The writer keeps indexing through the write alias: new documents and
-	// updates of existing ones (market_cap = revision), until told to stop.
-	var (
-		mu      sync.Mutex
-		lastRev = map[string]int{}
-		stop    = make(chan struct{})
-		done    = make(chan error, 1)
-		writes  atomic.Int64
-	)
-	go func() {
-		for n := 1; ; n++ {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			default:
-			}
-			id := fmt.Sprintf("w%d", n)
-			if n%2 == 0 {
-				id = fmt.Sprintf("i%d", n%initial) // an update of an original document
-			}
-			doc := fmt.Sprintf(`{"symbol":"W%d","sector":"Tech","market_cap":%d,"updated_at":%q}`, n, n, time.Now().UTC().Format(time.RFC3339Nano))
-			if err := p.b.putDocument(context.WithoutCancel(ctx), x.WriteAlias(), id, []byte(doc), false); err != nil {
-				done <- fmt.Errorf("write %s: %w", id, err)
-				return
-			}
-			mu.Lock()
-			lastRev[id] = n
-			mu.Unlock()
-			writes.Add(1)
-		}
-	}()
-	time.Sleep(300 * time.Millisecond) // writes before the switch too
-	rep, err := p4.Reindex(ctx, "instruments", ReindexOptions{BatchSize: 50})
-	time.Sleep(300 * time.Millisecond) // and after
-	close(stop)
-	if werr := <-done; werr != nil {
-		t.Fatal(werr)
-	}
-	if err != nil {
-		t.Fatalf("reindex: %v (report %+v)", err, rep)
-	}
-	t.Logf("%s reindex: %+v, %d concurrent writes", engine, rep, writes.Load())
-	if writes.Load() < 10 {
-		t.Fatalf("only %d concurrent writes: the test proves nothing", writes.Load())
-	}
-	wantMethod := map[string]string{"opensearch": "server_reindex", "elasticsearch": "client_scroll"}[engine]
-	if rep.Method != wantMethod {
-		t.Errorf("method %s, want %s", rep.Method, wantMethod)
-	}
-	if rep.To != srv.Prefix+"quantx-instruments-v4" || !rep.OldDeleted || rep.TargetCount < rep.SourceCount {
-		t.Errorf("report %+v", rep)
-	}
-	if wantMethod == "client_scroll" && progressCalls.Load() == 0 {
-		t.Error("no progress reported")
-	}
-
-	// Read back through the read alias: every document, each at its last revision.
-	read, _, _ := p.aliasTargets(ctx, x.ReadAlias())
-	if len(read) != 1 || read[0] != rep.To {
-		t.Fatalf("read alias → %v, want %s", read, rep.To)
-	}
-	if _, w, _ := p.aliasTargets(ctx, x.WriteAlias()); w != rep.To {
-		t.Fatalf("write alias → %s", w)
-	}
-	if ix, _ := p.getIndices(ctx, rep.From); len(ix) != 0 {
-		t.Errorf("old index %s still exists", rep.From)
-	}
-	if err := p.b.refresh(ctx, x.ReadAlias()); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]int{}
-	for i := range initial {
-		want[fmt.Sprintf("i%d", i)] = 0
-	}
-	for id, rev := range lastRev {
-		want[id] = rev
-	}
-	got := map[string]int{}
-	if err := p.scrollAll(ctx, x.ReadAlias(), map[string]any{"match_all": map[string]any{}}, 500, func(hits []hit) error {
-		for _, h := range hits {
-			var d struct {
-				MarketCap int `json:"market_cap"`
-			}
-			_ = json.Unmarshal(h.Source, &d)
-			got[h.ID] = d.MarketCap
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Errorf("%d documents behind the read alias, want %d", len(got), len(want))
-	}
-	lost, stale := 0, 0
-	for id, rev := range want {
-		g, ok := got[id]
-		switch {
-		case !ok:
-			lost++
-		case g != rev:
-			stale++
-		}
-	}
-	if lost+stale > 0 {
-		t.Errorf("%d documents lost, %d at an older revision", lost, stale)
-	}
-	if n, _ := p.count(ctx, x.ReadAlias()); n != int64(len(want)) {
-		t.Errorf("count %d, want %d", n, len(want))
-	}
-	st := mustStatus(t, p4)
-	if it := item(t, st, "index", "instruments"); it.State != StateOK || it.LiveVersion != 4 || it.AppliedVersion != 4 {
-		t.Errorf("status after reindex: %+v", it)
-	}
-}
-
-// testCatchUp drives the catch-up step directly: it must copy what is
-// missing, copy what is newer, and never overwrite a newer write.
-func testCatchUp(t *testing.T, engine string) {
-	srv := testenv.Search(t, engine)
-	p := newTestProvisioner(t, srv, nil, nil)
-	ctx := t.Context()
-	src, dst := srv.Prefix+"src", srv.Prefix+"dst"
-	for _, ix := range []string{src, dst} {
-		if err := p.b.createIndex(ctx, ix, []byte(`{"mappings":{"properties":{"updated_at":{"type":"date"},"v":{"type":"keyword"}}}}`)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(m int) string { return t0.Add(time.Duration(m) * time.Minute).Format(time.RFC3339) }
-	put := func(ix, id, v string, m int) {
-		if err := p.b.putDocument(ctx, ix, id, []byte(fmt.Sprintf(`{"v":%q,"updated_at":%q}`, v, at(m))), true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put(src, "missing", "src", 10) // not in dst: created
-	put(src, "older", "src", 10)   // dst has an older copy: replaced
-	put(dst, "older", "dst", 5)
-	put(src, "newer", "src", 10) // dst was written later through the alias: kept
-	put(dst, "newer", "dst", 20)
-	put(src, "before", "src", -60) // changed before the window: not looked at
-	n, err := p.catchUp(ctx, src, dst, t0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 2 {
-		t.Errorf("caught up %d, want 2", n)
-	}
-	_ = p.b.refresh(ctx, dst)
-	raw, err := p.b.mget(ctx, dst, []byte(`{"ids":["missing","older","newer","before"]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct {
-		Docs []hit `json:"docs"`
-	}
-	_ = json.Unmarshal(raw, &res)
-	got := map[string]string{}
-	for _, d := range res.Docs {
-		if d.Found != nil && *d.Found {
-			var s struct{ V string }
-			_ = json.Unmarshal(d.Source, &s)
-			got[d.ID] = s.V
-		}
-	}
-	want := map[string]string{"missing": "src", "older": "src", "newer": "dst"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("dst after catch-up %v, want %v", got, want)
-	}
-}
-
 func testRetention(t *testing.T, engine string) {
 	srv := testenv.Search(t, engine)
 	var offset atomic.Int64
@@ -606,39 +403,5 @@ func testCutover(t *testing.T, engine string) {
 	}
 	if st := mustStatus(t, p2); st.Drift {
 		t.Fatalf("status after cutover: %+v", st)
-	}
-}
-
-// A reindex interrupted after the write alias moved resumes where it stopped.
-func testReindexResumes(t *testing.T, engine string) {
-	srv := testenv.Search(t, engine)
-	p := newTestProvisioner(t, srv, nil, nil)
-	mustSetup(t, p)
-	ctx := t.Context()
-	x, _ := p.defs.Index("instruments")
-	for i := range 20 {
-		doc := fmt.Sprintf(`{"symbol":"S%d","updated_at":"2026-01-01T00:00:00Z"}`, i)
-		if err := p.b.putDocument(ctx, x.WriteAlias(), fmt.Sprint(i), []byte(doc), false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Steps 1 and 2 of a reindex, then a "crash".
-	settings, mappings := p.desiredIndex(x, p.feat)
-	body, _ := json.Marshal(map[string]any{"settings": settings, "mappings": mappings})
-	if err := p.b.createIndex(ctx, x.Physical(4), body); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.b.updateAliases(ctx, aliasBody([]aliasOp{{index: x.Physical(3), alias: x.WriteAlias()}, {add: true, index: x.Physical(4), alias: x.WriteAlias(), write: true}})); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.b.putDocument(ctx, x.WriteAlias(), "after", []byte(`{"symbol":"NEW","updated_at":"2026-01-02T00:00:00Z"}`), false); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := p.Reindex(ctx, "instruments", ReindexOptions{KeepOld: true})
-	if err != nil || rep.From != x.Physical(3) || rep.To != x.Physical(4) || rep.TargetCount != 21 || rep.OldDeleted {
-		t.Fatalf("resume: %+v %v", rep, err)
-	}
-	if ix, _ := p.getIndices(ctx, x.Physical(3)); len(ix) != 1 {
-		t.Error("--keep-old: the old index is gone")
 	}
 }

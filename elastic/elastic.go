@@ -8,6 +8,17 @@
 // Provisioner compares it with the server (Plan, Status) and applies it
 // (Setup, Reindex). Two backends, one per engine, sit behind an unexported
 // interface; New picks one by name or by probing the server.
+//
+// Reindex guarantee: while an application indexes, updates and deletes
+// through the write alias, the read alias after Reindex holds exactly the
+// application's final state: nothing lost, nothing deleted brought back, no
+// update replaced by an older copy. The copy runs while readers and writers
+// stay on the old index; changes are caught up by _seq_no; only the final
+// catch-up runs under a write block on the old index (writes refused with
+// HTTP 403 for at most ReindexOptions.MaxWriteBlock, to be retried), and
+// both aliases move in one atomic call. An interrupted reindex is reported
+// by Status (StateInterrupted) and finished by running Reindex again.
+// docs/elastic.md explains the method and gives measured block lengths.
 package elastic
 
 import (
@@ -34,13 +45,26 @@ const (
 
 // Sentinel errors callers branch on.
 var (
-	ErrUnreachable   = errors.New("search server unreachable")
-	ErrUnauthorized  = errors.New("search server refused the credentials")
-	ErrNotFound      = errors.New("not found")
-	ErrInvalidName   = errors.New("invalid index name")
-	ErrUnknownIndex  = errors.New("no such logical index in the definitions")
-	ErrNotSetUp      = errors.New("index not set up")
-	ErrVerifyFailed  = errors.New("reindex verification failed")
+	ErrUnreachable  = errors.New("search server unreachable")
+	ErrUnauthorized = errors.New("search server refused the credentials")
+	ErrNotFound     = errors.New("not found")
+	ErrInvalidName  = errors.New("invalid index name")
+	ErrUnknownIndex = errors.New("no such logical index in the definitions")
+	ErrNotSetUp     = errors.New("index not set up")
+	ErrVerifyFailed = errors.New("reindex verification failed")
+	// ErrWriteBlockTimeout: the final catch-up of a reindex could not finish
+	// within ReindexOptions.MaxWriteBlock; writes were let through again and
+	// nothing was switched.
+	ErrWriteBlockTimeout = errors.New("final catch-up did not fit in the write block bound")
+	// ErrWriteBlocked: the write index refuses writes (index.blocks.write)
+	// and no interrupted reindex explains it.
+	ErrWriteBlocked = errors.New("write index is write-blocked")
+	// ErrTargetExists: the physical index a reindex would create exists and
+	// cannot be taken over.
+	ErrTargetExists = errors.New("reindex target exists")
+	// ErrSplitAliases: the read and write aliases point at indices Reindex
+	// cannot join.
+	ErrSplitAliases  = errors.New("read and write aliases on different indices")
 	ErrUnknownEngine = errors.New("cannot tell which search engine this is")
 	ErrBadDefinition = errors.New("invalid definition")
 	errNoHandler     = errors.New("the server has no handler for this API")

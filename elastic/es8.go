@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
 	elasticsearch "github.com/elastic/go-elasticsearch/v8"
@@ -127,6 +128,12 @@ func (b *es8) search(ctx context.Context, index string, body []byte, scroll time
 	return b.do(ctx, "search "+index, esapi.SearchRequest{Index: []string{index}, Body: rd(body), Scroll: scroll, SeqNoPrimaryTerm: &t})
 }
 
+func (b *es8) searchShard(ctx context.Context, index string, shard int, body []byte, scroll time.Duration) ([]byte, error) {
+	t := true
+	return b.do(ctx, "search "+index+" shard "+strconv.Itoa(shard), esapi.SearchRequest{Index: []string{index}, Body: rd(body), Scroll: scroll,
+		SeqNoPrimaryTerm: &t, Preference: "_shards:" + strconv.Itoa(shard)})
+}
+
 func (b *es8) scroll(ctx context.Context, scrollID string, keepAlive time.Duration) ([]byte, error) {
 	return b.do(ctx, "scroll", esapi.ScrollRequest{ScrollID: scrollID, Scroll: keepAlive})
 }
@@ -155,6 +162,25 @@ func (b *es8) reindex(ctx context.Context, body []byte) (string, error) {
 
 func (b *es8) task(ctx context.Context, id string) ([]byte, error) {
 	return b.do(ctx, "get task "+id, esapi.TasksGetRequest{TaskID: id})
+}
+
+func (b *es8) addWriteBlock(ctx context.Context, index string) ([]byte, error) {
+	return b.do(ctx, "add write block "+index, esapi.IndicesAddBlockRequest{Index: []string{index}, Block: "write"})
+}
+
+func (b *es8) shardStats(ctx context.Context, index string) ([]byte, error) {
+	return b.do(ctx, "shard stats "+index, esapi.IndicesStatsRequest{Index: []string{index}, Metric: []string{"docs"}, Level: "shards"})
+}
+
+func (b *es8) reindexTasks(ctx context.Context) ([]byte, error) {
+	t := true
+	return b.do(ctx, "list reindex tasks", esapi.TasksListRequest{Actions: []string{"*reindex"}, Detailed: &t})
+}
+
+func (b *es8) cancelTask(ctx context.Context, id string) error {
+	t := true
+	_, err := b.do(ctx, "cancel task "+id, esapi.TasksCancelRequest{TaskID: id, WaitForCompletion: &t})
+	return err
 }
 
 // lifecycle probes ILM: the integ-test distribution has no x-pack ILM and

@@ -77,6 +77,7 @@ type searchResult struct {
 type hit struct {
 	Index       string          `json:"_index"`
 	ID          string          `json:"_id"`
+	Routing     *string         `json:"_routing"`
 	SeqNo       *int64          `json:"_seq_no"`
 	PrimaryTerm *int64          `json:"_primary_term"`
 	Found       *bool           `json:"found"` // mget only

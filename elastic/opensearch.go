@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4"
@@ -150,6 +152,15 @@ func (b *openSearch) search(ctx context.Context, index string, body []byte, scro
 	return b.do(ctx, "search "+index, http.MethodPost, r)
 }
 
+func (b *openSearch) searchShard(ctx context.Context, index string, shard int, body []byte, scroll time.Duration) ([]byte, error) {
+	t := true
+	r := opensearchapi.SearchReq{Indices: []string{index}, Body: rd(body)}
+	r.Params.Scroll = scroll
+	r.Params.SeqNoPrimaryTerm = &t
+	r.Params.Preference = "_shards:" + strconv.Itoa(shard)
+	return b.do(ctx, "search "+index+" shard "+strconv.Itoa(shard), http.MethodPost, r)
+}
+
 func (b *openSearch) scroll(ctx context.Context, scrollID string, keepAlive time.Duration) ([]byte, error) {
 	r := opensearchapi.ScrollGetReq{ScrollID: scrollID}
 	r.Params.Scroll = keepAlive
@@ -182,6 +193,31 @@ func (b *openSearch) reindex(ctx context.Context, body []byte) (string, error) {
 
 func (b *openSearch) task(ctx context.Context, id string) ([]byte, error) {
 	return b.do(ctx, "get task "+id, http.MethodGet, opensearchapi.TasksGetReq{TaskID: id})
+}
+
+func (b *openSearch) addWriteBlock(ctx context.Context, index string) ([]byte, error) {
+	return b.do(ctx, "add write block "+index, http.MethodPut, opensearchapi.IndicesBlockReq{Indices: []string{index}, Block: "write"})
+}
+
+// shardStats goes through a raw request: opensearch-go's IndicesStatsParams
+// has no level parameter.
+func (b *openSearch) shardStats(ctx context.Context, index string) ([]byte, error) {
+	return b.do(ctx, "shard stats "+index, http.MethodGet, rawRequest{path: "/" + url.PathEscape(index) + "/_stats/docs?level=shards"})
+}
+
+func (b *openSearch) reindexTasks(ctx context.Context) ([]byte, error) {
+	t := true
+	r := opensearchapi.TasksListReq{}
+	r.Params.Actions, r.Params.Detailed = []string{"*reindex"}, &t
+	return b.do(ctx, "list reindex tasks", http.MethodGet, r)
+}
+
+func (b *openSearch) cancelTask(ctx context.Context, id string) error {
+	t := true
+	r := opensearchapi.TasksCancelReq{TaskID: id}
+	r.Params.WaitForCompletion = &t
+	_, err := b.do(ctx, "cancel task "+id, http.MethodPost, r)
+	return err
 }
 
 // lifecycle probes the ISM plugin, which the integ-test zip does not ship.

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -534,53 +535,134 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 	}
 	st.PhysicalIndex = writeIdx
 	st.LiveVersion = x.versionOf(writeIdx)
+
+	// What an interrupted reindex leaves behind: readers and writers on
+	// different indices, a write index that refuses writes, a newer physical
+	// index without aliases. Time-based indices are never copied.
+	var live *liveIndex
+	var orphans []string
+	if !x.TimeBased {
+		all, err := p.getIndices(ctx, x.Pattern())
+		if err != nil {
+			return st, nil, err
+		}
+		for i, li := range all {
+			switch {
+			case li.Name == writeIdx:
+				live = &all[i]
+			case len(li.Aliases) == 0 && x.versionOf(li.Name) > st.LiveVersion:
+				orphans = append(orphans, li.Name)
+			}
+		}
+		if len(readIdx) == 1 && readIdx[0] != writeIdx {
+			st.State = StateInterrupted
+			st.Detail = fmt.Sprintf("readers on %s, writers on %s: a reindex stopped after moving the write alias; rerun reindex to finish it", readIdx[0], writeIdx)
+			if x.versionOf(writeIdx) <= x.versionOf(readIdx[0]) { // not what a reindex leaves: Reindex refuses it
+				st.State = StateDrift
+				st.Detail = fmt.Sprintf("readers on %s, writers on the older %s: point both aliases at one index", readIdx[0], writeIdx)
+			}
+			return st, append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: st.Detail}), nil
+		}
+	}
+	if live == nil {
+		lives, err := p.getIndices(ctx, writeIdx)
+		if err != nil {
+			return st, nil, err
+		}
+		if len(lives) != 1 {
+			return st, nil, fmt.Errorf("index %s: %w", writeIdx, ErrNotFound)
+		}
+		live = &lives[0]
+	}
+	var interrupted []string
+	if writeBlocked(*live) {
+		// Setup lifts the block (writers come first); a reindex it belonged
+		// to is then still reported below, until rerun.
+		interrupted = append(interrupted, writeIdx+" refuses writes (index.blocks.write)")
+		acts = append(acts, Action{Kind: "settings", Name: writeIdx, Op: opUpdate, Detail: "lift the write block",
+			apply: func(ctx context.Context) error { return p.removeWriteBlock(ctx, writeIdx) }})
+	}
+	if len(orphans) > 0 {
+		interrupted = append(interrupted, fmt.Sprintf("%s has no aliases: a reindex stopped before switching; rerun reindex to finish it",
+			strings.Join(orphans, ", ")))
+		acts = append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: "interrupted reindex left " + strings.Join(orphans, ", ")})
+	}
+	if len(interrupted) > 0 {
+		st.State, st.Detail = StateDrift, strings.Join(interrupted, "; ")
+		if len(orphans) > 0 {
+			st.State = StateInterrupted
+		}
+	}
 	if st.LiveVersion < x.Version {
-		st.State, st.Detail = StateReindex, fmt.Sprintf("%s is v%d, the definition wants v%d", writeIdx, st.LiveVersion, x.Version)
-		return st, append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: st.Detail}), nil
+		detail := fmt.Sprintf("%s is v%d, the definition wants v%d", writeIdx, st.LiveVersion, x.Version)
+		if st.State != StateInterrupted {
+			st.State = StateReindex
+		}
+		st.Detail = joinDetail(st.Detail, detail)
+		return st, append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: detail}), nil
 	}
-	lives, err := p.getIndices(ctx, writeIdx)
-	if err != nil {
-		return st, nil, err
+	d := p.indexDiff(x, f, *live)
+	if len(d.blockers) > 0 {
+		if st.State != StateInterrupted {
+			st.State = StateReindex
+		}
+		st.Detail = joinDetail(st.Detail, summarize(d.blockers))
+		return st, append(acts, Action{Kind: "index", Name: writeIdx, Op: opReindex, Detail: summarize(d.blockers)}), nil
 	}
-	if len(lives) != 1 {
-		return st, nil, fmt.Errorf("index %s: %w", writeIdx, ErrNotFound)
+	if len(d.missingMappings) > 0 {
+		if st.State == StateOK {
+			st.State = StateDrift
+		}
+		st.Detail = joinDetail(st.Detail, summarize(d.inPlace))
+		acts = append(acts, p.putAction("mapping", writeIdx, opUpdate, "add "+summarize(d.missingMappings), mappings, p.b.putMapping))
 	}
-	live := lives[0]
-	var inPlace, blockers []string
+	if len(d.dynamic) > 0 {
+		if st.State == StateOK {
+			st.State = StateDrift
+		}
+		if len(d.missingMappings) == 0 {
+			st.Detail = joinDetail(st.Detail, summarize(d.inPlace))
+		}
+		acts = append(acts, p.putAction("settings", writeIdx, opUpdate, summarize(d.settingsChanged), map[string]any{"index": d.dynamic}, p.b.putSettings))
+	}
+	return st, acts, nil
+}
+
+// indexDiffs is how a live physical index differs from its definition.
+type indexDiffs struct {
+	inPlace         []string       // differences Setup applies in place (for the detail)
+	missingMappings []string       // fields to add with PUT _mapping
+	dynamic         map[string]any // dynamic settings to put back
+	settingsChanged []string
+	blockers        []string // differences only a reindex can fix
+}
+
+func (p *Provisioner) indexDiff(x *Index, f *features, live liveIndex) indexDiffs {
+	settings, mappings := p.desiredIndex(x, f)
+	d := indexDiffs{dynamic: map[string]any{}}
 	sd := compare(flatSettings(settings), flatSettings(live.Settings), true)
-	dynamic := map[string]any{}
 	for _, k := range append(slices.Clone(sd.Missing), sd.Changed...) {
 		key := k[:indexAny(k, "=:")]
 		if dynamicSetting(key) {
-			inPlace = append(inPlace, "setting "+k)
-			dynamic[key] = flatSettings(settings)[key]
+			d.inPlace = append(d.inPlace, "setting "+k)
+			d.dynamic[key] = flatSettings(settings)[key]
+			d.settingsChanged = append(d.settingsChanged, k)
 		} else {
-			blockers = append(blockers, "setting "+k)
+			d.blockers = append(d.blockers, "setting "+k)
 		}
 	}
 	md := compare(flatten(mappings), flatten(live.Mappings), false)
 	for _, k := range md.Missing {
-		inPlace = append(inPlace, "mapping "+k)
+		d.inPlace = append(d.inPlace, "mapping "+k)
 	}
+	d.missingMappings = md.Missing
 	for _, k := range md.Changed {
-		blockers = append(blockers, "mapping "+k)
+		d.blockers = append(d.blockers, "mapping "+k)
 	}
 	for _, k := range md.Extra {
-		blockers = append(blockers, "mapping not in definition "+k)
+		d.blockers = append(d.blockers, "mapping not in definition "+k)
 	}
-	if len(blockers) > 0 {
-		st.State, st.Detail = StateReindex, summarize(blockers)
-		return st, append(acts, Action{Kind: "index", Name: writeIdx, Op: opReindex, Detail: st.Detail}), nil
-	}
-	if len(md.Missing) > 0 {
-		st.State, st.Detail = StateDrift, summarize(inPlace)
-		acts = append(acts, p.putAction("mapping", writeIdx, opUpdate, "add "+summarize(md.Missing), mappings, p.b.putMapping))
-	}
-	if len(dynamic) > 0 {
-		st.State, st.Detail = StateDrift, summarize(inPlace)
-		acts = append(acts, p.putAction("settings", writeIdx, opUpdate, summarize(append(sd.Missing, sd.Changed...)), map[string]any{"index": dynamic}, p.b.putSettings))
-	}
-	return st, acts, nil
+	return d
 }
 
 func indexAny(s, chars string) int {

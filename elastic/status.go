@@ -9,6 +9,10 @@ const (
 	StateChanged = "changed"          // the definition was edited since it was applied (history checksum)
 	StateDrift   = "drift"            // the server differs from the definition: Setup can fix it in place
 	StateReindex = "reindex_required" // the server differs in a way only Reindex can fix
+	// StateInterrupted: a reindex stopped half-way (read and write aliases on
+	// different indices, or a newer physical index without aliases, perhaps
+	// with a write block on the write index); rerunning Reindex finishes it.
+	StateInterrupted = "reindex_interrupted"
 )
 
 // ItemStatus is the state of one definition on the server.

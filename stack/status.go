@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quantx/quantx-db/elastic"
 	"github.com/quantx/quantx-db/migrations"
 )
 
@@ -142,8 +143,14 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 		case err != nil:
 			add(errorItem(Elastic, "drift", err))
 		case st.Drift:
-			add(StatusItem{Store: Elastic, Check: "drift", State: StateAction,
-				Detail: fmt.Sprintf("%s: %d change(s) pending; run 'quantx-db elastic status'", st.Engine, len(st.Pending))})
+			detail := fmt.Sprintf("%s: %d change(s) pending; run 'quantx-db elastic status'", st.Engine, len(st.Pending))
+			for _, it := range st.Items {
+				if it.State == elastic.StateInterrupted { // readers and writers may be on different indices: say so first
+					detail = fmt.Sprintf("%s: reindex of %s interrupted (%s); run 'quantx-db elastic reindex %s'", st.Engine, it.Name, it.Detail, it.Name)
+					break
+				}
+			}
+			add(StatusItem{Store: Elastic, Check: "drift", State: StateAction, Detail: detail})
 		default:
 			add(StatusItem{Store: Elastic, Check: "drift", State: StateOK, Detail: fmt.Sprintf("%s in sync, retention %s", st.Engine, st.RetentionMode)})
 		}

@@ -59,7 +59,15 @@ func elasticErr(err error) error {
 	case errors.Is(err, elastic.ErrNotSetUp):
 		return failure(err, "run 'quantx-db elastic setup' first")
 	case errors.Is(err, elastic.ErrVerifyFailed):
-		return failure(err, "readers were not switched; rerun 'quantx-db elastic reindex' to resume")
+		return failure(err, "readers and writers were not switched; rerun 'quantx-db elastic reindex' to resume")
+	case errors.Is(err, elastic.ErrWriteBlockTimeout):
+		return failure(err, "writes resumed on the old index; rerun at a quieter time or with a larger --max-write-block")
+	case errors.Is(err, elastic.ErrWriteBlocked):
+		return failure(err, "'quantx-db elastic setup' lifts the block (writers come first); then rerun the reindex")
+	case errors.Is(err, elastic.ErrTargetExists):
+		return failure(err, "delete the index named above (curl -X DELETE URL/INDEX), then rerun 'quantx-db elastic reindex'")
+	case errors.Is(err, elastic.ErrSplitAliases):
+		return failure(err, "point both aliases at one index (POST _aliases), then rerun")
 	case isServer && se.Status == 400:
 		return failure(err, "the server rejected a definition: fix it (see docs/elastic.md), then rerun")
 	}

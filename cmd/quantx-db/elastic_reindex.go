@@ -16,10 +16,22 @@ func newElasticReindexCmd(d *deps, f *elasticFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reindex INDEX",
 		Short: "Move a logical index to a new physical version without losing writes",
-		Long: `Create INDEX-vN+1 from the current definition, move the write alias to it,
-copy the documents (server _reindex where available, else scroll + bulk), catch
-up documents changed during the switch (by updated_at), verify the counts, swap
-the read alias in one atomic call, and delete the old index unless --keep-old.
+		Long: `Create INDEX-vN+1 from the current definition and copy the documents into it
+(server _reindex where available, else scroll + bulk) while readers and writers
+keep using the old index. Then catch up in rounds: documents written since
+(found by _seq_no) are copied again, deleted ones are deleted. Last, block
+writes to the old index for the final catch-up (at most --max-write-block),
+verify both indices hold the same documents, and move the read and the write
+alias in one atomic call. The old index is deleted unless --keep-old (it is
+then kept write-blocked).
+
+Guarantee: with an application indexing, updating and deleting through the
+write alias meanwhile, the read alias afterwards holds exactly the
+application's final state. During the final catch-up writes are refused with
+HTTP 403 (cluster_block_exception): writers retry them, as any refused write.
+
+Rerunning after an interruption (Ctrl-C, kill, lost connection) finishes the
+job: 'elastic status' reports such an index as reindex_interrupted.
 
 INDEX is a logical name: instruments, documents or activity. A time-based index
 (activity) is not copied: its write alias moves to a new version and the old
@@ -55,7 +67,7 @@ generations age out through retention.`,
 	yesFlag(cmd, d)
 	cmd.Flags().BoolVar(&o.KeepOld, "keep-old", false, "keep the old physical index (no confirmation needed)")
 	cmd.Flags().IntVar(&o.BatchSize, "batch-size", 1000, "documents per scroll page and bulk request")
-	cmd.Flags().DurationVar(&o.CatchUpMargin, "catch-up-margin", 5*time.Minute, "how far before the write-alias switch the catch-up looks (clock skew of writers)")
+	cmd.Flags().DurationVar(&o.MaxWriteBlock, "max-write-block", 5*time.Second, "longest time writes may be refused during the final catch-up (over it: writes resume, one retry, then give up)")
 	return cmd
 }
 
@@ -78,10 +90,20 @@ func (d *deps) elasticProgress() func(done, total int64) {
 }
 
 func elasticReindexTable(r elastic.ReindexReport) output.Table {
-	t := output.Table{Header: []string{"INDEX", "FROM", "TO", "METHOD", "COPIED", "KEPT NEWER", "CAUGHT UP", "SOURCE", "TARGET"}}
-	t.Rows = append(t.Rows, []string{r.Index, r.From, r.To, r.Method, fmt.Sprint(r.Copied), fmt.Sprint(r.KeptNewer),
-		fmt.Sprint(r.CaughtUp), fmt.Sprint(r.SourceCount), fmt.Sprint(r.TargetCount)})
-	old := "kept"
+	t := output.Table{Header: []string{"INDEX", "FROM", "TO", "METHOD", "COPIED", "CAUGHT UP", "DELETED", "SOURCE", "TARGET", "WRITE BLOCK"}}
+	block := "-"
+	if r.WriteBlockAttempts > 0 {
+		block = fmt.Sprintf("%d ms", r.WriteBlockMS)
+	}
+	t.Rows = append(t.Rows, []string{r.Index, r.From, r.To, r.Method, fmt.Sprint(r.Copied), fmt.Sprint(r.CaughtUp), fmt.Sprint(r.Deleted),
+		fmt.Sprint(r.SourceCount), fmt.Sprint(r.TargetCount), block})
+	switch r.Resumed {
+	case elastic.ResumedInterrupted:
+		t.Notes = append(t.Notes, "resumed the reindex an interrupted run left")
+	case elastic.ResumedSplit:
+		t.Notes = append(t.Notes, fmt.Sprintf("joined split aliases: %d documents the write index never had copied, %d written or deleted through the write alias kept", r.Copied, r.KeptNewer))
+	}
+	old := "kept (write-blocked)"
 	if r.OldDeleted {
 		old = "deleted"
 	}

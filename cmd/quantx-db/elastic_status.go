@@ -31,6 +31,12 @@ func newElasticStatusCmd(d *deps, f *elasticFlags) *cobra.Command {
 				return err
 			}
 			if st.Drift {
+				for _, it := range st.Items {
+					if it.State == elastic.StateInterrupted {
+						return checkFailed(fmt.Sprintf("elastic: the reindex of %s was interrupted", it.Name),
+							fmt.Sprintf("rerun 'quantx-db elastic reindex %s' to finish it", it.Name))
+					}
+				}
 				return checkFailed(fmt.Sprintf("elastic: %d pending action(s)", len(st.Pending)),
 					"review with 'quantx-db elastic setup --dry-run'; reindex_required needs 'quantx-db elastic reindex NAME'")
 			}
