@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,5 +106,78 @@ func TestInfluxRoundTrip(t *testing.T) {
 	n, err := influxCount(t, db, ro.NewDatabase)
 	if err != nil || n != 500 {
 		t.Fatalf("restored count %d (%v), want 500", n, err)
+	}
+}
+
+// TestInfluxBackupNamesMissingDatabase: influxd backup of a database that does not exist ends with
+// "backup failed: EOF"; the error names the database instead, with the HTTP API (checked before
+// influxd runs) and without it (from influxd's answer).
+func TestInfluxBackupNamesMissingDatabase(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	bin := influxd(t)
+	cat, _, _ := newCatalogue(t, backup.Options{})
+	missing := db.Database + "_missing"
+	for _, o := range []backup.InfluxBackup{
+		{Database: missing, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token},
+		{Database: missing, RPC: db.RPC, Influxd: bin},
+	} {
+		_, err := cat.BackupInflux(t.Context(), o)
+		if !errors.Is(err, backup.ErrNoDatabase) || !strings.Contains(err.Error(), missing) {
+			t.Errorf("url %q: %v, want ErrNoDatabase naming %s", o.URL, err, missing)
+		}
+	}
+}
+
+// TestInfluxRPCBounded: influxd retries an address that refuses for minutes and waits forever on one
+// that accepts and never answers; the backup fails within the RPC timeout instead, naming the address.
+func TestInfluxRPCBounded(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	bin := influxd(t)
+	cat, _, _ := newCatalogue(t, backup.Options{})
+	if err := db.Query(t.Context(), `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	// A peer that accepts connections and never says a word.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	for _, tc := range []struct{ name, rpc, want string }{
+		{"refused", "127.0.0.1:1", "connection refused"},
+		{"silent", silent.Addr().String(), "made no progress for 2s"},
+	} {
+		started := time.Now()
+		_, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, RPC: tc.rpc, RPCTimeout: 2 * time.Second,
+			Influxd: bin, URL: db.URL, Token: db.Token})
+		took := time.Since(started)
+		if !errors.Is(err, backup.ErrRPCUnreachable) || !strings.Contains(err.Error(), tc.rpc) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrRPCUnreachable naming %s (%s)", tc.name, err, tc.rpc, tc.want)
+		}
+		// Bounded by the timeout (2s, plus influxd's start and the poll interval), not influxd's minutes.
+		if took > 30*time.Second {
+			t.Errorf("%s: failed after %s", tc.name, took)
+		}
+		t.Logf("%s: failed after %s: %v", tc.name, took.Round(time.Millisecond), err)
+	}
+	if err := backup.DialInfluxRPC(t.Context(), db.RPC, time.Second); err != nil {
+		t.Errorf("the test server's RPC address: %v", err)
 	}
 }

@@ -20,13 +20,16 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // Sentinel errors callers branch on (the CLI maps them to hints).
 var (
 	ErrUnreachable       = errors.New("influxdb is unreachable")
 	ErrUnauthorized      = errors.New("influxdb refused the credentials (401)")
-	ErrUnknownVersion    = errors.New("cannot tell the influxdb version")
+	ErrUnknownVersion    = influxclient.ErrUnknownVersion
+	ErrUnsupported       = influxclient.ErrUnsupportedVersion
 	ErrFieldTypeConflict = errors.New("field type conflict")
 )
 
@@ -140,15 +143,15 @@ func (p *Provisioner) Server(ctx context.Context) (Server, error) {
 		}
 	}
 	if s.Dialect != "" {
-		return s, nil
+		return s, nil // forced by Options.Dialect
 	}
-	switch v := strings.TrimPrefix(s.Version, "v"); {
-	case strings.HasPrefix(v, "1."):
-		s.Dialect = DialectV1
-	case strings.HasPrefix(v, "2."), strings.HasPrefix(v, "3."):
+	v, err := influxclient.ParseVersion(s.Version)
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", s.URL, err)
+	}
+	s.Dialect = DialectV1
+	if v.Major == 2 {
 		s.Dialect = DialectV2
-	default:
-		return s, fmt.Errorf("%w at %s: /ping and /health report %q", ErrUnknownVersion, s.URL, s.Version)
 	}
 	return s, nil
 }
