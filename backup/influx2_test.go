@@ -32,17 +32,6 @@ func TestInflux2RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		buckets, _ := client.BucketsAPI().FindBucketsByOrgName(context.Background(), s.Org)
-		if buckets == nil {
-			return
-		}
-		for _, b := range *buckets {
-			if strings.HasPrefix(b.Name, s.Database) {
-				client.BucketsAPI().DeleteBucket(context.Background(), &b)
-			}
-		}
-	})
 	// Shard groups of a bucket without retention span 7 days: 30 days of points make several shards.
 	want := map[string]int{"/raw": 300, "/hourly": 120}
 	for suffix, n := range want {
@@ -145,17 +134,6 @@ func TestInflux2BackupUnderWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		buckets, _ := client.BucketsAPI().FindBucketsByOrgName(context.Background(), s.Org)
-		if buckets == nil {
-			return
-		}
-		for _, b := range *buckets {
-			if strings.HasPrefix(b.Name, s.Database) {
-				client.BucketsAPI().DeleteBucket(context.Background(), &b)
-			}
-		}
-	})
 	bucket := s.Database + "/raw"
 	if _, err := client.BucketsAPI().CreateBucketWithName(ctx, org, bucket); err != nil { // no retention: 7-day shard groups
 		t.Fatal(err)

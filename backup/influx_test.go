@@ -2,18 +2,15 @@ package backup_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/influxclient"
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
@@ -23,47 +20,14 @@ func influxd(t *testing.T) string {
 	return testenv.Tool(t, "influxdb", "influxd")
 }
 
-func influxDo(t *testing.T, db *testenv.InfluxDB, path string, form url.Values, body string) string {
-	t.Helper()
-	u := db.URL + path + "?" + form.Encode()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(body))
-	user, pass, _ := strings.Cut(db.Token, ":")
-	req.SetBasicAuth(user, pass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s: %s %s", path, resp.Status, b)
-	}
-	return string(b)
-}
-
+// influxCount counts the points of ticks in database, or returns the server's refusal.
 func influxCount(t *testing.T, db *testenv.InfluxDB, database string) (int, error) {
-	body := influxDo(t, db, "/query", url.Values{"db": {database}, "q": {"SELECT count(price) FROM ticks"}}, "")
-	var out struct {
-		Results []struct {
-			Error  string `json:"error"`
-			Series []struct {
-				Values [][]any `json:"values"`
-			} `json:"series"`
-		} `json:"results"`
+	t.Helper()
+	series, err := db.Client.Query(t.Context(), influxclient.Query{DB: database, Statement: "SELECT count(price) FROM ticks"})
+	if err != nil || len(series) == 0 {
+		return 0, err
 	}
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Results) == 0 {
-		return 0, fmt.Errorf("no results: %s", body)
-	}
-	if out.Results[0].Error != "" {
-		return 0, errors.New(out.Results[0].Error)
-	}
-	if len(out.Results[0].Series) == 0 {
-		return 0, nil
-	}
-	return int(out.Results[0].Series[0].Values[0][1].(float64)), nil
+	return int(series[0].Values[0][1].(float64)), nil
 }
 
 func TestInfluxRoundTrip(t *testing.T) {
@@ -80,7 +44,9 @@ func TestInfluxRoundTrip(t *testing.T) {
 	for i := range 500 {
 		fmt.Fprintf(&lines, "ticks,symbol=S%d price=%d.5 %d\n", i%7, i, base+int64(i)*int64(time.Second))
 	}
-	influxDo(t, db, "/write", url.Values{"db": {db.Database}}, lines.String())
+	if err := db.Client.Write(ctx, db.Database+"/autogen", "", []byte(lines.String())); err != nil {
+		t.Fatal(err)
+	}
 
 	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token})
 	if err != nil {

@@ -32,7 +32,7 @@ type BackfillStep struct {
 	From    time.Time `json:"from"`
 	To      time.Time `json:"to"`
 	Queries int       `json:"queries"`
-	Written int64     `json:"points_written"` // 1.x reports it; 2.x does not (0)
+	Written int64     `json:"points_written"` // one per series and interval, all fields together
 }
 
 // ErrBackfillRange marks a backfill window that cannot run.
@@ -61,17 +61,15 @@ func (p *Provisioner) Setup(ctx context.Context, o SetupOptions) (Report, error)
 		rep.Backfill = p.backfillPlan(o.BackfillFrom, o.BackfillTo)
 		return rep, nil
 	}
-	switch pl.Server.Dialect {
-	case DialectV1:
-		rep.Actions, err = p.applyV1(ctx, pl.Actions)
-	case DialectV2:
-		rep.Actions, err = p.applyV2(ctx, pl.Actions)
-	}
+	be, _, err := p.backend(ctx)
 	if err != nil {
 		return rep, err
 	}
+	if rep.Actions, err = be.apply(ctx, p.desired, pl.Actions); err != nil {
+		return rep, err
+	}
 	if !o.BackfillFrom.IsZero() {
-		rep.Backfill, err = p.backfill(ctx, pl.Server, o.BackfillFrom, o.BackfillTo)
+		rep.Backfill, err = p.backfill(ctx, be, o.BackfillFrom, o.BackfillTo)
 	}
 	return rep, err
 }
@@ -99,7 +97,7 @@ func (p *Provisioner) backfillPlan(from, to time.Time) []BackfillStep {
 
 // backfill runs each rollup over [from, to) in windows. The rollups come in
 // tier order, so the daily rollup reads hourly data the backfill just wrote.
-func (p *Provisioner) backfill(ctx context.Context, srv Server, from, to time.Time) ([]BackfillStep, error) {
+func (p *Provisioner) backfill(ctx context.Context, be dialect, from, to time.Time) ([]BackfillStep, error) {
 	steps := []BackfillStep{}
 	for _, r := range p.desired.rollups() {
 		ws := windows(from, to, time.Duration(r.To.RollupEvery), backfillWindow(r.To.RollupEvery))
@@ -108,13 +106,7 @@ func (p *Provisioner) backfill(ctx context.Context, srv Server, from, to time.Ti
 		}
 		step := BackfillStep{Rollup: r.Name, From: ws[0][0], To: ws[len(ws)-1][1]}
 		for _, w := range ws {
-			var n int64
-			var err error
-			if srv.Dialect == DialectV2 {
-				err = p.backfillV2(ctx, r, w[0], w[1])
-			} else {
-				n, err = p.backfillV1(ctx, r, w[0], w[1])
-			}
+			n, err := be.rollup(ctx, p.desired, r, w[0], w[1])
 			if err != nil {
 				return steps, fmt.Errorf("backfill %s [%s, %s): %w", r.Name, w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), err)
 			}
@@ -125,23 +117,4 @@ func (p *Provisioner) backfill(ctx context.Context, srv Server, from, to time.Ti
 		steps = append(steps, step)
 	}
 	return steps, nil
-}
-
-// backfillV1 runs the CQ's SELECT ... INTO over one window and returns the
-// number of points written.
-func (p *Provisioner) backfillV1(ctx context.Context, r rollup, from, to time.Time) (int64, error) {
-	where := fmt.Sprintf("time >= '%s' AND time < '%s'", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
-	res, err := p.query(ctx, p.desired.Database, r.selectInto(p.desired.Database, where))
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, s := range res {
-		for _, row := range s.Values {
-			if w, ok := s.col(row, "written").(float64); ok {
-				n += int64(w)
-			}
-		}
-	}
-	return n, nil
 }

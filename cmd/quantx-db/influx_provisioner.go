@@ -66,6 +66,8 @@ func influxErr(err error) error {
 		return failure(err, "set --influx-org (QUANTX_INFLUX_ORG) to an existing 2.x organisation")
 	case errors.Is(err, influx.ErrUnknownVersion):
 		return failure(err, "is --influx-url an InfluxDB server?")
+	case errors.Is(err, influx.ErrUnsupported):
+		return failure(err, "quantx-db provisions InfluxDB 1.x and 2.x; is --influx-url the right server?")
 	case errors.Is(err, influx.ErrInvalidDesired), errors.Is(err, influx.ErrBackfillRange):
 		return usageErr(err, "")
 	case errors.Is(err, influx.ErrFieldTypeConflict):
