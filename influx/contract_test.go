@@ -54,6 +54,10 @@ type testDB struct {
 	// drift cuts the hourly tier's retention to 2d, disables the daily
 	// risk_metrics rollup and adds an unknown tier "scratch".
 	drift func(t *testing.T)
+	// legacy gives the daily market_quotes rollup the body an older quantx-db
+	// made: a mean of the hourly means, no carriers. It returns the drift
+	// status then reports.
+	legacy func(t *testing.T) string
 }
 
 func (x *testDB) provisioner(t *testing.T, token string, edit func(*Desired)) *Provisioner {
@@ -96,6 +100,18 @@ var target1x = target{
 					t.Fatal(err)
 				}
 			}
+		}
+		x.legacy = func(t *testing.T) string {
+			for _, q := range []string{
+				`DROP CONTINUOUS QUERY "cq_market_quotes_1d" ON "%[1]s"`,
+				`CREATE CONTINUOUS QUERY "cq_market_quotes_1d" ON "%[1]s" RESAMPLE FOR 2d BEGIN SELECT mean("bid") AS "bid", mean("ask") AS "ask" ` +
+					`INTO "%[1]s"."1_year_daily"."market_quotes" FROM "%[1]s"."30_days_hourly"."market_quotes" GROUP BY time(1d), * END`,
+			} {
+				if err := s.Query(t.Context(), fmt.Sprintf(q, s.Database)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return "replace_continuous_query cq_market_quotes_1d"
 		}
 		return x
 	},
@@ -146,6 +162,23 @@ var target2x = target{
 				}
 			}
 			api2(t, x, http.MethodPost, "/api/v2/buckets", nil, map[string]any{"name": s.Database + "/scratch", "orgID": live.OrgID, "retentionRules": []any{}})
+		}
+		x.legacy = func(t *testing.T) string {
+			live, err := (&v2{c: s.Client, org: s.Org, log: testLogger}).read(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := s.Database + "/cq_market_quotes_1d"
+			flux := fmt.Sprintf("option task = {name: %q, every: 1d}\n\nfrom(bucket: %q)\n  |> range(start: -2d)\n"+
+				"  |> filter(fn: (r) => r._measurement == \"market_quotes\" and (r._field == \"bid\" or r._field == \"ask\"))\n"+
+				"  |> aggregateWindow(every: 1d, fn: mean, timeSrc: \"_start\", createEmpty: false)\n  |> to(bucket: %q)\n",
+				name, s.Database+"/30_days_hourly", s.Database+"/1_year_daily")
+			for _, tk := range live.Tasks {
+				if tk.Name == name {
+					api2(t, x, http.MethodPatch, "/api/v2/tasks/"+tk.ID, nil, map[string]any{"flux": flux})
+				}
+			}
+			return "update_task " + name
 		}
 		return x
 	},
@@ -213,6 +246,9 @@ func testDialect(t *testing.T, tg target) {
 	t.Run("BackfillRollsUpOHLCV", func(t *testing.T) { t.Parallel(); testBackfillOHLCV(t, tg) })
 	t.Run("FieldTypeConflict", func(t *testing.T) { t.Parallel(); testFieldTypeConflict(t, tg) })
 	t.Run("ConnectionErrors", func(t *testing.T) { t.Parallel(); testConnectionErrors(t, tg) })
+	t.Run("RollupsExactWithLatePoints", func(t *testing.T) { t.Parallel(); testRollupsExact(t, tg) })
+	t.Run("ScheduleRollsLatePoints", func(t *testing.T) { t.Parallel(); testScheduleRollsLatePoints(t, tg) })
+	t.Run("UpgradeFromMeanOfMeans", func(t *testing.T) { t.Parallel(); testUpgrade(t, tg) })
 }
 
 func testDetects(t *testing.T, tg target) {

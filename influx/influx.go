@@ -61,9 +61,10 @@ type Options struct {
 	Desired *Desired // nil means DefaultDesired()
 	// Dialect forces 1.x or 2.x; "" detects it from the server's /ping or /health.
 	Dialect    Dialect
-	Timeout    time.Duration // one API call; 0 means 30 s (a rollup over history gets 20 times as long)
-	HTTPClient *http.Client  // nil means the shared client's own
-	Logger     *slog.Logger  // nil discards
+	Timeout    time.Duration    // one API call; 0 means 30 s (a rollup over history gets 20 times as long)
+	HTTPClient *http.Client     // nil means the shared client's own
+	Logger     *slog.Logger     // nil discards
+	Now        func() time.Time // nil is time.Now; the end of a backfill and of the stale check
 }
 
 // Provisioner converges one InfluxDB server to a desired state. It is safe
@@ -74,6 +75,7 @@ type Provisioner struct {
 	desired Desired
 	forced  Dialect
 	log     *slog.Logger
+	now     func() time.Time
 
 	mu  sync.Mutex // guards the two fields below, set on the first successful detection
 	srv Server
@@ -113,7 +115,7 @@ func New(opts Options) (*Provisioner, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provisioner{client: c, log: opts.Logger, forced: opts.Dialect, org: opts.Org}
+	p := &Provisioner{client: c, log: opts.Logger, forced: opts.Dialect, org: opts.Org, now: opts.Now}
 	if opts.Desired != nil {
 		p.desired = *opts.Desired
 	} else {
@@ -127,6 +129,9 @@ func New(opts Options) (*Provisioner, error) {
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
 	}
 	return p, nil
 }

@@ -405,13 +405,9 @@ func (b *v2) rollup(ctx context.Context, d Desired, r rollup, from, to time.Time
 // fluxBackfill is the task's body with a fixed range instead of the task's
 // sliding one, and without the task option (a plain query may not set it).
 func (r rollup) fluxBackfill(db string, from, to time.Time) string {
-	window := r.To.ResampleFor
-	if window == 0 {
-		window = r.To.RollupEvery
-	}
 	flux := r.fluxTask(db)
 	flux = flux[strings.Index(flux, "\n\n")+2:] // drop "option task = ..."
-	return strings.Replace(flux, "range(start: -"+window.String()+")",
+	return strings.Replace(flux, "range(start: -"+r.Window.String()+")",
 		fmt.Sprintf("range(start: %s, stop: %s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)), 1)
 }
 

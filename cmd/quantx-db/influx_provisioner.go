@@ -8,8 +8,31 @@ import (
 	"github.com/quantx/quantx-db/influx"
 )
 
-// influxDesired loads the desired state: --file or the built-in one, with --database applied.
-func influxDesired(f *influxFlags) (influx.Desired, error) {
+// influxDesired loads the desired state: --file or the built-in one, with --database and
+// --late-tolerance (else QUANTX_INFLUX_LATE_TOLERANCE) applied.
+func (d *deps) influxDesired(f *influxFlags) (influx.Desired, error) {
+	desired, err := influxDesiredFile(f)
+	if err != nil {
+		return desired, err
+	}
+	v, from := f.lateTolerance, "--late-tolerance"
+	if v == "" {
+		v, from = d.getenv("QUANTX_INFLUX_LATE_TOLERANCE"), "QUANTX_INFLUX_LATE_TOLERANCE"
+	}
+	if v != "" {
+		t, err := influx.ParseDuration(v)
+		if err != nil {
+			return desired, usageErr(fmt.Errorf("%s: %w", from, err), "for example 90m, 2h or 1d; 0 for none")
+		}
+		desired.LateTolerance = t
+		if err := desired.Validate(); err != nil {
+			return desired, usageErr(err, "")
+		}
+	}
+	return desired, nil
+}
+
+func influxDesiredFile(f *influxFlags) (influx.Desired, error) {
 	d := influx.DefaultDesired()
 	if f.file != "" {
 		b, err := os.ReadFile(f.file)
@@ -31,7 +54,7 @@ func influxDesired(f *influxFlags) (influx.Desired, error) {
 
 // influxProvisioner builds the provisioner from the connection settings.
 func (d *deps) influxProvisioner(f *influxFlags) (*influx.Provisioner, error) {
-	desired, err := influxDesired(f)
+	desired, err := d.influxDesired(f)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +93,8 @@ func influxErr(err error) error {
 		return failure(err, "quantx-db provisions InfluxDB 1.x and 2.x; is --influx-url the right server?")
 	case errors.Is(err, influx.ErrInvalidDesired), errors.Is(err, influx.ErrBackfillRange):
 		return usageErr(err, "")
+	case errors.Is(err, influx.ErrNotInSync):
+		return failure(err, "run 'quantx-db influx setup' first (review with 'quantx-db influx setup --dry-run')")
 	case errors.Is(err, influx.ErrFieldTypeConflict):
 		return failure(err, "the writer must send the contract's types: see 'quantx-db influx schema'")
 	}
