@@ -10,7 +10,6 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/influx"
-	"github.com/quantx/quantx-db/internal/influxclient"
 	"github.com/quantx/quantx-db/internal/output"
 )
 
@@ -140,19 +139,14 @@ func (d *deps) influxRPCTimeout(flag string) (time.Duration, error) {
 
 // explainInfluxBackup adds the hint an InfluxDB backup or restore error needs.
 func explainInfluxBackup(err error) error {
+	if ce := influxConnErr(err, "an operator token"); ce != nil {
+		return ce
+	}
 	switch {
 	case errors.Is(err, backup.ErrRPCUnreachable):
 		return failure(err, "check the 1.x backup/restore address: --influx-rpc or QUANTX_INFLUX_RPC (influxd's bind-address, port 8088 by default); a slow server may need a longer --influx-rpc-timeout")
 	case errors.Is(err, backup.ErrNoDatabase):
 		return failure(err, "check --database (default quantx_db, the database 'quantx-db influx setup' creates); on 2.x its buckets are named DATABASE or DATABASE/<tier>")
-	case errors.Is(err, influxclient.ErrUnsupportedVersion):
-		return failure(err, "quantx-db backs up InfluxDB 1.x and 2.x; is --influx-url the right server?")
-	case errors.Is(err, influxclient.ErrUnknownVersion):
-		return failure(err, "is --influx-url an InfluxDB server?")
-	case errors.Is(err, influxclient.ErrUnauthorized):
-		return failure(err, "check --influx-token: user:password of an admin on 1.x, an operator token on 2.x")
-	case errors.Is(err, influxclient.ErrUnreachable):
-		return failure(err, "is InfluxDB running and reachable at --influx-url?")
 	}
 	return explainBackup(err)
 }
