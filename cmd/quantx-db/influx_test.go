@@ -263,6 +263,21 @@ func TestInfluxBackfillStatusCLI(t *testing.T) {
 		!strings.Contains(r.stderr, "hint: re-roll them with 'quantx-db influx backfill --since ") {
 		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// The one report across stores says so too.
+	var all struct {
+		Items []struct{ Store, Check, State, Detail string } `json:"items"`
+	}
+	r = runCLI(t, env, "status", "--influx-database", db.Database, "--exit-code", "-o", "json")
+	if r.code != exitCheck || json.Unmarshal([]byte(r.stdout), &all) != nil {
+		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	found := false
+	for _, it := range all.Items {
+		found = found || it.Store == "influx" && it.Check == "rollups" && it.State == "action" && strings.Contains(it.Detail, "influx backfill --since")
+	}
+	if !found {
+		t.Fatalf("status items %+v: no influx rollups action", all.Items)
+	}
 	r = runCLI(t, env, "influx", "backfill", "--since", "24h", "--database", db.Database, "-o", "json")
 	var rep struct {
 		Steps []struct {
