@@ -58,8 +58,9 @@ type influxEngine interface {
 	// format and tool describe the archive in the manifest.
 	format() string
 	tool(ctx context.Context) (string, error)
-	// exists reports whether the database (1.x) or any bucket of it (2.x) is on the server.
-	exists(ctx context.Context, database string) (bool, error)
+	// exists reports whether the database (1.x) or any bucket of it (2.x) is on the server; known is
+	// false when the engine cannot tell (1.x without the HTTP API).
+	exists(ctx context.Context, database string) (found, known bool, err error)
 	// backup writes the archive's files of o.Database into dir.
 	backup(ctx context.Context, o InfluxBackup, dir string) error
 	// restore loads the archive extracted in dir, of database m.Database, as target.
@@ -88,9 +89,9 @@ func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest,
 	if err != nil {
 		return fail(err)
 	}
-	if ok, err := eng.exists(ctx, o.Database); err != nil {
+	if found, known, err := eng.exists(ctx, o.Database); err != nil {
 		return fail(err)
-	} else if !ok {
+	} else if known && !found {
 		return fail(fmt.Errorf("%w: no database %s (on 2.x: no bucket %s or %s/<tier>)", ErrNoDatabase, o.Database, o.Database, o.Database))
 	}
 	id := NewID(started, KindInflux, o.Database)
@@ -291,9 +292,9 @@ func (c *Catalogue) RestoreInflux(ctx context.Context, id string, o InfluxRestor
 	if _, err := eng.tool(ctx); err != nil {
 		return fail(err)
 	}
-	if ok, err := eng.exists(ctx, target); err != nil {
+	if found, _, err := eng.exists(ctx, target); err != nil {
 		return fail(err)
-	} else if ok {
+	} else if found {
 		return fail(ErrDatabaseExists)
 	}
 	dir, err := os.MkdirTemp(o.TempDir, "quantx-db-influx-restore-*")

@@ -86,9 +86,9 @@ func operator(err error) error {
 	return err
 }
 
-func (e *influxV2) exists(ctx context.Context, database string) (bool, error) {
+func (e *influxV2) exists(ctx context.Context, database string) (found, known bool, err error) {
 	buckets, err := e.buckets(ctx, database)
-	return len(buckets) > 0, err
+	return len(buckets) > 0, err == nil, err
 }
 
 // buckets returns the bucket manifests of database (of e.org when set).

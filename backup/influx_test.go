@@ -77,12 +77,22 @@ func TestInfluxRoundTrip(t *testing.T) {
 
 // TestInfluxBackupNamesMissingDatabase: influxd backup of a database that does not exist ends with
 // "backup failed: EOF"; the error names the database instead, with the HTTP API (checked before
-// influxd runs) and without it (from influxd's answer).
+// influxd runs) and without it (from influxd's answer). Without the HTTP API a database that exists
+// is backed up as before.
 func TestInfluxBackupNamesMissingDatabase(t *testing.T) {
 	t.Parallel()
 	db := testenv.Influx(t)
 	bin := influxd(t)
 	cat, _, _ := newCatalogue(t, backup.Options{})
+	if err := db.Query(t.Context(), `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Client.Write(t.Context(), db.Database+"/autogen", "", []byte("ticks price=1 1")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin}); err != nil || m.ServerVersion != "" {
+		t.Fatalf("backup without the HTTP API: %v (server version %q)", err, m.ServerVersion)
+	}
 	missing := db.Database + "_missing"
 	for _, o := range []backup.InfluxBackup{
 		{Database: missing, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token},

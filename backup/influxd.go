@@ -54,22 +54,22 @@ func (e *influxV1) tool(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-func (e *influxV1) exists(ctx context.Context, database string) (bool, error) {
+func (e *influxV1) exists(ctx context.Context, database string) (found, known bool, err error) {
 	if e.client == nil {
-		return false, nil // without the HTTP API influxd's own error has to do
+		return false, false, nil // without the HTTP API influxd's own error has to do
 	}
 	series, err := e.client.Query(ctx, influxclient.Query{Statement: "SHOW DATABASES", Retry: true})
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	for _, s := range series {
 		for _, row := range s.Values {
 			if name, _ := s.Col(row, "name").(string); name == database {
-				return true, nil
+				return true, true, nil
 			}
 		}
 	}
-	return false, nil
+	return false, true, nil
 }
 
 func (e *influxV1) backup(ctx context.Context, o InfluxBackup, dir string) error {
