@@ -81,7 +81,7 @@ func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest,
 		return fail(ErrInvalidTimeWindow)
 	}
 	c.abortStale(ctx)
-	eng, srv, err := c.influxEngineFor(ctx, o.URL, o.Token, o.Org, o.RPC, o.RPCTimeout, o.Influxd, o.RetryFor)
+	eng, srv, err := c.backupEngine(ctx, o)
 	if err != nil {
 		return fail(err)
 	}
@@ -118,14 +118,15 @@ func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest,
 	return m, nil
 }
 
-// influxEngineFor reads the server's version (when url is set) and returns the engine of its major
-// version, and the version as the server reported it ("" without url).
-func (c *Catalogue) influxEngineFor(ctx context.Context, url, token, org, rpc string, rpcTimeout time.Duration, influxd string, retryFor time.Duration) (influxEngine, string, error) {
-	v1 := &influxV1{rpc: rpc, rpcTimeout: rpcTimeout, influxd: influxd}
-	if url == "" {
+// backupEngine reads the server's version (when o.URL is set) and returns the engine of its major
+// version, and the version as the server reported it ("" without a URL: then the server is taken
+// for 1.x).
+func (c *Catalogue) backupEngine(ctx context.Context, o InfluxBackup) (influxEngine, string, error) {
+	v1 := &influxV1{rpc: o.RPC, rpcTimeout: o.RPCTimeout, influxd: o.Influxd, log: c.log}
+	if o.URL == "" {
 		return v1, "", nil
 	}
-	client, err := influxclient.New(influxclient.Options{URL: url, Token: token, RetryFor: retryFor, Logger: c.log})
+	client, err := influxclient.New(influxclient.Options{URL: o.URL, Token: o.Token, RetryFor: o.RetryFor, Logger: c.log})
 	if err != nil {
 		return nil, "", err
 	}
@@ -134,7 +135,7 @@ func (c *Catalogue) influxEngineFor(ctx context.Context, url, token, org, rpc st
 		return nil, "", err
 	}
 	if srv.Version.Major == 2 {
-		return &influxV2{client: client, org: org, log: c.log}, srv.Version.Raw, nil
+		return &influxV2{client: client, org: o.Org, log: c.log}, srv.Version.Raw, nil
 	}
 	v1.client = client
 	return v1, srv.Version.Raw, nil
