@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -239,43 +238,17 @@ func (b *v2) read(ctx context.Context) (liveV2, error) {
 		return liveV2{}, fmt.Errorf("find organisation %s: %w", b.org, ErrNoOrg)
 	}
 	orgID := *orgs.Orgs[0].Id
-	var buckets []domain.Bucket
-	for offset := 0; ; offset += 100 {
-		var page domain.Buckets
-		q := url.Values{"orgID": {orgID}, "limit": {"100"}, "offset": {strconv.Itoa(offset)}}
-		if err := b.getJSON(ctx, "/api/v2/buckets", q, &page); err != nil {
-			return liveV2{}, fmt.Errorf("list buckets of %s: %w", b.org, err)
-		}
-		if page.Buckets == nil {
-			break
-		}
-		buckets = append(buckets, *page.Buckets...)
-		if len(*page.Buckets) < 100 {
-			break
-		}
+	buckets, err := influxclient.List[domain.Bucket](ctx, b.c, "/api/v2/buckets", "buckets", url.Values{"orgID": {orgID}})
+	if err != nil {
+		return liveV2{}, fmt.Errorf("list buckets of %s: %w", b.org, err)
 	}
 	var dbrps domain.DBRPs
 	if err := b.getJSON(ctx, "/api/v2/dbrps", url.Values{"orgID": {orgID}}, &dbrps); err != nil {
 		return liveV2{}, fmt.Errorf("list dbrp mappings of %s: %w", b.org, err)
 	}
-	var tasks []domain.Task
-	for after := ""; ; {
-		var page domain.Tasks
-		q := url.Values{"orgID": {orgID}, "limit": {"500"}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		if err := b.getJSON(ctx, "/api/v2/tasks", q, &page); err != nil {
-			return liveV2{}, fmt.Errorf("list tasks of %s: %w", b.org, err)
-		}
-		if page.Tasks == nil || len(*page.Tasks) == 0 {
-			break
-		}
-		tasks = append(tasks, *page.Tasks...)
-		if len(*page.Tasks) < 500 {
-			break
-		}
-		after = (*page.Tasks)[len(*page.Tasks)-1].Id
+	tasks, err := influxclient.List[domain.Task](ctx, b.c, "/api/v2/tasks", "tasks", url.Values{"orgID": {orgID}})
+	if err != nil {
+		return liveV2{}, fmt.Errorf("list tasks of %s: %w", b.org, err)
 	}
 	return liveFromV2API(orgID, buckets, &dbrps, tasks), nil
 }

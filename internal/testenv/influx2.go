@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -65,27 +64,14 @@ func (s *InfluxDB2) drop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var paths []string
-	for after := ""; ; {
-		var tasks struct {
-			Tasks []struct{ ID, Name string } `json:"tasks"`
-		}
-		q := url.Values{"orgID": {orgID}, "limit": {"500"}}
-		if after != "" {
-			q.Set("after", after)
-		}
-		if err := s.get(ctx, "/api/v2/tasks", q, &tasks); err != nil {
-			return err
-		}
-		for _, x := range tasks.Tasks {
-			if strings.HasPrefix(x.Name, s.Database) {
-				paths = append(paths, "/api/v2/tasks/"+x.ID)
-			}
-		}
-		if len(tasks.Tasks) < 500 {
-			break
-		}
-		after = tasks.Tasks[len(tasks.Tasks)-1].ID
+	type item struct{ ID, Name string }
+	tasks, err := influxclient.List[item](ctx, s.Client, "/api/v2/tasks", "tasks", url.Values{"orgID": {orgID}})
+	if err != nil {
+		return err
+	}
+	buckets, err := influxclient.List[item](ctx, s.Client, "/api/v2/buckets", "buckets", url.Values{"orgID": {orgID}})
+	if err != nil {
+		return err
 	}
 	var dbrps struct {
 		Content []struct {
@@ -97,26 +83,20 @@ func (s *InfluxDB2) drop(ctx context.Context) error {
 	if err := s.get(ctx, "/api/v2/dbrps", url.Values{"orgID": {orgID}}, &dbrps); err != nil {
 		return err
 	}
+	var paths []string
+	for _, x := range tasks {
+		if strings.HasPrefix(x.Name, s.Database) {
+			paths = append(paths, "/api/v2/tasks/"+x.ID)
+		}
+	}
 	for _, x := range dbrps.Content {
 		if !x.Virtual && strings.HasPrefix(x.Database, s.Database) {
 			paths = append(paths, "/api/v2/dbrps/"+x.ID+"?orgID="+orgID)
 		}
 	}
-	for offset := 0; ; offset += 100 {
-		var buckets struct {
-			Buckets []struct{ ID, Name string } `json:"buckets"`
-		}
-		q := url.Values{"orgID": {orgID}, "limit": {"100"}, "offset": {strconv.Itoa(offset)}}
-		if err := s.get(ctx, "/api/v2/buckets", q, &buckets); err != nil {
-			return err
-		}
-		for _, x := range buckets.Buckets {
-			if strings.HasPrefix(x.Name, s.Database) {
-				paths = append(paths, "/api/v2/buckets/"+x.ID)
-			}
-		}
-		if len(buckets.Buckets) < 100 {
-			break
+	for _, x := range buckets {
+		if strings.HasPrefix(x.Name, s.Database) {
+			paths = append(paths, "/api/v2/buckets/"+x.ID)
 		}
 	}
 	for _, p := range paths {
