@@ -4,86 +4,141 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
-// InfluxBackup says what to back up from an InfluxDB server. On 1.x it runs influxd backup -portable
-// (RPC, Influxd); on 2.x, detected from URL, it uses the HTTP backup API (URL, Token, Org) and backs up
-// the buckets of Database: the one named Database and those named Database/<tier>.
+// Sentinel errors of InfluxDB backups.
+var (
+	// ErrNoDatabase means the server has no database (1.x) or no bucket (2.x) of the name to back up.
+	ErrNoDatabase = errors.New("database not found on the server")
+	// ErrNoBuckets is the 2.x name of ErrNoDatabase, kept for callers that branch on it.
+	ErrNoBuckets = ErrNoDatabase
+	// ErrRPCUnreachable means influxd's backup/restore address (1.x) did not answer in time.
+	ErrRPCUnreachable = errors.New("influxdb backup/restore address unreachable")
+)
+
+// InfluxBackup says what to back up from an InfluxDB server. The server's version, read from URL,
+// picks the method: on 1.x influxd backup -portable through the RPC address (URL optional: without
+// it the server is taken for 1.x); on 2.x the HTTP backup API (URL, Token, Org), for the buckets of
+// Database: the one named Database and those named Database/<tier>.
 type InfluxBackup struct {
 	Database string // required
 	Org      string // 2.x: only buckets of this organization ("" all)
-	RPC      string // backup/restore address (host:8088); no authentication on it, loopback or private only
-	Influxd  string // influxd binary; "" is "influxd" from PATH
-	// HTTP API: on 1.x optional (records the server version); on 2.x required, with an operator token.
+	RPC      string // 1.x backup/restore address (host:8088); no authentication on it, loopback or private only
+	// RPCTimeout bounds the connection to RPC and how long influxd may make no progress before it is
+	// stopped (influxd itself retries a dead address for minutes, silently). 0 means 15s.
+	RPCTimeout time.Duration
+	Influxd    string // influxd binary; "" is "influxd" from PATH
+	// HTTP API: on 1.x optional (records the server version, checks the database exists); on 2.x
+	// required, with an operator token.
 	URL, Token string
 	// Start and End limit the points backed up. Give both or neither: influxd 1.6.7 mishandles one alone.
 	Start, End time.Time
 	Recipients []age.Recipient
-	TempDir    string // where influxd writes before the upload; "" is os.TempDir()
+	TempDir    string // where the archive's files are written before the upload; "" is os.TempDir()
+	// RetryFor is how long the 2.x backup API's transient answers are retried (0: 30s): a 2.7 server
+	// answers a shard read with 500 "snapshots disabled" for a moment while writes reach it.
+	RetryFor time.Duration
 }
 
-// BackupInflux runs influxd backup -portable into a temporary folder and streams it as a gzip tar into
-// the bucket (influxd cannot write to a pipe: it writes several files).
+// influxEngine is one major version's way to back up and restore a database. BackupInflux picks it
+// once from the server's version, RestoreInflux from the archive's format; nothing else switches on
+// the version.
+type influxEngine interface {
+	// format and tool describe the archive in the manifest.
+	format() string
+	tool(ctx context.Context) (string, error)
+	// exists reports whether the database (1.x) or any bucket of it (2.x) is on the server; known is
+	// false when the engine cannot tell (1.x without the HTTP API).
+	exists(ctx context.Context, database string) (found, known bool, err error)
+	// backup writes the archive's files of o.Database into dir.
+	backup(ctx context.Context, o InfluxBackup, dir string) error
+	// restore loads the archive extracted in dir, of database m.Database, as target.
+	restore(ctx context.Context, m Manifest, dir, target string) error
+}
+
+// BackupInflux backs up one database into a temporary folder and streams it as a gzip tar into the
+// bucket, then writes the manifest.
 func (c *Catalogue) BackupInflux(ctx context.Context, o InfluxBackup) (Manifest, error) {
 	started := c.o.Now().UTC()
 	if o.Database == "" {
 		return Manifest{}, fmt.Errorf("backup influx: database is required")
 	}
+	fail := func(err error) (Manifest, error) {
+		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+	}
 	if o.Start.IsZero() != o.End.IsZero() {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, ErrInvalidTimeWindow)
+		return fail(ErrInvalidTimeWindow)
 	}
 	c.abortStale(ctx)
-	serverVersion := influxServerVersion(ctx, o.URL, o.Token)
-	if strings.HasPrefix(serverVersion, "2.") {
-		return c.backupInfluxV2(ctx, o, serverVersion, started)
-	}
-	influxd := o.Influxd
-	if influxd == "" {
-		influxd = "influxd"
-	}
-	verOut, err := runTool(ctx, influxd, []string{"version"}, nil, nil)
+	eng, srv, err := c.backupEngine(ctx, o)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w (%w)", o.Database, ErrToolMissing, err)
+		return fail(err)
+	}
+	toolVersion, err := eng.tool(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if found, known, err := eng.exists(ctx, o.Database); err != nil {
+		return fail(err)
+	} else if known && !found {
+		return fail(fmt.Errorf("%w: no database %s (on 2.x: no bucket %s or %s/<tier>)", ErrNoDatabase, o.Database, o.Database, o.Database))
 	}
 	id := NewID(started, KindInflux, o.Database)
 	m := Manifest{FormatVersion: manifestFormat, ID: id, Kind: KindInflux, Database: o.Database,
-		ServerVersion: serverVersion, ToolVersion: strings.TrimSpace(string(verOut)),
-		QuantxVersion: c.o.ToolVersion, StartedAt: started, Format: "tar.gz of influxd backup -portable",
-		Encryption: encNone, Recipients: recipientStrings(o.Recipients)}
+		ServerVersion: srv, ToolVersion: toolVersion, QuantxVersion: c.o.ToolVersion, StartedAt: started,
+		Format: eng.format(), Encryption: encNone, Recipients: recipientStrings(o.Recipients)}
 	if len(o.Recipients) > 0 {
-		m.Encryption, m.Format = encAge, "age(tar.gz of influxd backup -portable)"
+		m.Encryption, m.Format = encAge, "age("+m.Format+")"
 	}
 	log := c.log.With("backup", id, "database", o.Database)
 	dir, err := os.MkdirTemp(o.TempDir, "quantx-db-influx-backup-*")
 	if err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	args := []string{"backup", "-portable", "-db", o.Database, "-host", o.RPC}
-	if !o.Start.IsZero() {
-		args = append(args, "-start", o.Start.UTC().Format(time.RFC3339), "-end", o.End.UTC().Format(time.RFC3339))
-	}
-	log.InfoContext(ctx, "influxd backup started", "rpc", o.RPC)
-	if _, err := runTool(ctx, influxd, append(args, dir), nil, nil); err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+	log.InfoContext(ctx, "influx backup started", "server", srv)
+	if err := eng.backup(ctx, o, dir); err != nil {
+		return fail(err)
 	}
 	if err := c.uploadInfluxDir(ctx, &m, dir, o.Recipients); err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+		return fail(err)
 	}
 	log.InfoContext(ctx, "backup finished", "bytes", m.Size)
 	return m, nil
+}
+
+// backupEngine reads the server's version (when o.URL is set) and returns the engine of its major
+// version, and the version as the server reported it ("" without a URL: then the server is taken
+// for 1.x).
+func (c *Catalogue) backupEngine(ctx context.Context, o InfluxBackup) (influxEngine, string, error) {
+	v1 := &influxV1{rpc: o.RPC, rpcTimeout: o.RPCTimeout, influxd: o.Influxd, log: c.log}
+	if o.URL == "" {
+		return v1, "", nil
+	}
+	client, err := influxclient.New(influxclient.Options{URL: o.URL, Token: o.Token, RetryFor: o.RetryFor, Logger: c.log})
+	if err != nil {
+		return nil, "", err
+	}
+	srv, err := client.Server(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if srv.Version.Major == 2 {
+		return &influxV2{client: client, org: o.Org, log: c.log}, srv.Version.Raw, nil
+	}
+	v1.client = client
+	return v1, srv.Version.Raw, nil
 }
 
 // uploadInfluxDir streams dir as a gzip tar (age-encrypted when recipients are given) into the backup's
@@ -198,20 +253,23 @@ func untar(r io.Reader, dir string) error {
 
 // InfluxRestore says where to restore an InfluxDB backup.
 type InfluxRestore struct {
-	RPC     string
-	Influxd string
+	RPC        string
+	RPCTimeout time.Duration // as InfluxBackup.RPCTimeout
+	Influxd    string
 	// NewDatabase is the name to restore as; "" restores under the original name, which must not exist
-	// (influxd restore cannot restore onto an existing database).
+	// (neither version restores onto an existing database).
 	NewDatabase string
 	URL, Token  string // HTTP API: 1.x optional (checks the name is free, waits for the shards); 2.x required
 	Org         string // 2.x: restore into this organization ("" the one recorded in the backup)
 	Identities  []age.Identity
 	TempDir     string
-	// ReadyTimeout bounds the wait for "shard is disabled" to go away after the restore (0: 30s).
+	// ReadyTimeout bounds the wait for "shard is disabled" to go away after a 1.x restore (0: 30s).
 	ReadyTimeout time.Duration
+	RetryFor     time.Duration // as InfluxBackup.RetryFor
 }
 
-// RestoreInflux downloads the archive, checks it against the manifest, and runs influxd restore -portable.
+// RestoreInflux downloads the archive, checks it against the manifest, and loads it with the method
+// of the version that made it, after checking that the target name is free.
 func (c *Catalogue) RestoreInflux(ctx context.Context, id string, o InfluxRestore) (RestoreResult, error) {
 	m, err := c.Manifest(ctx, id)
 	if err != nil {
@@ -225,47 +283,52 @@ func (c *Catalogue) RestoreInflux(ctx context.Context, id string, o InfluxRestor
 		target = m.Database
 	}
 	res := RestoreResult{ID: id, Kind: KindInflux, Target: target, Jobs: 1, Manifest: m}
-	if strings.Contains(m.Format, influxV2Format) {
-		return c.restoreInfluxV2(ctx, m, o, res)
+	fail := func(err error) (RestoreResult, error) {
+		return res, fmt.Errorf("restore influx %s as %s: %w", id, target, err)
 	}
-	if o.URL != "" {
-		dbs, err := influxQuery(ctx, o.URL, o.Token, "SHOW DATABASES", "")
-		if err != nil {
-			return res, fmt.Errorf("restore influx %s: %w", id, err)
-		}
-		if strings.Contains(dbs, `["`+target+`"]`) {
-			return res, fmt.Errorf("restore influx %s as %s: %w", id, target, ErrDatabaseExists)
-		}
+	eng, err := c.restoreEngine(ctx, m, o)
+	if err != nil {
+		return fail(err)
 	}
-	influxd := o.Influxd
-	if influxd == "" {
-		influxd = "influxd"
+	if _, err := eng.tool(ctx); err != nil {
+		return fail(err)
 	}
-	if _, err := exec.LookPath(influxd); err != nil {
-		return res, fmt.Errorf("restore influx %s: %w (%w)", id, ErrToolMissing, err)
+	if found, _, err := eng.exists(ctx, target); err != nil {
+		return fail(err)
+	} else if found {
+		return fail(ErrDatabaseExists)
 	}
 	dir, err := os.MkdirTemp(o.TempDir, "quantx-db-influx-restore-*")
 	if err != nil {
-		return res, fmt.Errorf("restore influx %s: %w", id, err)
+		return fail(err)
 	}
 	defer os.RemoveAll(dir)
 	if res.Bytes, err = c.fetchInfluxArchive(ctx, m, o.Identities, dir); err != nil {
-		return res, fmt.Errorf("restore influx %s: %w", id, err)
+		return fail(err)
 	}
-	args := []string{"restore", "-portable", "-host", o.RPC, "-db", m.Database}
-	if target != m.Database {
-		args = append(args, "-newdb", target)
-	}
-	if _, err := runTool(ctx, influxd, append(args, dir), nil, nil); err != nil {
-		return res, fmt.Errorf("restore influx %s as %s: %w", id, target, err)
-	}
-	if o.URL != "" {
-		if err := waitShards(ctx, o, target); err != nil {
-			return res, fmt.Errorf("restore influx %s as %s: %w", id, target, err)
-		}
+	if err := eng.restore(ctx, m, dir, target); err != nil {
+		return fail(err)
 	}
 	c.log.InfoContext(ctx, "restore finished", "backup", id, "database", target)
 	return res, nil
+}
+
+// restoreEngine is the engine of the version that made the archive.
+func (c *Catalogue) restoreEngine(ctx context.Context, m Manifest, o InfluxRestore) (influxEngine, error) {
+	var client *influxclient.Client
+	if o.URL != "" {
+		var err error
+		if client, err = influxclient.New(influxclient.Options{URL: o.URL, Token: o.Token, RetryFor: o.RetryFor, Logger: c.log}); err != nil {
+			return nil, err
+		}
+	}
+	if strings.Contains(m.Format, influxV2Format) {
+		if client == nil {
+			return nil, errors.New("the InfluxDB 2.x URL and an operator token are required")
+		}
+		return &influxV2{client: client, org: o.Org, log: c.log}, nil
+	}
+	return &influxV1{rpc: o.RPC, rpcTimeout: o.RPCTimeout, influxd: o.Influxd, client: client, readyTimeout: o.ReadyTimeout, log: c.log}, nil
 }
 
 // fetchInfluxArchive downloads the backup's archive into dir, checking size and sha256 against the
@@ -294,102 +357,4 @@ func (c *Catalogue) fetchInfluxArchive(ctx context.Context, m Manifest, ids []ag
 	}
 	pr.finish()
 	return pr.p.Bytes, nil
-}
-
-// waitShards retries a query until the restored shards are enabled: right after influxd restore, reads
-// fail for a moment with "shard is disabled" (or "engine is closed").
-func waitShards(ctx context.Context, o InfluxRestore, db string) error {
-	timeout := o.ReadyTimeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		_, err := influxQuery(ctx, o.URL, o.Token, `SELECT * FROM /.*/ LIMIT 1`, db)
-		if err == nil || !transientRestoreError(err) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("shards still disabled after %s: %w", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// transientRestoreError matches what 1.8 answers while restored shards are being opened.
-func transientRestoreError(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "shard is disabled") || strings.Contains(s, "engine is closed")
-}
-
-// influxQuery runs one InfluxQL statement (1.x /query) and returns the raw JSON; statement errors,
-// which 1.x reports with HTTP 200, come back as errors.
-func influxQuery(ctx context.Context, base, token, q, db string) (string, error) {
-	form := url.Values{"q": {q}}
-	if db != "" {
-		form.Set("db", db)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/query", strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if user, pass, ok := strings.Cut(token, ":"); ok {
-		req.SetBasicAuth(user, pass)
-	} else if token != "" {
-		req.Header.Set("Authorization", "Token "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("influx query: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return "", fmt.Errorf("influx query: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("influx query: %s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	var out struct {
-		Error   string `json:"error"`
-		Results []struct {
-			Error string `json:"error"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return "", fmt.Errorf("influx query: %w", err)
-	}
-	if out.Error != "" {
-		return "", fmt.Errorf("influx query: %s", out.Error)
-	}
-	for _, r := range out.Results {
-		if r.Error != "" {
-			return "", fmt.Errorf("influx query: %s", r.Error)
-		}
-	}
-	return string(body), nil
-}
-
-// influxServerVersion reads X-Influxdb-Version from /ping; "" when unknown.
-func influxServerVersion(ctx context.Context, base, token string) string {
-	if base == "" {
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/ping", nil)
-	if err != nil {
-		return ""
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return ""
-	}
-	resp.Body.Close()
-	return resp.Header.Get("X-Influxdb-Version")
 }

@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"time"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // InfluxDB 2.x has no influxd backup -portable; its HTTP API serves the same pieces, which is what the
@@ -28,12 +31,16 @@ import (
 // dashboards) are skipped, so a restore never overwrites the target server's metadata. Tasks and DBRP
 // mappings come back with 'quantx-db influx setup'.
 
-// influxV2Format names the archive layout: buckets.json (the server's bucket manifests) and one
-// shard-<id>.tar per shard.
+// influxV2Format names the archive layout: buckets.json (the server's bucket manifests), one
+// shard-<id>.tar per shard, and skipped-shards.json (shards that were gone when read).
 const influxV2Format = "tar.gz of an InfluxDB 2.x API backup (buckets.json + shard-<id>.tar)"
 
-// ErrNoBuckets means a 2.x server has no bucket for the database being backed up.
-var ErrNoBuckets = errors.New("no bucket of that database on the server")
+// influxV2 backs up and restores the buckets of a database through the 2.x HTTP API.
+type influxV2 struct {
+	client *influxclient.Client
+	org    string // backup: only buckets of this organization; restore: into it ("" as recorded)
+	log    *slog.Logger
+}
 
 // bucketView is what quantx-db reads of a bucket manifest; the manifest itself is kept as raw JSON and
 // sent back unchanged but for its name and organization.
@@ -67,88 +74,103 @@ func ofDatabase(bucket, database string) bool {
 	return bucket == database || strings.HasPrefix(bucket, database+"/")
 }
 
-func (c *Catalogue) backupInfluxV2(ctx context.Context, o InfluxBackup, serverVersion string, started time.Time) (Manifest, error) {
-	id := NewID(started, KindInflux, o.Database)
-	m := Manifest{FormatVersion: manifestFormat, ID: id, Kind: KindInflux, Database: o.Database,
-		ServerVersion: serverVersion, ToolVersion: "InfluxDB 2.x HTTP backup API", QuantxVersion: c.o.ToolVersion,
-		StartedAt: started, Format: influxV2Format, Encryption: encNone, Recipients: recipientStrings(o.Recipients)}
-	if len(o.Recipients) > 0 {
-		m.Encryption, m.Format = encAge, "age("+influxV2Format+")"
+func (e *influxV2) format() string { return influxV2Format }
+
+func (e *influxV2) tool(context.Context) (string, error) { return "InfluxDB 2.x HTTP backup API", nil }
+
+// operator adds what a refused token needs: the backup API is for operator tokens only.
+func operator(err error) error {
+	if errors.Is(err, influxclient.ErrUnauthorized) {
+		return fmt.Errorf("%w (backup and restore need an operator token)", err)
 	}
-	log := c.log.With("backup", id, "database", o.Database)
-	api := influx2API{base: strings.TrimRight(o.URL, "/"), token: o.Token}
-	all, err := api.bucketManifests(ctx)
+	return err
+}
+
+func (e *influxV2) exists(ctx context.Context, database string) (found, known bool, err error) {
+	buckets, err := e.buckets(ctx, database)
+	return len(buckets) > 0, err == nil, err
+}
+
+// buckets returns the bucket manifests of database (of e.org when set).
+func (e *influxV2) buckets(ctx context.Context, database string) ([]json.RawMessage, error) {
+	all, err := e.bucketManifests(ctx)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
+		return nil, operator(err)
 	}
 	var chosen []json.RawMessage
-	var shards []uint64
 	for _, raw := range all {
 		var b bucketView
 		if err := json.Unmarshal(raw, &b); err != nil {
-			return Manifest{}, fmt.Errorf("backup influx %s: bucket manifest: %w", o.Database, err)
+			return nil, fmt.Errorf("bucket manifest: %w", err)
 		}
-		if ofDatabase(b.BucketName, o.Database) && (o.Org == "" || b.OrganizationName == o.Org) {
+		if ofDatabase(b.BucketName, database) && (e.org == "" || b.OrganizationName == e.org) {
 			chosen = append(chosen, raw)
-			shards = append(shards, b.shardIDs()...)
 		}
 	}
-	if len(chosen) == 0 {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, ErrNoBuckets)
-	}
-	dir, err := os.MkdirTemp(o.TempDir, "quantx-db-influx-backup-*")
-	if err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
-	}
-	defer os.RemoveAll(dir)
-	list, _ := json.Marshal(chosen)
-	if err := os.WriteFile(filepath.Join(dir, "buckets.json"), list, 0o600); err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
-	}
-	// Shards go to files first: a tar entry needs its size before its bytes.
-	for _, sh := range shards {
-		if err := api.downloadShard(ctx, sh, filepath.Join(dir, fmt.Sprintf("shard-%d.tar", sh))); err != nil {
-			return Manifest{}, fmt.Errorf("backup influx %s: shard %d: %w", o.Database, sh, err)
-		}
-	}
-	log.InfoContext(ctx, "influx 2.x buckets read", "buckets", len(chosen), "shards", len(shards))
-	if err := c.uploadInfluxDir(ctx, &m, dir, o.Recipients); err != nil {
-		return Manifest{}, fmt.Errorf("backup influx %s: %w", o.Database, err)
-	}
-	log.InfoContext(ctx, "backup finished", "bytes", m.Size)
-	return m, nil
+	return chosen, nil
 }
 
-// restoreInfluxV2 creates every bucket of the backup under the target name (database/<tier> keeps its
-// tier), refusing before any change when one of them exists, and loads their shards.
-func (c *Catalogue) restoreInfluxV2(ctx context.Context, m Manifest, o InfluxRestore, res RestoreResult) (RestoreResult, error) {
-	fail := func(err error) (RestoreResult, error) {
-		return res, fmt.Errorf("restore influx %s as %s: %w", m.ID, res.Target, err)
-	}
-	if o.URL == "" {
-		return fail(errors.New("the InfluxDB 2.x URL and an operator token are required"))
-	}
-	api := influx2API{base: strings.TrimRight(o.URL, "/"), token: o.Token}
-	dir, err := os.MkdirTemp(o.TempDir, "quantx-db-influx-restore-*")
+func (e *influxV2) backup(ctx context.Context, o InfluxBackup, dir string) error {
+	chosen, err := e.buckets(ctx, o.Database)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	defer os.RemoveAll(dir)
-	if res.Bytes, err = c.fetchInfluxArchive(ctx, m, o.Identities, dir); err != nil {
-		return fail(err)
+	list, _ := json.Marshal(chosen)
+	if err := os.WriteFile(filepath.Join(dir, "buckets.json"), list, 0o600); err != nil {
+		return err
 	}
+	// Shards go to files first: a tar entry needs its size before its bytes.
+	skipped := []uint64{}
+	n := 0
+	for _, raw := range chosen {
+		var b bucketView
+		json.Unmarshal(raw, &b) // read once already by buckets
+		for _, sh := range b.shardIDs() {
+			err := e.downloadShard(ctx, sh, filepath.Join(dir, fmt.Sprintf("shard-%d.tar", sh)))
+			if influxclient.IsNotFound(err) {
+				// Listed in the metadata, gone when read: expired by retention or deleted meanwhile, or
+				// created by a write still in flight (its shard is made a moment after its shard
+				// group). Either way it holds nothing written before the backup began, as InfluxData's
+				// own `influx backup` reasons ("Shard removed during backup").
+				e.log.WarnContext(ctx, "shard gone during backup", "bucket", b.BucketName, "shard", sh)
+				skipped = append(skipped, sh)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("shard %d: %w", sh, operator(err))
+			}
+			n++
+		}
+	}
+	list, _ = json.Marshal(skipped)
+	if err := os.WriteFile(filepath.Join(dir, "skipped-shards.json"), list, 0o600); err != nil {
+		return err
+	}
+	e.log.InfoContext(ctx, "influx 2.x buckets read", "buckets", len(chosen), "shards", n, "skipped", len(skipped))
+	return nil
+}
+
+// restore creates every bucket of the backup under the target name (database/<tier> keeps its tier),
+// refusing before any change when one of them exists, and loads their shards.
+func (e *influxV2) restore(ctx context.Context, m Manifest, dir, target string) error {
 	list, err := os.ReadFile(filepath.Join(dir, "buckets.json"))
 	if err != nil {
-		return fail(fmt.Errorf("archive has no buckets.json: %w", err))
+		return fmt.Errorf("archive has no buckets.json: %w", err)
 	}
 	var buckets []map[string]json.RawMessage
 	if err := json.Unmarshal(list, &buckets); err != nil {
-		return fail(fmt.Errorf("buckets.json: %w", err))
+		return fmt.Errorf("buckets.json: %w", err)
+	}
+	var skipped []uint64
+	if b, err := os.ReadFile(filepath.Join(dir, "skipped-shards.json")); err == nil {
+		if err := json.Unmarshal(b, &skipped); err != nil {
+			return fmt.Errorf("skipped-shards.json: %w", err)
+		}
 	}
 	orgID := ""
-	if o.Org != "" {
-		if orgID, err = api.orgID(ctx, o.Org); err != nil {
-			return fail(err)
+	if e.org != "" {
+		if orgID, err = e.orgID(ctx, e.org); err != nil {
+			return operator(err)
 		}
 	}
 	// Name every target bucket and check them all before the first change.
@@ -156,90 +178,50 @@ func (c *Catalogue) restoreInfluxV2(ctx context.Context, m Manifest, o InfluxRes
 	for i, b := range buckets {
 		var old string
 		if err := json.Unmarshal(b["bucketName"], &old); err != nil {
-			return fail(fmt.Errorf("buckets.json: bucketName: %w", err))
+			return fmt.Errorf("buckets.json: bucketName: %w", err)
 		}
-		names[i] = res.Target + strings.TrimPrefix(old, m.Database)
+		names[i] = target + strings.TrimPrefix(old, m.Database)
 		if orgID != "" {
 			b["organizationID"], _ = json.Marshal(orgID)
 		}
 		var org string
 		json.Unmarshal(b["organizationID"], &org)
-		exists, err := api.bucketExists(ctx, names[i], org)
+		exists, err := e.bucketExists(ctx, names[i], org)
 		if err != nil {
-			return fail(err)
+			return operator(err)
 		}
 		if exists {
-			return fail(fmt.Errorf("bucket %s: %w", names[i], ErrDatabaseExists))
+			return fmt.Errorf("bucket %s: %w", names[i], ErrDatabaseExists)
 		}
 	}
 	for i, b := range buckets {
 		b["bucketName"], _ = json.Marshal(names[i])
-		mapping, err := api.restoreBucket(ctx, b)
+		mapping, err := e.restoreBucket(ctx, b)
 		if err != nil {
-			return fail(fmt.Errorf("bucket %s: %w", names[i], err))
+			return fmt.Errorf("bucket %s: %w", names[i], operator(err))
 		}
 		for _, sm := range mapping.ShardMappings {
+			if slices.Contains(skipped, sm.OldID) {
+				continue // gone during the backup: the restored shard stays empty
+			}
 			f, err := os.Open(filepath.Join(dir, fmt.Sprintf("shard-%d.tar", sm.OldID)))
 			if err != nil {
-				return fail(fmt.Errorf("bucket %s: shard %d is not in the archive: %w", names[i], sm.OldID, err))
+				return fmt.Errorf("bucket %s: shard %d is not in the archive: %w", names[i], sm.OldID, err)
 			}
-			err = api.restoreShard(ctx, sm.NewID, f)
+			err = e.restoreShard(ctx, sm.NewID, f)
 			f.Close()
 			if err != nil {
-				return fail(fmt.Errorf("bucket %s: shard %d: %w", names[i], sm.OldID, err))
+				return fmt.Errorf("bucket %s: shard %d: %w", names[i], sm.OldID, operator(err))
 			}
 		}
-		c.log.InfoContext(ctx, "bucket restored", "backup", m.ID, "bucket", names[i], "shards", len(mapping.ShardMappings))
+		e.log.InfoContext(ctx, "bucket restored", "backup", m.ID, "bucket", names[i], "shards", len(mapping.ShardMappings))
 	}
-	c.log.InfoContext(ctx, "restore finished", "backup", m.ID, "database", res.Target, "buckets", len(buckets))
-	return res, nil
+	return nil
 }
-
-// influx2API is the slice of the InfluxDB 2.x HTTP API that backup and restore use.
-type influx2API struct{ base, token string }
-
-func (a influx2API) do(ctx context.Context, method, path string, body io.Reader, contentType string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Token "+a.token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("influxdb 2.x unreachable: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		var e struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(msg, &e) == nil && e.Message != "" {
-			msg = []byte(e.Message)
-		}
-		text := fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			text += " (backup and restore need an operator token)"
-		}
-		return nil, &apiError{status: resp.StatusCode, text: text}
-	}
-	return resp, nil
-}
-
-// apiError is a non-2xx answer of the 2.x API.
-type apiError struct {
-	status int
-	text   string
-}
-
-func (e *apiError) Error() string { return e.text }
 
 // bucketManifests reads the "buckets" part of /api/v2/backup/metadata (the kv and sql parts are skipped).
-func (a influx2API) bucketManifests(ctx context.Context) ([]json.RawMessage, error) {
-	resp, err := a.do(ctx, http.MethodGet, "/api/v2/backup/metadata", nil, "")
+func (e *influxV2) bucketManifests(ctx context.Context) ([]json.RawMessage, error) {
+	resp, err := e.client.Do(ctx, influxclient.Request{Method: http.MethodGet, Path: "/api/v2/backup/metadata", Stream: true, Retry: true})
 	if err != nil {
 		return nil, err
 	}
@@ -269,25 +251,33 @@ func (a influx2API) bucketManifests(ctx context.Context) ([]json.RawMessage, err
 	}
 }
 
-func (a influx2API) downloadShard(ctx context.Context, id uint64, path string) error {
-	resp, err := a.do(ctx, http.MethodGet, fmt.Sprintf("/api/v2/backup/shards/%d", id), nil, "")
-	if err != nil {
-		return err
+// downloadShard writes one shard's tar to path. A transient answer (500 "snapshots disabled" while
+// writes reach the shard, see influxclient.Transient) is retried; so is a download cut short.
+func (e *influxV2) downloadShard(ctx context.Context, id uint64, path string) error {
+	for attempt := 1; ; attempt++ {
+		resp, err := e.client.Do(ctx, influxclient.Request{Method: http.MethodGet, Path: fmt.Sprintf("/api/v2/backup/shards/%d", id), Stream: true, Retry: true})
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			resp.Body.Close()
+			return err
+		}
+		_, err = io.Copy(f, resp.Body)
+		resp.Body.Close()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil || ctx.Err() != nil || attempt == 3 {
+			return err
+		}
+		e.log.WarnContext(ctx, "shard download cut short; again", "shard", id, "attempt", attempt, "error", err)
 	}
-	defer resp.Body.Close()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
-func (a influx2API) orgID(ctx context.Context, name string) (string, error) {
-	resp, err := a.do(ctx, http.MethodGet, "/api/v2/orgs?org="+url.QueryEscape(name), nil, "")
+func (e *influxV2) orgID(ctx context.Context, name string) (string, error) {
+	resp, err := e.client.Do(ctx, influxclient.Request{Method: http.MethodGet, Path: "/api/v2/orgs", Query: url.Values{"org": {name}}, Retry: true})
 	if err != nil {
 		return "", err
 	}
@@ -306,13 +296,13 @@ func (a influx2API) orgID(ctx context.Context, name string) (string, error) {
 	return "", fmt.Errorf("organization %q not found", name)
 }
 
-func (a influx2API) bucketExists(ctx context.Context, name, orgID string) (bool, error) {
+func (e *influxV2) bucketExists(ctx context.Context, name, orgID string) (bool, error) {
 	q := url.Values{"name": {name}}
 	if orgID != "" {
 		q.Set("orgID", orgID)
 	}
-	resp, err := a.do(ctx, http.MethodGet, "/api/v2/buckets?"+q.Encode(), nil, "")
-	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.status == http.StatusNotFound {
+	resp, err := e.client.Do(ctx, influxclient.Request{Method: http.MethodGet, Path: "/api/v2/buckets", Query: q, Retry: true})
+	if influxclient.IsNotFound(err) {
 		return false, nil // 2.7 answers a lookup by name with 404 when there is none
 	}
 	if err != nil {
@@ -340,12 +330,14 @@ type restoredBucket struct {
 	} `json:"shardMappings"`
 }
 
-func (a influx2API) restoreBucket(ctx context.Context, manifest map[string]json.RawMessage) (restoredBucket, error) {
+func (e *influxV2) restoreBucket(ctx context.Context, manifest map[string]json.RawMessage) (restoredBucket, error) {
 	body, err := json.Marshal(manifest)
 	if err != nil {
 		return restoredBucket{}, err
 	}
-	resp, err := a.do(ctx, http.MethodPost, "/api/v2/restore/bucketMetadata", strings.NewReader(string(body)), "application/json")
+	// Not retried: a bucket created by an attempt whose answer was lost would make the next one fail.
+	resp, err := e.client.Do(ctx, influxclient.Request{Method: http.MethodPost, Path: "/api/v2/restore/bucketMetadata",
+		Body: strings.NewReader(string(body)), ContentType: "application/json"})
 	if err != nil {
 		return restoredBucket{}, err
 	}
@@ -357,8 +349,10 @@ func (a influx2API) restoreBucket(ctx context.Context, manifest map[string]json.
 	return out, nil
 }
 
-func (a influx2API) restoreShard(ctx context.Context, newID uint64, tarFile io.Reader) error {
-	resp, err := a.do(ctx, http.MethodPost, fmt.Sprintf("/api/v2/restore/shards/%d", newID), tarFile, "application/octet-stream")
+func (e *influxV2) restoreShard(ctx context.Context, newID uint64, tarFile *os.File) error {
+	// Loading a shard replaces its files: running it again is harmless, so transient answers are retried.
+	resp, err := e.client.Do(ctx, influxclient.Request{Method: http.MethodPost, Path: fmt.Sprintf("/api/v2/restore/shards/%d", newID),
+		Body: tarFile, ContentType: "application/octet-stream", Stream: true, Retry: true})
 	if err != nil {
 		return err
 	}

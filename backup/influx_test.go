@@ -2,17 +2,15 @@ package backup_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/influxclient"
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
@@ -22,47 +20,14 @@ func influxd(t *testing.T) string {
 	return testenv.Tool(t, "influxdb", "influxd")
 }
 
-func influxDo(t *testing.T, db *testenv.InfluxDB, path string, form url.Values, body string) string {
-	t.Helper()
-	u := db.URL + path + "?" + form.Encode()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(body))
-	user, pass, _ := strings.Cut(db.Token, ":")
-	req.SetBasicAuth(user, pass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s: %s %s", path, resp.Status, b)
-	}
-	return string(b)
-}
-
+// influxCount counts the points of ticks in database, or returns the server's refusal.
 func influxCount(t *testing.T, db *testenv.InfluxDB, database string) (int, error) {
-	body := influxDo(t, db, "/query", url.Values{"db": {database}, "q": {"SELECT count(price) FROM ticks"}}, "")
-	var out struct {
-		Results []struct {
-			Error  string `json:"error"`
-			Series []struct {
-				Values [][]any `json:"values"`
-			} `json:"series"`
-		} `json:"results"`
+	t.Helper()
+	series, err := db.Client.Query(t.Context(), influxclient.Query{DB: database, Statement: "SELECT count(price) FROM ticks"})
+	if err != nil || len(series) == 0 {
+		return 0, err
 	}
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Results) == 0 {
-		return 0, fmt.Errorf("no results: %s", body)
-	}
-	if out.Results[0].Error != "" {
-		return 0, errors.New(out.Results[0].Error)
-	}
-	if len(out.Results[0].Series) == 0 {
-		return 0, nil
-	}
-	return int(out.Results[0].Series[0].Values[0][1].(float64)), nil
+	return int(series[0].Values[0][1].(float64)), nil
 }
 
 func TestInfluxRoundTrip(t *testing.T) {
@@ -79,7 +44,9 @@ func TestInfluxRoundTrip(t *testing.T) {
 	for i := range 500 {
 		fmt.Fprintf(&lines, "ticks,symbol=S%d price=%d.5 %d\n", i%7, i, base+int64(i)*int64(time.Second))
 	}
-	influxDo(t, db, "/write", url.Values{"db": {db.Database}}, lines.String())
+	if err := db.Client.Write(ctx, db.Database+"/autogen", "", []byte(lines.String())); err != nil {
+		t.Fatal(err)
+	}
 
 	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token})
 	if err != nil {
@@ -105,5 +72,88 @@ func TestInfluxRoundTrip(t *testing.T) {
 	n, err := influxCount(t, db, ro.NewDatabase)
 	if err != nil || n != 500 {
 		t.Fatalf("restored count %d (%v), want 500", n, err)
+	}
+}
+
+// TestInfluxBackupNamesMissingDatabase: influxd backup of a database that does not exist ends with
+// "backup failed: EOF"; the error names the database instead, with the HTTP API (checked before
+// influxd runs) and without it (from influxd's answer). Without the HTTP API a database that exists
+// is backed up as before.
+func TestInfluxBackupNamesMissingDatabase(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	bin := influxd(t)
+	cat, _, _ := newCatalogue(t, backup.Options{})
+	if err := db.Query(t.Context(), `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Client.Write(t.Context(), db.Database+"/autogen", "", []byte("ticks price=1 1")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin}); err != nil || m.ServerVersion != "" {
+		t.Fatalf("backup without the HTTP API: %v (server version %q)", err, m.ServerVersion)
+	}
+	missing := db.Database + "_missing"
+	for _, o := range []backup.InfluxBackup{
+		{Database: missing, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token},
+		{Database: missing, RPC: db.RPC, Influxd: bin},
+	} {
+		_, err := cat.BackupInflux(t.Context(), o)
+		if !errors.Is(err, backup.ErrNoDatabase) || !strings.Contains(err.Error(), missing) {
+			t.Errorf("url %q: %v, want ErrNoDatabase naming %s", o.URL, err, missing)
+		}
+	}
+}
+
+// TestInfluxRPCBounded: influxd retries an address that refuses for minutes and waits forever on one
+// that accepts and never answers; the backup fails within the RPC timeout instead, naming the address.
+func TestInfluxRPCBounded(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	bin := influxd(t)
+	cat, _, _ := newCatalogue(t, backup.Options{})
+	if err := db.Query(t.Context(), `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	// A peer that accepts connections and never says a word.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	for _, tc := range []struct{ name, rpc, want string }{
+		{"refused", "127.0.0.1:1", "connection refused"},
+		{"silent", silent.Addr().String(), "made no progress for 2s"},
+	} {
+		started := time.Now()
+		_, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, RPC: tc.rpc, RPCTimeout: 2 * time.Second,
+			Influxd: bin, URL: db.URL, Token: db.Token})
+		took := time.Since(started)
+		if !errors.Is(err, backup.ErrRPCUnreachable) || !strings.Contains(err.Error(), tc.rpc) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrRPCUnreachable naming %s (%s)", tc.name, err, tc.rpc, tc.want)
+		}
+		// Bounded by the timeout (2s, plus influxd's start and the poll interval), not influxd's minutes.
+		if took > 30*time.Second {
+			t.Errorf("%s: failed after %s", tc.name, took)
+		}
+		t.Logf("%s: failed after %s: %v", tc.name, took.Round(time.Millisecond), err)
+	}
+	if err := backup.DialInfluxRPC(t.Context(), db.RPC, time.Second); err != nil {
+		t.Errorf("the test server's RPC address: %v", err)
 	}
 }

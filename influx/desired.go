@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -23,12 +24,24 @@ var defaultDesired []byte
 // alike). It is checked locally so that a typo fails before anything is sent.
 const MinRetention = time.Hour
 
+// DefaultLateTolerance is the ingestion delay the rollups absorb when the
+// desired state does not say: a point written up to 2 hours after its own
+// timestamp is rolled up by the schedule. Later points need a re-roll
+// (Backfill; the CLI's "influx backfill --since").
+const DefaultLateTolerance = Duration(2 * time.Hour)
+
 // Desired is the declarative state the provisioner converges a server to.
 type Desired struct {
-	Database     string        `yaml:"database" json:"database"`
-	Org          string        `yaml:"org" json:"org"`
-	Tiers        []Tier        `yaml:"tiers" json:"tiers"`
-	Measurements []Measurement `yaml:"measurements" json:"measurements"`
+	Database string `yaml:"database" json:"database"`
+	Org      string `yaml:"org" json:"org"`
+	// LateTolerance is how long after its own timestamp a raw point may be
+	// written and still be rolled up by the scheduled rollups of every tier.
+	// Each tier's rollup recomputes as many past intervals as that takes (see
+	// Tier.window). Omitted in a file, it is DefaultLateTolerance; 0 means
+	// points must arrive before their interval closes.
+	LateTolerance Duration      `yaml:"late_tolerance" json:"late_tolerance"`
+	Tiers         []Tier        `yaml:"tiers" json:"tiers"`
+	Measurements  []Measurement `yaml:"measurements" json:"measurements"`
 }
 
 // Tier is one retention policy (1.x) or bucket (2.x). The first tier is raw:
@@ -38,7 +51,9 @@ type Tier struct {
 	Duration      Duration `yaml:"duration" json:"duration"`
 	ShardDuration Duration `yaml:"shard_duration,omitempty" json:"shard_duration"`
 	RollupEvery   Duration `yaml:"rollup_every,omitempty" json:"rollup_every,omitempty"`
-	ResampleFor   Duration `yaml:"resample_for,omitempty" json:"resample_for,omitempty"`
+	// ResampleFor widens the window each scheduled rollup recomputes beyond
+	// what LateTolerance needs; it never narrows it. Usually left out.
+	ResampleFor Duration `yaml:"resample_for,omitempty" json:"resample_for,omitempty"`
 }
 
 // Measurement is the line-protocol contract of one measurement.
@@ -49,6 +64,9 @@ type Measurement struct {
 }
 
 // Field is one field key, its type and how it is rolled up ("" = not rolled up).
+// A rolled-up field also writes carriers into every rolled tier: <name>_count
+// (the raw points behind the value) and, for a mean, <name>_sum, so that the
+// next tier composes exactly and stale rollups can be found.
 type Field struct {
 	Name   string    `yaml:"name" json:"name"`
 	Type   FieldType `yaml:"type" json:"type"`
@@ -70,7 +88,7 @@ const (
 // same name in InfluxQL and Flux, so one file serves both dialects.
 func isRollupFunc(fn string) bool {
 	switch fn {
-	case "first", "last", "min", "max", "mean", "sum":
+	case "first", "last", "min", "max", "mean", "sum", "median":
 		return true
 	}
 	return false
@@ -171,6 +189,13 @@ func ParseDesired(b []byte) (Desired, error) {
 		}
 		return Desired{}, fmt.Errorf("%w: %v", ErrInvalidDesired, yamlMessage(err))
 	}
+	// A file without late_tolerance gets the default, not 0 (no tolerance at all).
+	var set struct {
+		LateTolerance *Duration `yaml:"late_tolerance"`
+	}
+	if yaml.Unmarshal(b, &set) == nil && set.LateTolerance == nil {
+		d.LateTolerance = DefaultLateTolerance
+	}
 	if err := d.Validate(); err != nil {
 		return Desired{}, err
 	}
@@ -218,8 +243,13 @@ func (d Desired) Validate() error {
 			return bad("tier %s: rollup_every is required (at least 1m) for every tier after the first", t.Name)
 		case t.ResampleFor != 0 && t.ResampleFor < t.RollupEvery:
 			return bad("tier %s: resample_for %s is shorter than rollup_every %s", t.Name, t.ResampleFor, t.RollupEvery)
+		case i > 1 && t.RollupEvery%d.Tiers[i-1].RollupEvery != 0:
+			return bad("tier %s: rollup_every %s is not a multiple of %s, the tier below's: its intervals would cut theirs", t.Name, t.RollupEvery, d.Tiers[i-1].RollupEvery)
 		}
 		seen[t.Name] = true
+	}
+	if raw := d.Tiers[0].Duration; raw != 0 && d.LateTolerance >= raw {
+		return bad("late_tolerance %s is not shorter than the raw tier's retention %s: late points would be gone before their re-roll", d.LateTolerance.ddl(), raw.ddl())
 	}
 	mseen := map[string]bool{}
 	for _, m := range d.Measurements {
@@ -245,11 +275,19 @@ func (d Desired) Validate() error {
 				return bad("measurement %s: field %s: type %q: use float, integer, string or boolean", m.Name, f.Name, f.Type)
 			case f.Rollup != "" && !isRollupFunc(f.Rollup):
 				return bad("measurement %s: field %s: rollup %q: use first, last, min, max, mean or sum", m.Name, f.Name, f.Rollup)
-			case (f.Rollup == "mean" || f.Rollup == "sum" || f.Rollup == "min" || f.Rollup == "max") &&
+			case (f.Rollup == "mean" || f.Rollup == "sum" || f.Rollup == "min" || f.Rollup == "max" || f.Rollup == "median") &&
 				(f.Type == TypeString || f.Type == TypeBoolean):
 				return bad("measurement %s: field %s: %s of a %s field", m.Name, f.Name, f.Rollup, f.Type)
 			}
 			keys[f.Name] = true
+		}
+		// The carriers of the rolled-up fields live beside them in the rolled tiers.
+		for _, f := range m.rolledUp() {
+			for _, c := range f.carriers() {
+				if keys[c] {
+					return bad("measurement %s: %s is the %s carrier of field %s in the rolled tiers: rename one of them", m.Name, c, strings.TrimPrefix(c, f.Name+"_"), f.Name)
+				}
+			}
 		}
 	}
 	return nil

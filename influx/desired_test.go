@@ -2,6 +2,7 @@ package influx
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,10 @@ func TestParseDesiredRejects(t *testing.T) {
 		{"below server minimum", strings.Replace(base, "duration: 7d", "duration: 30m", 1), "duration 30m is below the server minimum of 1h"},
 		{"bad duration", strings.Replace(base, "duration: 30d", "duration: 30 days", 1), `duration "30 days"`},
 		{"bad type", strings.Replace(base, "type: integer, rollup: sum", "type: bigint, rollup: sum", 1), `type "bigint"`},
-		{"bad rollup", strings.Replace(base, "rollup: first", "rollup: median", 1), `rollup "median"`},
+		{"bad rollup", strings.Replace(base, "rollup: first", "rollup: percentile", 1), `rollup "percentile"`},
+		{"tolerance past the raw tier", strings.Replace(base, "late_tolerance: 2h", "late_tolerance: 7d", 1), "late_tolerance 7d is not shorter than the raw tier's retention 7d"},
+		{"carrier taken", strings.Replace(base, "{name: change, type: float}", "{name: bid_sum, type: float}", 1), "bid_sum is the sum carrier of field bid"},
+		{"intervals that cut each other", strings.Replace(base, "rollup_every: 1d", "rollup_every: 90m", 1), "rollup_every 90m is not a multiple of 1h"},
 		{"rollup on raw", strings.Replace(base, "shard_duration: 1d\n  - name: 30_days_hourly", "shard_duration: 1d\n    rollup_every: 1h\n  - name: 30_days_hourly", 1), "raw tier"},
 		{"missing rollup_every", strings.Replace(base, "    rollup_every: 1d\n", "", 1), "rollup_every is required"},
 		{"empty", "", "empty"},
@@ -126,5 +130,92 @@ func TestCheckPoint(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%s %v %v: err %v", tc.m, tc.tags, tc.fields, err)
 		}
+	}
+}
+
+// TestRollupWindows: how far back each tier's scheduled rollup recomputes so that a point written
+// up to late_tolerance after its timestamp reaches every tier.
+func TestRollupWindows(t *testing.T) {
+	for _, tc := range []struct {
+		tolerance string
+		every     []string // rollup_every of each rolled tier
+		want      string
+	}{
+		{"2h", []string{"1h", "1d"}, "3h 2d"},   // the built-in state
+		{"0", []string{"1h", "1d"}, "1h 2d"},    // nothing late: the hour just closed; the day once more after the last hour settles
+		{"90m", []string{"1h", "1d"}, "3h 2d"},  // a point at :59 may arrive 1h29m after its hour: the run two hours on
+		{"1h", []string{"1h", "1d"}, "2h 2d"},   // written before the next boundary
+		{"30h", []string{"1h", "1d"}, "31h 3d"}, // the hourly tier settles 30h after an hour: the day needs a third run
+		{"2m", []string{"1m", "5m"}, "3m 10m"},  // the contract's schedule test
+		{"2h", []string{"1h", "1d", "7d"}, "3h 2d 2w"},
+	} {
+		doc := "database: x\nlate_tolerance: " + tc.tolerance + "\ntiers:\n  - {name: raw, duration: 7d}\n"
+		for i, e := range tc.every {
+			doc += fmt.Sprintf("  - {name: t%d, duration: 365d, rollup_every: %s}\n", i, e)
+		}
+		doc += "measurements:\n  - {name: m, tags: [], fields: [{name: v, type: float, rollup: mean}]}\n"
+		d, err := ParseDesired([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.tolerance, err)
+		}
+		var got []string
+		for _, w := range d.windows()[1:] {
+			got = append(got, w.String())
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("late_tolerance %s, tiers %v: windows %v, want %s", tc.tolerance, tc.every, got, tc.want)
+		}
+	}
+	// resample_for widens a window, never narrows it.
+	d := DefaultDesired()
+	d.Tiers[1].ResampleFor = Duration(6 * time.Hour)
+	if w := d.windows(); w[1] != Duration(6*time.Hour) || w[2] != Duration(2*24*time.Hour) {
+		t.Errorf("resample_for 6h: %v", w)
+	}
+}
+
+func TestLateToleranceDefault(t *testing.T) {
+	if d := DefaultDesired(); d.LateTolerance != DefaultLateTolerance || DefaultLateTolerance != Duration(2*time.Hour) {
+		t.Fatalf("built-in late_tolerance %s", d.LateTolerance)
+	}
+	doc := "database: x\ntiers:\n  - {name: raw, duration: 7d}\n"
+	if d, err := ParseDesired([]byte(doc)); err != nil || d.LateTolerance != DefaultLateTolerance {
+		t.Fatalf("a file without late_tolerance: %v %s", err, d.LateTolerance)
+	}
+	if d, err := ParseDesired([]byte("late_tolerance: 0\n" + doc)); err != nil || d.LateTolerance != 0 {
+		t.Fatalf("late_tolerance 0: %v %s", err, d.LateTolerance)
+	}
+}
+
+// TestCompositions is the schema contract's statement of exactness.
+func TestCompositions(t *testing.T) {
+	d := DefaultDesired()
+	d.Measurements[4].Fields[2].Rollup = "median" // system_metrics.disk_usage
+	got := map[string]Composition{}
+	for _, c := range d.Compositions() {
+		got[c.Measurement+"."+c.Field+"@"+c.Tier] = c
+	}
+	for key, want := range map[string]string{
+		"market_quotes.bid@30_days_hourly":         `exact mean("bid") AS "bid" [bid bid_count bid_sum]`,
+		"market_quotes.bid@1_year_daily":           `exact sum("bid_sum") / sum("bid_count") AS "bid" [bid bid_count bid_sum]`,
+		"market_quotes.open@1_year_daily":          `exact first("open") AS "open" [open open_count]`,
+		"market_quotes.volume@1_year_daily":        `exact sum("volume") AS "volume" [volume volume_count]`,
+		"system_metrics.disk_usage@30_days_hourly": `exact median("disk_usage") AS "disk_usage" [disk_usage disk_usage_count]`,
+		"system_metrics.disk_usage@1_year_daily":   `approximate median("disk_usage") AS "disk_usage" [disk_usage disk_usage_count]`,
+	} {
+		c, ok := got[key]
+		state := "exact"
+		if !c.Exact {
+			state = "approximate"
+		}
+		if s := fmt.Sprintf("%s %s %v", state, c.Expression, c.Fields); !ok || s != want {
+			t.Errorf("%s: %s, want %s", key, s, want)
+		}
+	}
+	if c := got["system_metrics.disk_usage@1_year_daily"]; !strings.Contains(c.Note, "median of the 30_days_hourly medians") {
+		t.Errorf("approximate median note %q", c.Note)
+	}
+	if n := len(DefaultDesired().Compositions()); n != 2*(8+12+8+3+5) {
+		t.Errorf("%d compositions, want one per rolled field and tier", n)
 	}
 }

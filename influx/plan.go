@@ -2,7 +2,6 @@ package influx
 
 import (
 	"context"
-	"fmt"
 )
 
 // Plan is what Setup would do to make the server match the desired state.
@@ -69,30 +68,13 @@ type Status struct {
 
 // Plan reads the live state and returns what Setup would change.
 func (p *Provisioner) Plan(ctx context.Context) (Plan, error) {
-	srv, err := p.Server(ctx)
+	be, srv, err := p.backend(ctx)
 	if err != nil {
 		return Plan{}, err
 	}
-	return p.plan(ctx, srv)
-}
-
-func (p *Provisioner) plan(ctx context.Context, srv Server) (Plan, error) {
-	var pl Plan
-	switch srv.Dialect {
-	case DialectV1:
-		live, err := p.readV1(ctx)
-		if err != nil {
-			return Plan{}, err
-		}
-		pl = planV1(p.desired, live)
-	case DialectV2:
-		live, err := p.readV2(ctx)
-		if err != nil {
-			return Plan{}, err
-		}
-		pl = planV2(p.desired, live)
-	default:
-		return Plan{}, fmt.Errorf("influx dialect %q: use %s or %s", srv.Dialect, DialectV1, DialectV2)
+	pl, err := be.plan(ctx, p.desired)
+	if err != nil {
+		return Plan{}, err
 	}
 	pl.Server = srv
 	return pl, nil

@@ -1,14 +1,13 @@
 package influx
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // SchemaCheck compares the field types the server has seen in the raw tier
@@ -36,15 +35,16 @@ type SchemaFinding struct {
 func (p *Provisioner) CheckSchema(ctx context.Context) (SchemaCheck, error) {
 	d := p.desired
 	res := SchemaCheck{Database: d.Database, Tier: d.raw().Name, Findings: []SchemaFinding{}}
-	series, err := p.query(ctx, d.Database, fmt.Sprintf("SHOW FIELD KEYS ON %s FROM %s./.*/", quoteIdent(d.Database), quoteIdent(d.raw().Name)))
+	series, err := p.client.Query(ctx, influxclient.Query{DB: d.Database, Retry: true,
+		Statement: fmt.Sprintf("SHOW FIELD KEYS ON %s FROM %s./.*/", quoteIdent(d.Database), quoteIdent(d.raw().Name))})
 	if err != nil {
 		return res, fmt.Errorf("read field keys of %s: %w", d.Database, err)
 	}
 	live := map[string]map[string][]string{} // measurement → field → types
 	for _, s := range series {
 		for _, row := range s.Values {
-			key, _ := s.col(row, "fieldKey").(string)
-			typ, _ := s.col(row, "fieldType").(string)
+			key, _ := s.Col(row, "fieldKey").(string)
+			typ, _ := s.Col(row, "fieldType").(string)
 			if live[s.Name] == nil {
 				live[s.Name] = map[string][]string{}
 			}
@@ -130,22 +130,10 @@ func (d Desired) CheckPoint(measurement string, tags map[string]string, fields m
 	return nil
 }
 
-// Write sends line protocol to one tier through the v2 write endpoint, which
-// 1.8 and 2.x both serve (bucket "db/tier"). A field type conflict wraps
-// ErrFieldTypeConflict; the server's message names the field.
+// Write sends line protocol (nanosecond timestamps) to one tier through the
+// v2 write endpoint, which 1.8 and 2.x both serve (bucket "db/tier"). A field
+// type conflict wraps ErrFieldTypeConflict; the server's message names the
+// field.
 func (p *Provisioner) Write(ctx context.Context, tier string, lines []byte) error {
-	q := url.Values{"bucket": {bucketName(p.desired.Database, Tier{Name: tier})}, "org": {p.org}, "precision": {"ns"}}
-	resp, err := p.do(ctx, http.MethodPost, "/api/v2/write?"+q.Encode(), bytes.NewReader(lines), "text/plain; charset=utf-8")
-	if err != nil {
-		return fmt.Errorf("write to %s/%s: %w", p.desired.Database, tier, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		resp.Body.Close()
-		return nil
-	}
-	msg := serverMessage(resp)
-	if strings.Contains(msg, "field type conflict") {
-		return fmt.Errorf("write to %s/%s: %w: %s", p.desired.Database, tier, ErrFieldTypeConflict, msg)
-	}
-	return fmt.Errorf("write to %s/%s: http %d: %s", p.desired.Database, tier, resp.StatusCode, msg)
+	return p.client.Write(ctx, bucketName(p.desired.Database, Tier{Name: tier}), p.org, lines)
 }

@@ -2,7 +2,6 @@ package influx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -26,23 +25,11 @@ type Report struct {
 	Backfill []BackfillStep `json:"backfill"`
 }
 
-// BackfillStep is one rollup run over history.
-type BackfillStep struct {
-	Rollup  string    `json:"rollup"`
-	From    time.Time `json:"from"`
-	To      time.Time `json:"to"`
-	Queries int       `json:"queries"`
-	Written int64     `json:"points_written"` // 1.x reports it; 2.x does not (0)
-}
-
-// ErrBackfillRange marks a backfill window that cannot run.
-var ErrBackfillRange = errors.New("invalid backfill range")
-
 // Setup converges the server to the desired state: it creates what is
 // missing and alters what drifted, and never drops data. It is idempotent: a
 // second run has an empty plan. On error, Report.Actions lists what applied.
 func (p *Provisioner) Setup(ctx context.Context, o SetupOptions) (Report, error) {
-	now := time.Now()
+	now := p.now()
 	if !o.BackfillFrom.IsZero() {
 		if o.BackfillTo.IsZero() {
 			o.BackfillTo = now
@@ -61,87 +48,15 @@ func (p *Provisioner) Setup(ctx context.Context, o SetupOptions) (Report, error)
 		rep.Backfill = p.backfillPlan(o.BackfillFrom, o.BackfillTo)
 		return rep, nil
 	}
-	switch pl.Server.Dialect {
-	case DialectV1:
-		rep.Actions, err = p.applyV1(ctx, pl.Actions)
-	case DialectV2:
-		rep.Actions, err = p.applyV2(ctx, pl.Actions)
-	}
+	be, _, err := p.backend(ctx)
 	if err != nil {
 		return rep, err
 	}
+	if rep.Actions, err = be.apply(ctx, p.desired, pl.Actions); err != nil {
+		return rep, err
+	}
 	if !o.BackfillFrom.IsZero() {
-		rep.Backfill, err = p.backfill(ctx, pl.Server, o.BackfillFrom, o.BackfillTo)
+		rep.Backfill, err = p.backfill(ctx, be, o.BackfillFrom, o.BackfillTo)
 	}
 	return rep, err
-}
-
-// backfillWindow is how much history one backfill query covers: 24 rollup
-// intervals (a day of hourly rollups, 24 days of daily ones), small enough
-// that no query holds a day of raw points for every series at once.
-func backfillWindow(every Duration) time.Duration { return 24 * time.Duration(every) }
-
-// backfillPlan is what a backfill would run, for --dry-run.
-func (p *Provisioner) backfillPlan(from, to time.Time) []BackfillStep {
-	steps := []BackfillStep{}
-	if from.IsZero() {
-		return steps
-	}
-	for _, r := range p.desired.rollups() {
-		ws := windows(from, to, time.Duration(r.To.RollupEvery), backfillWindow(r.To.RollupEvery))
-		if len(ws) == 0 {
-			continue
-		}
-		steps = append(steps, BackfillStep{Rollup: r.Name, From: ws[0][0], To: ws[len(ws)-1][1], Queries: len(ws)})
-	}
-	return steps
-}
-
-// backfill runs each rollup over [from, to) in windows. The rollups come in
-// tier order, so the daily rollup reads hourly data the backfill just wrote.
-func (p *Provisioner) backfill(ctx context.Context, srv Server, from, to time.Time) ([]BackfillStep, error) {
-	steps := []BackfillStep{}
-	for _, r := range p.desired.rollups() {
-		ws := windows(from, to, time.Duration(r.To.RollupEvery), backfillWindow(r.To.RollupEvery))
-		if len(ws) == 0 {
-			continue
-		}
-		step := BackfillStep{Rollup: r.Name, From: ws[0][0], To: ws[len(ws)-1][1]}
-		for _, w := range ws {
-			var n int64
-			var err error
-			if srv.Dialect == DialectV2 {
-				err = p.backfillV2(ctx, r, w[0], w[1])
-			} else {
-				n, err = p.backfillV1(ctx, r, w[0], w[1])
-			}
-			if err != nil {
-				return steps, fmt.Errorf("backfill %s [%s, %s): %w", r.Name, w[0].Format(time.RFC3339), w[1].Format(time.RFC3339), err)
-			}
-			step.Queries++
-			step.Written += n
-		}
-		p.log.InfoContext(ctx, "influx rollup backfilled", "rollup", r.Name, "queries", step.Queries, "points", step.Written)
-		steps = append(steps, step)
-	}
-	return steps, nil
-}
-
-// backfillV1 runs the CQ's SELECT ... INTO over one window and returns the
-// number of points written.
-func (p *Provisioner) backfillV1(ctx context.Context, r rollup, from, to time.Time) (int64, error) {
-	where := fmt.Sprintf("time >= '%s' AND time < '%s'", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
-	res, err := p.query(ctx, p.desired.Database, r.selectInto(p.desired.Database, where))
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, s := range res {
-		for _, row := range s.Values {
-			if w, ok := s.col(row, "written").(float64); ok {
-				n += int64(w)
-			}
-		}
-	}
-	return n, nil
 }

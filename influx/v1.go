@@ -2,91 +2,25 @@ package influx
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
-// QueryError is a statement the server refused. 1.x answers HTTP 200 with
-// {"results":[{"error": ...}]}, so it is found by parsing, not by status.
-type QueryError struct {
-	Statement string
-	Message   string
+// v1 is the 1.x dialect: InfluxQL over /query for everything, continuous
+// queries for the rollups.
+type v1 struct {
+	c   *influxclient.Client
+	log *slog.Logger
 }
 
-func (e *QueryError) Error() string {
-	stmt := e.Statement
-	if len(stmt) > 120 {
-		stmt = stmt[:117] + "..."
-	}
-	return fmt.Sprintf("influxql %s: %s", stmt, e.Message)
-}
-
-// Unwrap lets callers test errors.Is(err, ErrFieldTypeConflict).
-func (e *QueryError) Unwrap() error {
-	if strings.Contains(e.Message, "field type conflict") {
-		return ErrFieldTypeConflict
-	}
-	return nil
-}
-
-// series is one series of a /query answer.
-type series struct {
-	Name    string   `json:"name"`
-	Columns []string `json:"columns"`
-	Values  [][]any  `json:"values"`
-}
-
-// col returns the value of column name in row i, or nil.
-func (s series) col(row []any, name string) any {
-	if i := slices.Index(s.Columns, name); i >= 0 && i < len(row) {
-		return row[i]
-	}
-	return nil
-}
-
-// query runs one InfluxQL statement through POST /query. One statement per
-// request: with several, an error in the first leaves the others "not
-// executed" and the answer harder to attribute.
-func (p *Provisioner) query(ctx context.Context, db, stmt string) ([]series, error) {
-	form := url.Values{"q": {stmt}}
-	if db != "" {
-		form.Set("db", db)
-	}
-	resp, err := p.do(ctx, http.MethodPost, "/query", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return nil, &QueryError{Statement: stmt, Message: fmt.Sprintf("http %d: %s", resp.StatusCode, serverMessage(resp))}
-	}
-	var body struct {
-		Error   string `json:"error"`
-		Results []struct {
-			Error  string   `json:"error"`
-			Series []series `json:"series"`
-		} `json:"results"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("influxql %s: decode answer: %w", stmt, err)
-	}
-	if body.Error != "" {
-		return nil, &QueryError{Statement: stmt, Message: body.Error}
-	}
-	var out []series
-	for _, r := range body.Results {
-		if r.Error != "" {
-			return nil, &QueryError{Statement: stmt, Message: r.Error}
-		}
-		out = append(out, r.Series...)
-	}
-	p.log.DebugContext(ctx, "influxql", "statement", stmt)
-	return out, nil
+// query runs one InfluxQL statement.
+func (b *v1) query(ctx context.Context, db, stmt string) ([]influxclient.Series, error) {
+	return b.c.Query(ctx, influxclient.Query{DB: db, Statement: stmt})
 }
 
 // liveV1 is what a 1.x server has for the desired database.
@@ -109,16 +43,23 @@ type liveCQ struct {
 	Query string
 }
 
-func (p *Provisioner) readV1(ctx context.Context) (liveV1, error) {
+func (b *v1) plan(ctx context.Context, d Desired) (Plan, error) {
+	live, err := b.read(ctx, d.Database)
+	if err != nil {
+		return Plan{}, err
+	}
+	return planV1(d, live), nil
+}
+
+func (b *v1) read(ctx context.Context, db string) (liveV1, error) {
 	var live liveV1
-	db := p.desired.Database
-	dbs, err := p.query(ctx, "", "SHOW DATABASES")
+	dbs, err := b.query(ctx, "", "SHOW DATABASES")
 	if err != nil {
 		return live, fmt.Errorf("read databases: %w", err)
 	}
 	for _, s := range dbs {
 		for _, row := range s.Values {
-			if name, _ := s.col(row, "name").(string); name == db {
+			if name, _ := s.Col(row, "name").(string); name == db {
 				live.DatabaseExists = true
 			}
 		}
@@ -126,28 +67,28 @@ func (p *Provisioner) readV1(ctx context.Context) (liveV1, error) {
 	if !live.DatabaseExists {
 		return live, nil
 	}
-	rps, err := p.query(ctx, "", "SHOW RETENTION POLICIES ON "+quoteIdent(db))
+	rps, err := b.query(ctx, "", "SHOW RETENTION POLICIES ON "+quoteIdent(db))
 	if err != nil {
 		return live, fmt.Errorf("read retention policies of %s: %w", db, err)
 	}
 	for _, s := range rps {
 		for _, row := range s.Values {
 			rp := liveRP{}
-			rp.Name, _ = s.col(row, "name").(string)
-			rp.Default, _ = s.col(row, "default").(bool)
-			if n, ok := s.col(row, "replicaN").(float64); ok {
+			rp.Name, _ = s.Col(row, "name").(string)
+			rp.Default, _ = s.Col(row, "default").(bool)
+			if n, ok := s.Col(row, "replicaN").(float64); ok {
 				rp.Replication = int(n)
 			}
-			if rp.Duration, err = parseGoDuration(s.col(row, "duration")); err != nil {
+			if rp.Duration, err = parseGoDuration(s.Col(row, "duration")); err != nil {
 				return live, fmt.Errorf("retention policy %s: %w", rp.Name, err)
 			}
-			if rp.ShardDuration, err = parseGoDuration(s.col(row, "shardGroupDuration")); err != nil {
+			if rp.ShardDuration, err = parseGoDuration(s.Col(row, "shardGroupDuration")); err != nil {
 				return live, fmt.Errorf("retention policy %s: %w", rp.Name, err)
 			}
 			live.RPs = append(live.RPs, rp)
 		}
 	}
-	cqs, err := p.query(ctx, "", "SHOW CONTINUOUS QUERIES")
+	cqs, err := b.query(ctx, "", "SHOW CONTINUOUS QUERIES")
 	if err != nil {
 		return live, fmt.Errorf("read continuous queries: %w", err)
 	}
@@ -157,8 +98,8 @@ func (p *Provisioner) readV1(ctx context.Context) (liveV1, error) {
 		}
 		for _, row := range s.Values {
 			cq := liveCQ{}
-			cq.Name, _ = s.col(row, "name").(string)
-			cq.Query, _ = s.col(row, "query").(string)
+			cq.Name, _ = s.Col(row, "name").(string)
+			cq.Query, _ = s.Col(row, "query").(string)
 			live.CQs = append(live.CQs, cq)
 		}
 	}
@@ -274,17 +215,38 @@ func planV1(d Desired, live liveV1) Plan {
 	return pl
 }
 
-// applyV1 runs the actions' statements in order and stops at the first error.
-func (p *Provisioner) applyV1(ctx context.Context, actions []Action) ([]Action, error) {
+// apply runs the actions' statements in order and stops at the first error.
+func (b *v1) apply(ctx context.Context, d Desired, actions []Action) ([]Action, error) {
 	done := []Action{}
 	for _, a := range actions {
 		for _, stmt := range a.Statements {
-			if _, err := p.query(ctx, p.desired.Database, stmt); err != nil {
+			if _, err := b.query(ctx, d.Database, stmt); err != nil {
 				return done, fmt.Errorf("%s %s: %w", a.Kind, a.Object, err)
 			}
 		}
-		p.log.InfoContext(ctx, "influx action applied", "kind", a.Kind, "object", a.Object)
+		b.log.InfoContext(ctx, "influx action applied", "kind", a.Kind, "object", a.Object)
 		done = append(done, a)
 	}
 	return done, nil
+}
+
+// rollup runs the continuous query's SELECT ... INTO over [from, to) and
+// returns the points written, as the server counts them.
+func (b *v1) rollup(ctx context.Context, d Desired, r rollup, from, to time.Time) (int64, error) {
+	where := fmt.Sprintf("time >= '%s' AND time < '%s'", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	// Writing the same points again changes nothing: a transient failure is retried.
+	res, err := b.c.Query(ctx, influxclient.Query{DB: d.Database, Statement: r.selectInto(d.Database, where), Retry: true,
+		Timeout: 20 * b.c.Timeout()})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, s := range res {
+		for _, row := range s.Values {
+			if w, ok := s.Col(row, "written").(float64); ok {
+				n += int64(w)
+			}
+		}
+	}
+	return n, nil
 }

@@ -87,10 +87,24 @@ func TestPlanV1Statements(t *testing.T) {
 	for i, want := range map[int]string{
 		0: `CREATE DATABASE "quantx_db" WITH DURATION 7d REPLICATION 1 SHARD DURATION 1d NAME "7_days_detailed"`,
 		2: `CREATE RETENTION POLICY "1_year_daily" ON "quantx_db" DURATION 365d REPLICATION 1 SHARD DURATION 7d`,
-		3: `CREATE CONTINUOUS QUERY "cq_market_quotes_1h" ON "quantx_db" RESAMPLE FOR 2h BEGIN SELECT first("open") AS "open", ` +
-			`max("high") AS "high", min("low") AS "low", last("close") AS "close", last("last") AS "last", mean("bid") AS "bid", ` +
-			`mean("ask") AS "ask", sum("volume") AS "volume" INTO "quantx_db"."30_days_hourly"."market_quotes" ` +
+		// From raw points: each aggregate, the count behind it, and the sum behind a mean.
+		3: `CREATE CONTINUOUS QUERY "cq_market_quotes_1h" ON "quantx_db" RESAMPLE FOR 3h BEGIN SELECT ` +
+			`first("open") AS "open", count("open") AS "open_count", max("high") AS "high", count("high") AS "high_count", ` +
+			`min("low") AS "low", count("low") AS "low_count", last("close") AS "close", count("close") AS "close_count", ` +
+			`last("last") AS "last", count("last") AS "last_count", ` +
+			`mean("bid") AS "bid", count("bid") AS "bid_count", sum("bid") AS "bid_sum", ` +
+			`mean("ask") AS "ask", count("ask") AS "ask_count", sum("ask") AS "ask_sum", ` +
+			`sum("volume") AS "volume", count("volume") AS "volume_count" INTO "quantx_db"."30_days_hourly"."market_quotes" ` +
 			`FROM "quantx_db"."7_days_detailed"."market_quotes" GROUP BY time(1h), * END`,
+		// From the hourly tier: the same aggregates of the values, the carriers summed, a mean as their quotient.
+		8: `CREATE CONTINUOUS QUERY "cq_market_quotes_1d" ON "quantx_db" RESAMPLE FOR 2d BEGIN SELECT ` +
+			`first("open") AS "open", sum("open_count") AS "open_count", max("high") AS "high", sum("high_count") AS "high_count", ` +
+			`min("low") AS "low", sum("low_count") AS "low_count", last("close") AS "close", sum("close_count") AS "close_count", ` +
+			`last("last") AS "last", sum("last_count") AS "last_count", ` +
+			`sum("bid_sum") / sum("bid_count") AS "bid", sum("bid_count") AS "bid_count", sum("bid_sum") AS "bid_sum", ` +
+			`sum("ask_sum") / sum("ask_count") AS "ask", sum("ask_count") AS "ask_count", sum("ask_sum") AS "ask_sum", ` +
+			`sum("volume") AS "volume", sum("volume_count") AS "volume_count" INTO "quantx_db"."1_year_daily"."market_quotes" ` +
+			`FROM "quantx_db"."30_days_hourly"."market_quotes" GROUP BY time(1d), * END`,
 	} {
 		if got := pl.Actions[i].Statements[0]; got != want {
 			t.Errorf("action %d:\n got %s\nwant %s", i, got, want)

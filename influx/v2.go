@@ -1,18 +1,22 @@
 package influx
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
-	ihttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/influxdata/influxdb-client-go/v2/domain"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // liveV2 is what a 2.x server has in the organisation.
@@ -187,43 +191,66 @@ func planV2(d Desired, live liveV2) Plan {
 	return pl
 }
 
-// client2 is the influxdb-client-go client of a 2.x server.
-func (p *Provisioner) client2() influxdb2.Client {
-	return influxdb2.NewClientWithOptions(p.base.String(), p.token, influxdb2.DefaultOptions().SetHTTPClient(p.hc))
+// v2 is the 2.x dialect: the HTTP API for buckets, DBRP mappings and tasks,
+// Flux for the rollups. Answers are decoded into influxdb-client-go's domain
+// types (generated from the API's OpenAPI definition), and requests go through
+// the shared client, so that auth, timeouts and errors are the same as
+// everywhere else.
+type v2 struct {
+	c   *influxclient.Client
+	org string
+	log *slog.Logger
 }
 
-// readV2 reads the organisation's buckets, DBRP mappings and tasks.
-func (p *Provisioner) readV2(ctx context.Context) (liveV2, error) {
-	c := p.client2()
-	defer c.Close()
-	// The organisation is read through our own transport: the generated client
-	// reports a 401 only as text, and a bad token must map to ErrUnauthorized.
+// getJSON GETs path with query and decodes the answer into v.
+func (b *v2) getJSON(ctx context.Context, path string, query url.Values, v any) error {
+	resp, err := b.c.Do(ctx, influxclient.Request{Method: http.MethodGet, Path: path, Query: query, Retry: true})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: decode answer: %w", path, err)
+	}
+	return nil
+}
+
+func (b *v2) plan(ctx context.Context, d Desired) (Plan, error) {
+	live, err := b.read(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	return planV2(d, live), nil
+}
+
+// read reads the organisation's buckets, DBRP mappings and tasks.
+func (b *v2) read(ctx context.Context) (liveV2, error) {
 	var orgs struct {
-		Orgs []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-		} `json:"orgs"`
+		Orgs []domain.Organization `json:"orgs"`
 	}
-	if err := p.getJSON(ctx, "/api/v2/orgs?"+url.Values{"org": {p.org}}.Encode(), &orgs); err != nil {
-		return liveV2{}, fmt.Errorf("find organisation %s: %w", p.org, err)
+	if err := b.getJSON(ctx, "/api/v2/orgs", url.Values{"org": {b.org}}, &orgs); err != nil {
+		if influxclient.IsNotFound(err) { // 2.7 answers an unknown org with 404
+			return liveV2{}, fmt.Errorf("find organisation %s: %w", b.org, ErrNoOrg)
+		}
+		return liveV2{}, fmt.Errorf("find organisation %s: %w", b.org, err)
 	}
-	if len(orgs.Orgs) == 0 {
-		return liveV2{}, fmt.Errorf("find organisation %s: %w", p.org, ErrNoOrg)
+	if len(orgs.Orgs) == 0 || orgs.Orgs[0].Id == nil {
+		return liveV2{}, fmt.Errorf("find organisation %s: %w", b.org, ErrNoOrg)
 	}
-	orgID := orgs.Orgs[0].ID
-	buckets, err := c.BucketsAPI().FindBucketsByOrgID(ctx, orgID, api.PagingWithLimit(100))
+	orgID := *orgs.Orgs[0].Id
+	buckets, err := influxclient.List[domain.Bucket](ctx, b.c, "/api/v2/buckets", "buckets", url.Values{"orgID": {orgID}})
 	if err != nil {
-		return liveV2{}, fmt.Errorf("list buckets of %s: %w", p.org, p.v2Err(err))
+		return liveV2{}, fmt.Errorf("list buckets of %s: %w", b.org, err)
 	}
-	dbrps, err := c.APIClient().GetDBRPs(ctx, &domain.GetDBRPsParams{OrgID: &orgID})
+	var dbrps domain.DBRPs
+	if err := b.getJSON(ctx, "/api/v2/dbrps", url.Values{"orgID": {orgID}}, &dbrps); err != nil {
+		return liveV2{}, fmt.Errorf("list dbrp mappings of %s: %w", b.org, err)
+	}
+	tasks, err := influxclient.List[domain.Task](ctx, b.c, "/api/v2/tasks", "tasks", url.Values{"orgID": {orgID}})
 	if err != nil {
-		return liveV2{}, fmt.Errorf("list dbrp mappings of %s: %w", p.org, p.v2Err(err))
+		return liveV2{}, fmt.Errorf("list tasks of %s: %w", b.org, err)
 	}
-	tasks, err := c.TasksAPI().FindTasks(ctx, &api.TaskFilter{OrgID: orgID, Limit: 500})
-	if err != nil {
-		return liveV2{}, fmt.Errorf("list tasks of %s: %w", p.org, p.v2Err(err))
-	}
-	return liveFromV2API(orgID, *buckets, dbrps, tasks), nil
+	return liveFromV2API(orgID, buckets, &dbrps, tasks), nil
 }
 
 // liveFromV2API reduces the API's answers to what planning compares. It is
@@ -259,107 +286,102 @@ func liveFromV2API(orgID string, buckets []domain.Bucket, dbrps *domain.DBRPs, t
 	return live
 }
 
-// applyV2 is the thin executor of a 2.x plan: one client call per action.
-func (p *Provisioner) applyV2(ctx context.Context, actions []Action) ([]Action, error) {
-	c := p.client2()
-	defer c.Close()
+// apply is the thin executor of a 2.x plan: each action's call is sent as
+// planned, with the ID of a bucket created earlier in the same plan put in
+// place of its reference.
+func (b *v2) apply(ctx context.Context, d Desired, actions []Action) ([]Action, error) {
 	done := []Action{}
 	created := map[string]string{} // bucketRef → ID
 	for _, a := range actions {
-		if err := p.applyV2Action(ctx, c, a, created); err != nil {
-			return done, fmt.Errorf("%s %s: %w", a.Kind, a.Object, p.v2Err(err))
+		if err := b.send(ctx, a, created); err != nil {
+			return done, fmt.Errorf("%s %s: %w", a.Kind, a.Object, err)
 		}
-		p.log.InfoContext(ctx, "influx action applied", "kind", a.Kind, "object", a.Object)
+		b.log.InfoContext(ctx, "influx action applied", "kind", a.Kind, "object", a.Object)
 		done = append(done, a)
 	}
 	return done, nil
 }
 
-func (p *Provisioner) applyV2Action(ctx context.Context, c influxdb2.Client, a Action, created map[string]string) error {
-	id := a.Call.Path[strings.LastIndexByte(a.Call.Path, '/')+1:]
-	id, _, _ = strings.Cut(id, "?")
-	switch body := a.Call.Body.(type) {
-	case bucketBody:
-		rules := domain.RetentionRules{}
-		for _, r := range body.RetentionRules {
-			typ := domain.RetentionRuleType(r.Type)
-			sg := r.ShardGroupDurationSeconds
-			rules = append(rules, domain.RetentionRule{Type: &typ, EverySeconds: r.EverySeconds, ShardGroupDurationSeconds: &sg})
+func (b *v2) send(ctx context.Context, a Action, created map[string]string) error {
+	body := a.Call.Body
+	if db, ok := body.(dbrpBody); ok {
+		if id, ok := created[db.BucketID]; ok {
+			db.BucketID = id
 		}
-		if a.Kind == "create_bucket" {
-			b, err := c.BucketsAPI().CreateBucket(ctx, &domain.Bucket{Name: body.Name, OrgID: &body.OrgID, RetentionRules: rules})
-			if err == nil {
-				created[bucketRef(body.Name)] = deref(b.Id)
-			}
-			return err
-		}
-		_, err := c.BucketsAPI().UpdateBucket(ctx, &domain.Bucket{Id: &id, Name: body.Name, RetentionRules: rules})
-		return err
-	case dbrpBody:
-		if a.Kind == "create_dbrp" {
-			bucketID := body.BucketID
-			if v, ok := created[bucketID]; ok {
-				bucketID = v
-			}
-			_, err := c.APIClient().PostDBRP(ctx, &domain.PostDBRPAllParams{Body: domain.PostDBRPJSONRequestBody{
-				BucketID: bucketID, Database: body.Database, RetentionPolicy: body.RetentionPolicy, Default: &body.Default, OrgID: &body.OrgID}})
-			return err
-		}
-		orgID := a.Call.Path[strings.IndexByte(a.Call.Path, '=')+1:]
-		_, err := c.APIClient().PatchDBRPID(ctx, &domain.PatchDBRPIDAllParams{DbrpID: id,
-			PatchDBRPIDParams: domain.PatchDBRPIDParams{OrgID: &orgID}, Body: domain.PatchDBRPIDJSONRequestBody{Default: &body.Default}})
-		return err
-	case taskBody:
-		status := domain.TaskStatusType(body.Status)
-		if a.Kind == "create_task" {
-			_, err := c.TasksAPI().CreateTaskByFlux(ctx, body.Flux, body.OrgID)
-			return err
-		}
-		// Only flux and status: the client's UpdateTask also sends the name, and
-		// any option change makes the server re-format the whole script.
-		_, err := c.APIClient().PatchTasksID(ctx, &domain.PatchTasksIDAllParams{TaskID: id,
-			Body: domain.PatchTasksIDJSONRequestBody{Flux: &body.Flux, Status: &status}})
+		body = db
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("no executor for a %T body", a.Call.Body)
+	path, query, _ := strings.Cut(a.Call.Path, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return err
+	}
+	// Not retried: a create whose answer was lost would fail the second time
+	// as a conflict; the next setup plans whatever is still missing.
+	resp, err := b.c.Do(ctx, influxclient.Request{Method: a.Call.Method, Path: path, Query: q,
+		Body: bytes.NewReader(raw), ContentType: "application/json"})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if bb, ok := a.Call.Body.(bucketBody); ok && a.Kind == "create_bucket" {
+		var out struct {
+			ID string `json:"id"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID == "" {
+			return fmt.Errorf("create bucket %s: no id in the answer (%v)", bb.Name, err)
+		}
+		created[bucketRef(bb.Name)] = out.ID
+	}
+	return nil
 }
 
-// backfillV2 runs the task's pipeline once over [from, to).
-func (p *Provisioner) backfillV2(ctx context.Context, r rollup, from, to time.Time) error {
-	c := p.client2()
-	defer c.Close()
-	flux := r.fluxBackfill(p.desired.Database, from, to)
-	res, err := c.QueryAPI(p.org).Query(ctx, flux)
+// rollup runs the task's pipeline once over [from, to) as a Flux query.
+// to() passes on the rows it wrote, one per field value; a point is one
+// series at one time, as 1.x's SELECT ... INTO counts them, so the rows are
+// counted by series and time.
+func (b *v2) rollup(ctx context.Context, d Desired, r rollup, from, to time.Time) (int64, error) {
+	body, err := json.Marshal(map[string]any{"query": r.fluxBackfill(d.Database, from, to), "type": "flux",
+		"dialect": map[string]any{"header": true, "annotations": []string{"datatype", "group", "default"}}})
 	if err != nil {
-		return p.v2Err(err)
+		return 0, err
 	}
+	// Writing the same points again changes nothing: a transient failure is retried.
+	resp, err := b.c.Do(ctx, influxclient.Request{Method: http.MethodPost, Path: "/api/v2/query", Query: url.Values{"org": {b.org}},
+		Body: bytes.NewReader(body), ContentType: "application/json", Retry: true, Stream: true, Timeout: 20 * b.c.Timeout()})
+	if err != nil {
+		return 0, err
+	}
+	res := api.NewQueryTableResult(resp.Body)
+	defer res.Close()
+	points := map[string]struct{}{}
 	for res.Next() {
+		rec := res.Record()
+		var key strings.Builder
+		key.WriteString(rec.Time().UTC().Format(time.RFC3339Nano))
+		for _, c := range res.TableMetadata().Columns() {
+			if c.IsGroup() && c.Name() != "_field" && c.Name() != "_start" && c.Name() != "_stop" {
+				fmt.Fprintf(&key, ",%s=%v", c.Name(), rec.ValueByKey(c.Name()))
+			}
+		}
+		points[key.String()] = struct{}{}
 	}
-	if res.Err() != nil {
-		return p.v2Err(res.Err())
+	if err := res.Err(); err != nil {
+		return 0, err
 	}
-	return res.Close()
+	return int64(len(points)), nil
 }
 
 // fluxBackfill is the task's body with a fixed range instead of the task's
 // sliding one, and without the task option (a plain query may not set it).
 func (r rollup) fluxBackfill(db string, from, to time.Time) string {
-	window := r.To.ResampleFor
-	if window == 0 {
-		window = r.To.RollupEvery
-	}
 	flux := r.fluxTask(db)
 	flux = flux[strings.Index(flux, "\n\n")+2:] // drop "option task = ..."
-	return strings.Replace(flux, "range(start: -"+window.String()+")",
+	return strings.Replace(flux, "range(start: -"+r.Window.String()+")",
 		fmt.Sprintf("range(start: %s, stop: %s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)), 1)
-}
-
-// v2Err maps the client's HTTP errors onto the package's sentinels.
-func (p *Provisioner) v2Err(err error) error {
-	if he, ok := errors.AsType[*ihttp.Error](err); ok && (he.StatusCode == 401 || he.StatusCode == 403) {
-		return fmt.Errorf("%w at %s: %v", ErrUnauthorized, p.base, err)
-	}
-	return err
 }
 
 func deref(s *string) string {

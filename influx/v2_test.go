@@ -132,11 +132,14 @@ func TestPlanV2Refs(t *testing.T) {
 }
 
 func TestFluxTask(t *testing.T) {
-	r := DefaultDesired().rollups()[0]
+	d := DefaultDesired()
+	d.Measurements[4].Fields[2].Rollup = "median" // system_metrics.disk_usage
+	rs := d.rollups()
+	hourly, daily := rs[0], rs[9]
 	want := `option task = {name: "quantx_db/cq_market_quotes_1h", every: 1h}
 
 data = from(bucket: "quantx_db/7_days_detailed")
-  |> range(start: -2h)
+  |> range(start: -3h)
   |> filter(fn: (r) => r._measurement == "market_quotes")
 
 union(tables: [
@@ -146,14 +149,34 @@ union(tables: [
   data |> filter(fn: (r) => r._field == "close" or r._field == "last") |> aggregateWindow(every: 1h, fn: last, timeSrc: "_start", createEmpty: false),
   data |> filter(fn: (r) => r._field == "bid" or r._field == "ask") |> aggregateWindow(every: 1h, fn: mean, timeSrc: "_start", createEmpty: false),
   data |> filter(fn: (r) => r._field == "volume") |> aggregateWindow(every: 1h, fn: sum, timeSrc: "_start", createEmpty: false),
+  data |> filter(fn: (r) => r._field == "open" or r._field == "high" or r._field == "low" or r._field == "close" or r._field == "last" or r._field == "bid" or r._field == "ask" or r._field == "volume") |> aggregateWindow(every: 1h, fn: count, timeSrc: "_start", createEmpty: false) |> map(fn: (r) => ({r with _field: r._field + "_count"})),
+  data |> filter(fn: (r) => r._field == "bid" or r._field == "ask") |> aggregateWindow(every: 1h, fn: sum, timeSrc: "_start", createEmpty: false) |> map(fn: (r) => ({r with _field: r._field + "_sum"})),
 ])
   |> to(bucket: "quantx_db/30_days_hourly")
 `
-	if got := r.fluxTask("quantx_db"); got != want {
+	if got := hourly.fluxTask("quantx_db"); got != want {
+		t.Fatalf("flux:\n%s", got)
+	}
+	want = `option task = {name: "quantx_db/cq_system_metrics_1d", every: 1d}
+
+data = from(bucket: "quantx_db/30_days_hourly")
+  |> range(start: -2d)
+  |> filter(fn: (r) => r._measurement == "system_metrics")
+
+union(tables: [
+  data |> filter(fn: (r) => r._field == "disk_usage") |> aggregateWindow(every: 1d, fn: (column, tables=<-) => tables |> median(column: column, method: "exact_mean"), timeSrc: "_start", createEmpty: false),
+  data |> filter(fn: (r) => r._field == "cpu_usage_count" or r._field == "memory_usage_count" or r._field == "disk_usage_count" or r._field == "active_connections_count" or r._field == "queue_depth_count" or r._field == "cpu_usage_sum" or r._field == "memory_usage_sum" or r._field == "active_connections_sum" or r._field == "queue_depth_sum") |> aggregateWindow(every: 1d, fn: sum, timeSrc: "_start", createEmpty: false),
+  data |> filter(fn: (r) => r._field == "cpu_usage_sum" or r._field == "cpu_usage_count") |> aggregateWindow(every: 1d, fn: sum, timeSrc: "_start", createEmpty: false)
+    |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+    |> filter(fn: (r) => exists r.cpu_usage_sum and exists r.cpu_usage_count and r.cpu_usage_count > 0)
+    |> map(fn: (r) => ({r with _field: "cpu_usage", _value: float(v: r.cpu_usage_sum) / float(v: r.cpu_usage_count)}))
+    |> drop(columns: ["cpu_usage_sum", "cpu_usage_count"]),
+`
+	if got := daily.fluxTask("quantx_db"); !strings.HasPrefix(got, want) || strings.Count(got, "pivot(") != 4 {
 		t.Fatalf("flux:\n%s", got)
 	}
 	from := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	bf := r.fluxBackfill("quantx_db", from, from.Add(24*time.Hour))
+	bf := hourly.fluxBackfill("quantx_db", from, from.Add(24*time.Hour))
 	if strings.Contains(bf, "option task") || !strings.Contains(bf, "range(start: 2026-11-25T00:00:00Z, stop: 2026-11-26T00:00:00Z)") {
 		t.Fatalf("backfill flux:\n%s", bf)
 	}

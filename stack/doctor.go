@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/roles"
 )
@@ -102,9 +104,15 @@ func major(s string) int {
 // CheckTool reports whether an external program is on PATH and its version,
 // and whether its major version matches the server's (serverMajor 0: unknown).
 func CheckTool(ctx context.Context, name string, serverMajor int, fix string) Check {
-	path, err := exec.LookPath(name)
-	if err != nil {
-		return Check{Store: "tools", Name: name, Status: Warn, Detail: name + " is not on PATH", Fix: fix}
+	path, _ := exec.LookPath(name)
+	return CheckToolAt(ctx, name, path, serverMajor, fix)
+}
+
+// CheckToolAt is CheckTool for a program the caller has already looked up
+// (path "" when it found none), for tools that are also searched outside PATH.
+func CheckToolAt(ctx context.Context, name, path string, serverMajor int, fix string) Check {
+	if path == "" {
+		return Check{Store: "tools", Name: name, Status: Warn, Detail: name + " not found", Fix: fix}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -123,6 +131,23 @@ func CheckTool(ctx context.Context, name string, serverMajor int, fix string) Ch
 		c.Detail += fmt.Sprintf("; the server is %d", serverMajor)
 		c.Fix = fmt.Sprintf("install the %s of PostgreSQL %d (e.g. apt-get install postgresql-client-%d) and put it first on PATH", name, serverMajor, serverMajor)
 	}
+	return c
+}
+
+// checkInfluxRPC reports whether the 1.x backup/restore address accepts a connection.
+func checkInfluxRPC(ctx context.Context, addr string, timeout time.Duration) Check {
+	c := Check{Store: Influx, Name: "backup rpc"}
+	if addr == "" {
+		c.Status, c.Detail = Fail, "no backup/restore address"
+		c.Fix = "set --influx-rpc or QUANTX_INFLUX_RPC to influxd's bind-address (port 8088)"
+		return c
+	}
+	if err := backup.DialInfluxRPC(ctx, addr, timeout); err != nil {
+		c.Status, c.Detail = Fail, err.Error()
+		c.Fix = "set --influx-rpc or QUANTX_INFLUX_RPC to influxd's bind-address (port 8088); 'backup influx' on 1.x needs it"
+		return c
+	}
+	c.Status, c.Detail = OK, addr+" accepts connections"
 	return c
 }
 
@@ -148,6 +173,12 @@ func ServerMajor(ctx context.Context, pool *pgxpool.Pool) int {
 type DoctorOptions struct {
 	Now                                                                   func() time.Time
 	PostgresConfigured, InfluxConfigured, ElasticConfigured, S3Configured bool
+	// Influxd is the influxd binary 'backup influx' would run ("" when none was
+	// found), InfluxRPC the 1.x backup/restore address it would use; both are
+	// checked when the InfluxDB server is 1.x.
+	Influxd          string
+	InfluxRPC        string
+	InfluxRPCTimeout time.Duration // 0: the backup's default
 }
 
 // Doctor runs every check that applies to the configured stores.
@@ -179,8 +210,9 @@ func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
 			out = append(out, Check{Store: Influx, Name: "connect", Status: Fail, Detail: err.Error(), Fix: "check --influx-url and --influx-token"})
 		} else {
 			out = append(out, Check{Store: Influx, Name: "connect", Status: OK, Detail: fmt.Sprintf("InfluxDB %s (%s)", srv.Version, srv.Dialect)})
-			if srv.Dialect == "1.x" || strings.HasPrefix(srv.Version, "1.") || strings.HasPrefix(srv.Version, "v1.") {
-				out = append(out, CheckTool(ctx, "influxd", 0, "install influxd "+srv.Version+" on PATH: 'backup influx' runs influxd backup -portable"))
+			if srv.Dialect == influx.DialectV1 {
+				out = append(out, CheckToolAt(ctx, "influxd", o.Influxd, 0, "install influxd "+srv.Version+" on PATH (or in $QUANTX_CACHE/bin): 'backup influx' runs influxd backup -portable"))
+				out = append(out, checkInfluxRPC(ctx, o.InfluxRPC, o.InfluxRPCTimeout))
 			}
 		}
 	case !o.InfluxConfigured:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quantx/quantx-db/elastic"
+	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/migrations"
 )
 
@@ -130,6 +131,7 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 				Detail: fmt.Sprintf("%s %s: %d change(s) pending; run 'quantx-db influx setup'", st.Server.Version, st.Database, len(st.Drift))})
 		default:
 			add(StatusItem{Store: Influx, Check: "drift", State: StateOK, Detail: fmt.Sprintf("%s %s in sync", st.Server.Version, st.Database)})
+			add(influxRollups(ctx, s.Influx, o.Now()))
 		}
 	default:
 		add(StatusItem{Store: Influx, Check: "configured", State: StateSkipped, Detail: "no --influx-url"})
@@ -337,4 +339,23 @@ func versionString(v *int64) string {
 		return "none"
 	}
 	return fmt.Sprint(*v)
+}
+
+// influxRollups reports rolled intervals that miss raw points written later than the late tolerance
+// (influx.Provisioner.Stale over its default window).
+func influxRollups(ctx context.Context, p *influx.Provisioner, now time.Time) StatusItem {
+	it := StatusItem{Store: Influx, Check: "rollups"}
+	sr, err := p.Stale(ctx, influx.StaleOptions{})
+	switch {
+	case err != nil:
+		it.State, it.Detail = StateError, err.Error()
+	case len(sr.Stale) > 0:
+		since := now.Sub(sr.Stale[0].Start).Truncate(time.Hour) + time.Hour
+		it.State = StateAction
+		it.Detail = fmt.Sprintf("%d rolled interval(s) miss late points, the oldest from %s; run 'quantx-db influx backfill --since %s'",
+			len(sr.Stale), sr.Stale[0].Start.Format(time.RFC3339), since)
+	default:
+		it.State, it.Detail = StateOK, fmt.Sprintf("%d settled interval(s) match the raw points", sr.Checked)
+	}
+	return it
 }

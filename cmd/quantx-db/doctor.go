@@ -23,7 +23,10 @@ func newDoctorCmd(d *deps) *cobra.Command {
 		Long: `doctor connects to each configured store and reports its version, whether the
 PostgreSQL role can do what migrations need (CREATE on the schema, advisory
 locks), whether pg_dump, pg_restore and influxd are on PATH with versions that
-match the servers, and the clock skew to PostgreSQL. Exits 3 when a check fails.`,
+match the servers, and the clock skew to PostgreSQL. With InfluxDB 1.x it also
+checks the backup/restore address (QUANTX_INFLUX_RPC, else --influx-url's
+host:8088) and finds influxd where 'backup influx' does (PATH, then
+$QUANTX_CACHE/bin). Exits 3 when a check fails.`,
 		Example: "  quantx-db doctor\n  quantx-db doctor -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -39,10 +42,19 @@ match the servers, and the clock skew to PostgreSQL. Exits 3 when a check fails.
 				return err // a bad setting: exit 2 before anything is checked
 			}
 			rep.Checks = append(rep.Checks, unavailableChecks(s)...)
-			rep.Checks = append(rep.Checks, stack.Doctor(ctx, s, stack.DoctorOptions{
+			do := stack.DoctorOptions{
 				Now: d.now, InfluxConfigured: cfg.InfluxURL != "", ElasticConfigured: cfg.ElasticURL != "",
 				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "",
-			})...)
+			}
+			if cfg.InfluxURL != "" {
+				// What 'backup influx' would use, found the same way (checked when the server is 1.x).
+				do.Influxd = d.findTool("influxd")
+				do.InfluxRPC, _ = d.influxRPC("", cfg.InfluxURL.Reveal())
+				if do.InfluxRPCTimeout, err = d.influxRPCTimeout(""); err != nil {
+					return err
+				}
+			}
+			rep.Checks = append(rep.Checks, stack.Doctor(ctx, s, do)...)
 			for _, c := range rep.Checks {
 				if c.Status == stack.Fail {
 					rep.Problems++

@@ -19,6 +19,15 @@ func newInfluxSchemaCmd(d *deps, f *influxFlags) *cobra.Command {
 how each field is rolled up. InfluxDB has no CREATE MEASUREMENT: the first write
 fixes a field's type, and later writes of another type fail.
 
+Each rolled-up field is stored in the hourly and daily tiers under its own name,
+with <field>_count (the raw points behind the value) and, for a mean,
+<field>_sum beside it. The EXACT column says, per tier, whether the stored value
+equals the aggregate of the interval's raw points: first, last, min, max, sum
+and mean compose exactly; a median is exact only in the first rolled tier (above
+it, it is the median of the medians below). -o json lists every field and tier
+under "rollups", and how far back each tier's rollup recomputes under
+"windows" (from late_tolerance).
+
 --check reads SHOW FIELD KEYS of the raw tier and exits 3 when a field's type
 differs from the contract (or the contract does not list it).`,
 		Example: `  quantx-db influx schema
@@ -27,11 +36,12 @@ differs from the contract (or the contract does not list it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !check {
-				desired, err := influxDesired(f)
+				desired, err := d.influxDesired(f)
 				if err != nil {
 					return err
 				}
-				return d.render(desired, func() output.Table { return schemaTable(desired) })
+				doc := schemaDoc{Desired: desired, Windows: desired.RollupWindows(), Rollups: desired.Compositions()}
+				return d.render(doc, func() output.Table { return schemaTable(doc) })
 			}
 			p, err := d.influxProvisioner(f)
 			if err != nil {
@@ -55,14 +65,34 @@ differs from the contract (or the contract does not list it).`,
 	return cmd
 }
 
-func schemaTable(d influx.Desired) output.Table {
-	t := output.Table{Header: []string{"MEASUREMENT", "KEY", "KIND", "TYPE", "ROLLUP"}}
+// schemaDoc is influx schema: the desired state, and what its rollups store and how exactly.
+type schemaDoc struct {
+	influx.Desired
+	Windows []influx.RollupWindow `json:"windows"`
+	Rollups []influx.Composition  `json:"rollups"`
+}
+
+func schemaTable(doc schemaDoc) output.Table {
+	d := doc.Desired
+	t := output.Table{Header: []string{"MEASUREMENT", "KEY", "KIND", "TYPE", "ROLLUP", "EXACT"}}
+	exact := map[string][]string{} // measurement.field → "tier: yes|no"
+	for _, c := range doc.Rollups {
+		v := "yes"
+		if !c.Exact {
+			v = "no (" + c.Note + ")"
+		}
+		exact[c.Measurement+"."+c.Field] = append(exact[c.Measurement+"."+c.Field], c.Tier+": "+v)
+	}
 	for _, m := range d.Measurements {
 		for _, tag := range m.Tags {
-			t.Rows = append(t.Rows, []string{m.Name, tag, "tag", "string", "group by"})
+			t.Rows = append(t.Rows, []string{m.Name, tag, "tag", "string", "group by", "-"})
 		}
 		for _, fl := range m.Fields {
-			t.Rows = append(t.Rows, []string{m.Name, fl.Name, "field", string(fl.Type), orDash(fl.Rollup)})
+			x := "-"
+			if e := exact[m.Name+"."+fl.Name]; len(e) > 0 {
+				x = strings.Join(e, ", ")
+			}
+			t.Rows = append(t.Rows, []string{m.Name, fl.Name, "field", string(fl.Type), orDash(fl.Rollup), x})
 		}
 	}
 	var tiers []string
@@ -73,8 +103,14 @@ func schemaTable(d influx.Desired) output.Table {
 		}
 		tiers = append(tiers, s+")")
 	}
+	var windows []string
+	for _, w := range doc.Windows {
+		windows = append(windows, fmt.Sprintf("%s every %s recomputes the last %s", w.Tier, w.Every, w.Window))
+	}
 	t.Notes = append(t.Notes,
 		"database "+d.Database+"; tiers: "+strings.Join(tiers, " → "),
+		fmt.Sprintf("late tolerance %s: %s", influxDuration(d.LateTolerance), strings.Join(windows, "; ")),
+		"rolled tiers also hold <field>_count per rolled-up field and <field>_sum per mean (carriers: exact daily means, stale checks)",
 		"integer fields are written with the i suffix (volume=100i); everything else float unless typed string/boolean")
 	return t
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -9,14 +10,34 @@ import (
 	"github.com/quantx/quantx-db/internal/output"
 )
 
+// influxStatusReport is influx status: the drift from the desired state and, unless turned off, the
+// rolled intervals that miss points written after their last scheduled rollup.
+type influxStatusReport struct {
+	influx.Status
+	Rollups *influx.StaleReport `json:"rollups,omitempty"`
+}
+
 func newInfluxStatusCmd(d *deps, f *influxFlags) *cobra.Command {
-	return &cobra.Command{
+	var staleSince time.Duration
+	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Compare InfluxDB with the desired state; exit 3 on drift",
+		Short: "Compare InfluxDB with the desired state and find stale rollups; exit 3 on either",
+		Long: `Compare the server with the desired state (exit 3 when 'influx setup' has
+something to do), then compare the rolled tiers with the raw points: an hourly
+or daily interval whose <field>_count carriers differ from the raw points the
+raw tier holds for it now is stale, because points came after its last
+scheduled rollup (later than --late-tolerance). Stale intervals also exit 3;
+'influx backfill' re-rolls them. Only settled intervals are compared, those
+the schedule will not recompute any more, from --stale-since ago (default 72h,
+which reaches the newest settled day; 0 turns the check off).`,
 		Example: `  quantx-db influx status
-  quantx-db influx status -o json | jq '.drift[].description'`,
+  quantx-db influx status -o json | jq '.drift[].description, .rollups.stale'
+  quantx-db influx status --stale-since 0     # drift only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if staleSince < 0 {
+				return usagef("for example --stale-since 72h, or 0 to skip the check", "--stale-since %s is negative", staleSince)
+			}
 			p, err := d.influxProvisioner(f)
 			if err != nil {
 				return err
@@ -25,28 +46,57 @@ func newInfluxStatusCmd(d *deps, f *influxFlags) *cobra.Command {
 			if err != nil {
 				return influxErr(err)
 			}
-			if err := d.render(st, func() output.Table { return influxStatusTable(st) }); err != nil {
+			rep := influxStatusReport{Status: st}
+			// Rolled tiers that setup has yet to create or fix cannot be compared.
+			if staleSince > 0 && st.InSync {
+				sr, err := p.Stale(cmd.Context(), influx.StaleOptions{Since: staleSince})
+				if err != nil {
+					return influxErr(err)
+				}
+				rep.Rollups = &sr
+			}
+			if err := d.render(rep, func() output.Table { return influxStatusTable(rep) }); err != nil {
 				return err
 			}
-			if !st.InSync {
+			switch {
+			case !st.InSync:
 				return checkFailed(fmt.Sprintf("influx: %d change(s) needed on database %s", len(st.Drift), st.Database),
 					"review with 'quantx-db influx setup --dry-run', then run 'quantx-db influx setup'")
+			case rep.Rollups != nil && len(rep.Rollups.Stale) > 0:
+				oldest := rep.Rollups.Stale[0].Start
+				since := d.now().Sub(oldest).Truncate(time.Hour) + time.Hour
+				return checkFailed(fmt.Sprintf("influx: %d rolled interval(s) miss points written later than the late tolerance, the oldest from %s",
+					len(rep.Rollups.Stale), output.Time(oldest)),
+					fmt.Sprintf("re-roll them with 'quantx-db influx backfill --since %s'", since))
 			}
 			return nil
 		},
 	}
+	cmd.Flags().DurationVar(&staleSince, "stale-since", 72*time.Hour, "look for stale rollups in intervals from this long ago (`DURATION`; 0: don't)")
+	return cmd
 }
 
-func influxStatusTable(st influx.Status) output.Table {
+func influxStatusTable(rep influxStatusReport) output.Table {
+	st := rep.Status
 	t := output.Table{Header: []string{"KIND", "NAME", "STATE", "DETAIL"}}
 	for _, o := range st.Objects {
 		t.Rows = append(t.Rows, []string{o.Kind, o.Name, o.State, orDash(o.Detail)})
+	}
+	if rep.Rollups != nil {
+		for _, w := range rep.Rollups.Stale {
+			t.Rows = append(t.Rows, []string{"rollup", w.Tier + " " + w.Measurement + " " + output.Time(w.Start), "stale",
+				fmt.Sprintf("%d raw point(s), the rollup covers %d (fields %v)", w.Source, w.Rolled, w.Fields)})
+		}
 	}
 	state := "in sync"
 	if !st.InSync {
 		state = fmt.Sprintf("%d change(s) needed", len(st.Drift))
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("influx %s (%s %s), database %s: %s", st.Server.URL, st.Server.Dialect, st.Server.Version, st.Database, state))
+	if rep.Rollups != nil {
+		t.Notes = append(t.Notes, fmt.Sprintf("rollups: %d settled interval(s) since %s compared with the raw points, %d stale",
+			rep.Rollups.Checked, output.Time(rep.Rollups.CheckedFrom), len(rep.Rollups.Stale)))
+	}
 	for _, a := range st.Drift {
 		t.Notes = append(t.Notes, "  "+a.Description)
 	}

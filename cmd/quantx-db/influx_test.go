@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/internal/testenv"
@@ -111,8 +112,17 @@ func TestInfluxSchemaCLI(t *testing.T) {
 		t.Fatalf("schema: exit %d: %s", r.code, r.stderr)
 	}
 	var doc struct {
-		Database string `json:"database"`
-		Tiers    []struct {
+		Database      string `json:"database"`
+		LateTolerance string `json:"late_tolerance"`
+		Windows       []struct {
+			Tier, Recomputes string
+		} `json:"windows"`
+		Rollups []struct {
+			Field  string   `json:"field"`
+			Exact  bool     `json:"exact"`
+			Fields []string `json:"fields"`
+		} `json:"rollups"`
+		Tiers []struct {
 			Name     string `json:"name"`
 			Duration string `json:"duration"`
 		} `json:"tiers"`
@@ -123,7 +133,8 @@ func TestInfluxSchemaCLI(t *testing.T) {
 		} `json:"measurements"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Database != "quantx_db" || len(doc.Measurements) != 5 ||
-		doc.Tiers[2].Duration != "365d" {
+		doc.Tiers[2].Duration != "365d" || doc.LateTolerance != "2h" || len(doc.Windows) != 2 || doc.Windows[0].Recomputes != "3h" ||
+		len(doc.Rollups) != 72 || !doc.Rollups[0].Exact {
 		t.Fatalf("schema json: %v\n%s", err, r.stdout)
 	}
 	r = runCLI(t, nil, "influx", "schema")
@@ -208,5 +219,107 @@ func TestInfluxErrorsCLI(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "influx", "status"); r.code != exitUsage || !strings.Contains(r.stderr, "--influx-url") {
 		t.Errorf("no url: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestInfluxBackfillStatusCLI: points older than the late tolerance are not rolled up by the schedule;
+// influx status reports their intervals stale (exit 3, a hint naming the re-roll), influx backfill
+// --since re-rolls them, and status is clean after. --late-tolerance is part of the desired state.
+func TestInfluxBackfillStatusCLI(t *testing.T) {
+	t.Parallel()
+	env, db := influxEnv(t)
+	if r := runCLI(t, env, "influx", "backfill", "--since", "24h", "--database", db.Database); r.code != exitFailure ||
+		!strings.Contains(r.stderr, "not in sync") || !strings.Contains(r.stderr, "influx setup") {
+		t.Fatalf("backfill before setup: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, env, "influx", "setup", "--database", db.Database); r.code != exitOK {
+		t.Fatalf("setup: exit %d: %s", r.code, r.stderr)
+	}
+	// Written now, stamped 5 and 6 hours ago: the hourly rollups recompute only the last 3 hours.
+	d := influx.DefaultDesired()
+	d.Database = db.Database
+	p, err := influx.New(influx.Options{URL: db.URL, Token: db.Token, Desired: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := p.Write(t.Context(), "7_days_detailed", fmt.Appendf(nil, "system_metrics,service=api,host=h1 cpu_usage=0.25 %d\nsystem_metrics,service=api,host=h1 cpu_usage=0.75 %d\n",
+		now.Add(-5*time.Hour).UnixNano(), now.Add(-6*time.Hour).UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		InSync  bool `json:"in_sync"`
+		Rollups struct {
+			Checked int `json:"intervals_checked"`
+			Stale   []struct {
+				Tier, Measurement string
+				Source            int64 `json:"source_points"`
+			} `json:"stale"`
+		} `json:"rollups"`
+	}
+	r := runCLI(t, env, "influx", "status", "--database", db.Database, "-o", "json")
+	if r.code != exitCheck || json.Unmarshal([]byte(r.stdout), &st) != nil || !st.InSync || len(st.Rollups.Stale) != 2 ||
+		st.Rollups.Stale[0].Tier != "30_days_hourly" || st.Rollups.Stale[0].Measurement != "system_metrics" ||
+		!strings.Contains(r.stderr, "hint: re-roll them with 'quantx-db influx backfill --since ") {
+		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The one report across stores says so too.
+	var all struct {
+		Items []struct{ Store, Check, State, Detail string } `json:"items"`
+	}
+	r = runCLI(t, env, "status", "--influx-database", db.Database, "--exit-code", "-o", "json")
+	if r.code != exitCheck || json.Unmarshal([]byte(r.stdout), &all) != nil {
+		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	found := false
+	for _, it := range all.Items {
+		found = found || it.Store == "influx" && it.Check == "rollups" && it.State == "action" && strings.Contains(it.Detail, "influx backfill --since")
+	}
+	if !found {
+		t.Fatalf("status items %+v: no influx rollups action", all.Items)
+	}
+	r = runCLI(t, env, "influx", "backfill", "--since", "24h", "--database", db.Database, "-o", "json")
+	var rep struct {
+		Steps []struct {
+			Rollup  string `json:"rollup"`
+			Written int64  `json:"points_written"`
+		} `json:"backfill"`
+	}
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &rep) != nil || len(rep.Steps) != 10 {
+		t.Fatalf("backfill: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range rep.Steps {
+		if s.Rollup == "cq_system_metrics_1h" && s.Written != 2 {
+			t.Errorf("hourly system_metrics re-roll wrote %d points, want 2", s.Written)
+		}
+	}
+	if r := runCLI(t, env, "influx", "status", "--database", db.Database); r.code != exitOK || !strings.Contains(r.stdout, ", 0 stale") {
+		t.Fatalf("status after the re-roll: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The tolerance is part of the desired state: another one is drift until setup applies it.
+	r = runCLI(t, env, "influx", "status", "--database", db.Database, "--late-tolerance", "4h", "-o", "json")
+	if r.code != exitCheck || !strings.Contains(r.stdout, "RESAMPLE FOR 5h") {
+		t.Fatalf("status with --late-tolerance 4h: exit %d\n%s", r.code, r.stdout)
+	}
+	env2 := map[string]string{"QUANTX_INFLUX_LATE_TOLERANCE": "4h"}
+	for k, v := range env {
+		env2[k] = v
+	}
+	if r := runCLI(t, env2, "influx", "setup", "--database", db.Database); r.code != exitOK || !strings.Contains(r.stdout, "RESAMPLE FOR 5h") {
+		t.Fatalf("setup with QUANTX_INFLUX_LATE_TOLERANCE=4h: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"influx", "backfill"},
+		{"influx", "backfill", "--since", "24h", "--from", "2026-01-01T00:00:00Z"},
+		{"influx", "backfill", "--to", "2026-01-01T00:00:00Z"},
+		{"influx", "backfill", "--since", "soon"},
+		{"influx", "status", "--late-tolerance", "7d"},
+		{"influx", "status", "--late-tolerance", "2 hours"},
+		{"influx", "status", "--stale-since", "-1h"},
+	} {
+		if r := runCLI(t, env, append(args, "--database", db.Database)...); r.code != exitUsage {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
 	}
 }

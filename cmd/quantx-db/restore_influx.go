@@ -9,8 +9,8 @@ import (
 
 func newRestoreInfluxCmd(d *deps) *cobra.Command {
 	var (
-		o                      backup.InfluxRestore
-		rpc, influxd, identity string
+		o                                  backup.InfluxRestore
+		rpc, rpcTimeout, influxd, identity string
 	)
 	cmd := &cobra.Command{
 		Use:   "influx ID [--new-database NAME]",
@@ -22,7 +22,7 @@ bucket DATABASE/<tier> as NEW/<tier>, into --influx-org (default: the
 organization recorded in the backup); every name is checked before the first
 change. After a 1.x restore, queries can fail for a moment with "shard is
 disabled"; restore waits until the new database answers.`,
-		Example: `  quantx-db restore influx 20261126T174500Z-influx-quantx-x8w1p0 --new-database quantx_restored`,
+		Example: `  quantx-db restore influx 20261126T174500Z-influx-quantx_db-x8w1p0 --new-database quantx_restored`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -32,6 +32,9 @@ disabled"; restore waits until the new database answers.`,
 			}
 			o.URL, o.Token, o.Org = cfg.InfluxURL.Reveal(), cfg.InfluxToken.Reveal(), cfg.InfluxOrg
 			if o.RPC, err = d.influxRPC(rpc, o.URL); err != nil {
+				return err
+			}
+			if o.RPCTimeout, err = d.influxRPCTimeout(rpcTimeout); err != nil {
 				return err
 			}
 			if o.Influxd = influxd; o.Influxd == "" {
@@ -48,13 +51,13 @@ disabled"; restore waits until the new database answers.`,
 			}
 			res, err := cat.RestoreInflux(ctx, args[0], o)
 			if err != nil {
-				return explainBackup(err)
+				return explainInfluxBackup(err)
 			}
 			return d.render(res, func() output.Table { return restoreTable(res) })
 		},
 	}
 	cmd.Flags().StringVar(&o.NewDatabase, "new-database", "", "restore as this database `NAME` (must not exist)")
-	cmd.Flags().StringVar(&rpc, "influx-rpc", "", "influxd `HOST:PORT` (default: QUANTX_INFLUX_RPC, else --influx-url's host:8088)")
+	addInfluxRPCFlags(cmd, &rpc, &rpcTimeout)
 	cmd.Flags().StringVar(&influxd, "influxd", "", "influxd binary `PATH`")
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
 	return cmd

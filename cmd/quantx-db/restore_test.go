@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -29,11 +27,8 @@ func TestBackupRestoreInfluxCLI(t *testing.T) {
 	for i := range 50 {
 		fmt.Fprintf(&lines, "ticks price=%d %d\n", i, time.Now().Add(-time.Duration(i)*time.Minute).UnixNano())
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, db.URL+"/write?"+url.Values{"db": {db.Database}}.Encode(), strings.NewReader(lines.String()))
-	user, pass, _ := strings.Cut(db.Token, ":")
-	req.SetBasicAuth(user, pass)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("write: %v %v", resp, err)
+	if err := db.Client.Write(t.Context(), db.Database+"/autogen", "", []byte(lines.String())); err != nil {
+		t.Fatal(err)
 	}
 	if r := runCLI(t, env, "backup", "influx", "--database", db.Database); r.code != exitOK {
 		t.Fatalf("backup influx: exit %d: %s", r.code, r.stderr)
@@ -76,15 +71,6 @@ func TestBackupRestoreInflux2CLI(t *testing.T) {
 	client := influxdb2.NewClient(s.URL, s.Token)
 	defer client.Close()
 	ctx := t.Context()
-	t.Cleanup(func() {
-		if buckets, _ := client.BucketsAPI().FindBucketsByOrgName(context.Background(), s.Org); buckets != nil {
-			for _, bk := range *buckets {
-				if strings.HasPrefix(bk.Name, s.Database) {
-					client.BucketsAPI().DeleteBucket(context.Background(), &bk)
-				}
-			}
-		}
-	})
 	org, err := client.OrganizationsAPI().FindOrganizationByName(ctx, s.Org)
 	if err != nil {
 		t.Fatal(err)

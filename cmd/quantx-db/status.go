@@ -15,7 +15,8 @@ func newStatusCmd(d *deps) *cobra.Command {
 		Short: "One report across every store: migrations, partitions, InfluxDB, search, backups",
 		Long: `status reads every configured store and changes nothing. A line in state
 "action" needs someone (pending migrations, drift, rows in a DEFAULT
-partition, a partition horizon too short); "warn" is for information (no or
+partition, a partition horizon too short, InfluxDB rollups missing points
+that came later than the late tolerance: 'influx backfill' re-rolls them); "warn" is for information (no or
 old backup, older than 26 hours). With --exit-code it exits 3 when anything
 needs action, 1 when a store could not be read.`,
 		Example: `  quantx-db status

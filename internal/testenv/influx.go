@@ -2,14 +2,10 @@ package testenv
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // InfluxDB is the InfluxDB 1.8 test server and a database name owned by one test. The database is NOT
@@ -23,6 +19,8 @@ type InfluxDB struct {
 	RPC string
 	// Database is a fresh, unique database name.
 	Database string
+	// Client is quantx-db's own InfluxDB client, logged in as the admin user.
+	Client *influxclient.Client
 }
 
 // Influx returns the InfluxDB test server and a fresh database name for t.
@@ -30,9 +28,7 @@ func Influx(t testing.TB) *InfluxDB {
 	t.Helper()
 	v := require(t, "influxdb", "QUANTX_TEST_INFLUX_URL", "QUANTX_TEST_INFLUX_TOKEN", "QUANTX_TEST_INFLUX_RPC")
 	db := &InfluxDB{URL: strings.TrimRight(v[0], "/"), Token: v[1], RPC: v[2], Database: uniqueName(t, "t_", "_", 63)}
-	if err := httpProbe(context.Background(), db.URL+"/ping"); err != nil {
-		unavailable(t, "influxdb", err)
-	}
+	db.Client = influxClient(t, "influxdb", db.URL, db.Token, 1)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("testenv: kept InfluxDB database %s of the failed test on %s", db.Database, db.URL)
@@ -45,47 +41,29 @@ func Influx(t testing.TB) *InfluxDB {
 	return db
 }
 
-// Query runs one InfluxQL statement with POST /query as the admin user. InfluxDB reports statement
-// errors with HTTP 200 and {"results":[{"error":...}]}; Query returns them as errors.
+// Query runs one InfluxQL statement as the admin user. InfluxDB reports statement errors with HTTP 200
+// and {"results":[{"error":...}]}; Query returns them as errors.
 func (db *InfluxDB) Query(ctx context.Context, influxQL string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err := db.Client.Query(ctx, influxclient.Query{Statement: influxQL})
+	return err
+}
+
+// influxClient returns a client of the server at url, after checking within probeTimeout that it
+// answers and is of the major version the tests expect (else the test ends through unavailable).
+func influxClient(t testing.TB, service, url, token string, major uint64) *influxclient.Client {
+	t.Helper()
+	c, err := influxclient.New(influxclient.Options{URL: url, Token: token})
+	if err != nil {
+		unavailable(t, service, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), probeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, db.URL+"/query",
-		strings.NewReader(url.Values{"q": {influxQL}}.Encode()))
+	srv, err := c.Server(ctx)
+	if err == nil && srv.Version.Major != major {
+		t.Fatalf("testenv: %s at %s reports InfluxDB %s, want %d.x", service, url, srv.Version, major)
+	}
 	if err != nil {
-		return err
+		unavailable(t, service, err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	user, pass, _ := strings.Cut(db.Token, ":")
-	req.SetBasicAuth(user, pass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("influxql %q: %s: %s", influxQL, resp.Status, strings.TrimSpace(string(body)))
-	}
-	var out struct {
-		Error   string `json:"error"`
-		Results []struct {
-			Error string `json:"error"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return fmt.Errorf("influxql %q: decoding the reply: %w", influxQL, err)
-	}
-	if out.Error != "" {
-		return fmt.Errorf("influxql %q: %s", influxQL, out.Error)
-	}
-	for _, r := range out.Results {
-		if r.Error != "" {
-			return fmt.Errorf("influxql %q: %s", influxQL, r.Error)
-		}
-	}
-	return nil
+	return c
 }

@@ -5,6 +5,10 @@
 # source is copied out of the module cache and built there. Needs cargo (rustup stable) on PATH.
 # flux's Rust crates deny all warnings by default (feature "strict"); newer rustc versions add lints
 # that then fail the build, so the copied flux source is built without that feature.
+# The version is stamped as InfluxData's release builds stamp it: their CI passes the git tag
+# (`git describe --exact-match --tags`, see the release's GNUmakefile and scripts/ci/build.sh) as
+# -X main.version, so a released 2.7.12 reports "v2.7.12" in X-Influxdb-Version and /health, and
+# clients must accept the "v". The commit is the tag too: the module source carries no git hash.
 
 INFLUX2_VERSION=2.7.12
 INFLUX2_FLUX_VERSION=0.196.1 # the flux version influxdb v2.7.12's go.mod requires
@@ -16,8 +20,12 @@ INFLUX2_URL=http://127.0.0.1:$INFLUX2_PORT
 INFLUX2_ORG=quantx
 
 influxdb2_install() {
-	local build=$QUANTX_DIST/influxdb2-$INFLUX2_VERSION dir
-	[ -x "$QUANTX_BIN/influxd2" ] && return 0
+	local build=$QUANTX_DIST/influxdb2-$INFLUX2_VERSION dir date
+	# A binary built before the version was stamped as the release does ("2.7.12") is rebuilt: only
+	# the link step runs again, the compiled packages and libflux come from the caches.
+	if [ -x "$QUANTX_BIN/influxd2" ] && "$QUANTX_BIN/influxd2" version 2>/dev/null | grep -q "^InfluxDB v$INFLUX2_VERSION "; then
+		return 0
+	fi
 	# rustup installs into ~/.cargo/bin, which non-login shells (cron, CI) often lack on PATH.
 	if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
 		PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
@@ -42,6 +50,8 @@ influxdb2_install() {
 		sed -i 's/^default = \["strict", "cffi"\]/default = ["cffi"]/' "$build/flux.tmp/libflux/flux/Cargo.toml"
 		mv "$build/flux.tmp" "$build/flux"
 	fi
+	# The release's tag time (the module proxy's .info), stamped as the build date.
+	date=$(go mod download -json "github.com/influxdata/influxdb/v2@v$INFLUX2_VERSION" | awk -F'"' '/"Time"/ { print $4 }')
 	log "influxdb2: building influxd $INFLUX2_VERSION with libflux (cargo); this takes several minutes"
 	(
 		cd "$build/src" &&
@@ -49,7 +59,7 @@ influxdb2_install() {
 			GOFLAGS=-mod=mod go build -o "$build/pkg-config" github.com/influxdata/pkg-config &&
 			PKG_CONFIG=$build/pkg-config RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-stable} GOFLAGS=-mod=mod \
 				go build -tags 'sqlite_foreign_keys,sqlite_json' \
-				-ldflags "-s -w -X main.version=$INFLUX2_VERSION -X main.commit=v$INFLUX2_VERSION" \
+				-ldflags "-s -w -X main.version=v$INFLUX2_VERSION -X main.commit=v$INFLUX2_VERSION -X main.date=$date" \
 				-o "$QUANTX_BIN/influxd2" ./cmd/influxd
 	) </dev/null >"$build/build.log" 2>&1 || {
 		tail -n 30 "$build/build.log" >&2
