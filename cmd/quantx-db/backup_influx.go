@@ -71,6 +71,7 @@ it: 'quantx-db influx setup' recreates the tasks and DBRP mappings.`,
 			if err != nil {
 				return explainBackup(err)
 			}
+			d.metrics.backups(m)
 			return d.render(m, func() output.Table { return manifestTable(m) })
 		},
 	}

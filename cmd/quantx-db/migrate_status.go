@@ -27,6 +27,7 @@ func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			d.metrics.migrationStatus(st)
 			if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
 				return err
 			}

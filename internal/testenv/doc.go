@@ -23,7 +23,7 @@
 // Variables: QUANTX_TEST_DATABASE_URL (a PostgreSQL superuser URL), QUANTX_TEST_INFLUX_URL,
 // QUANTX_TEST_INFLUX_TOKEN ("user:password"), QUANTX_TEST_INFLUX_RPC, QUANTX_TEST_S3_ENDPOINT,
 // QUANTX_TEST_S3_ACCESS_KEY, QUANTX_TEST_S3_SECRET_KEY, QUANTX_TEST_S3_BUCKET,
-// QUANTX_TEST_OPENSEARCH_URL and QUANTX_TEST_ELASTICSEARCH_URL.
+// QUANTX_TEST_OPENSEARCH_URL, QUANTX_TEST_ELASTICSEARCH_URL and QUANTX_TEST_PUSHGATEWAY_URL.
 //
 // Developers with a Docker engine can start the same servers in containers (testcontainers-go)
 // instead of installing them; the CLI writes the same env file:
