@@ -48,6 +48,10 @@ type EnsureReport struct {
 	DefaultRows int64         `json:"default_rows"` // rows left in DEFAULT after the run (months outside the window)
 	Hash        []HashCheck   `json:"hash"`
 	HashOK      bool          `json:"hash_ok"`
+	// HorizonMonths is how many months after the current UTC month are
+	// covered without a gap after the run, counting partitions beyond the
+	// window too; -1 when the current month has none (see Health).
+	HorizonMonths int `json:"horizon_months"`
 }
 
 // Ensure makes the monthly partitions of MonthlyTable from MonthsBack months
@@ -120,6 +124,7 @@ func (m *Manager) Ensure(ctx context.Context, eo EnsureOptions) (EnsureReport, e
 			mr.DurationMS = time.Since(start).Milliseconds()
 			rep.Months = append(rep.Months, mr)
 		}
+		rep.HorizonMonths, _ = horizon(parts, now)
 		if hasDefault(parts) {
 			if rep.DefaultRows, err = exactRows(ctx, conn, m.opts.Schema, DefaultPartition); err != nil {
 				return err

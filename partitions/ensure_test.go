@@ -260,3 +260,36 @@ func TestEnsureAdvisoryLockHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEnsureReportsTheHorizon: the report's horizon counts every month covered
+// after the current one, beyond the window of the run too, as Health does.
+func TestEnsureReportsTheHorizon(t *testing.T) {
+	t.Parallel()
+	pool, _ := newDB(t)
+	m := partitions.New(pool, fastOpts(at(t, "2031-05-10T12:00:00Z")))
+	rep, err := m.Ensure(t.Context(), partitions.EnsureOptions{MonthsAhead: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HorizonMonths != 5 {
+		t.Fatalf("horizon after premaking 5 months: %d", rep.HorizonMonths)
+	}
+	rep, err = m.Ensure(t.Context(), partitions.EnsureOptions{MonthsAhead: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := m.Health(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HorizonMonths != 5 || h.HorizonMonths != 5 {
+		t.Fatalf("horizon with a 1-month window: report %d, health %d; want 5 (the partitions exist)", rep.HorizonMonths, h.HorizonMonths)
+	}
+	// A gap: the month after next dropped, the horizon stops before it.
+	if _, err := pool.Exec(t.Context(), "DROP TABLE activity_logs_y2031m07"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err = m.Health(t.Context()); err != nil || h.HorizonMonths != 1 {
+		t.Fatalf("horizon with a gap in July: %d (%v), want 1", h.HorizonMonths, err)
+	}
+}

@@ -113,18 +113,26 @@ func (m *Manager) Health(ctx context.Context) (Health, error) {
 			}
 		}
 	}
-	from := monthStart(m.opts.Now())
+	h.HorizonMonths, h.CoveredUntil = horizon(monthly, m.opts.Now())
+	h.Hash = checkHash(parts)
+	return h, nil
+}
+
+// horizon counts the months after the month of now that the monthly
+// partitions cover without a gap (-1 when that month itself has no
+// partition), and returns the end of the covered run.
+func horizon(monthly []Partition, now time.Time) (months int, until time.Time) {
+	months = -1
+	from := monthStart(now)
 	for i := 0; i < 1200; i++ { // 100 years: a guard, not a limit anyone reaches
 		to := from.AddDate(0, 1, 0)
 		if holder, _ := coveredBy(monthly, from, to); holder == "" {
 			break
 		}
-		h.HorizonMonths = i
-		h.CoveredUntil = to
+		months, until = i, to
 		from = to
 	}
-	h.Hash = checkHash(parts)
-	return h, nil
+	return months, until
 }
 
 // Partitions returns the partitions of table (reltuples row estimates).

@@ -10,6 +10,7 @@ import (
 	"github.com/quantx/quantx-db/elastic"
 	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/migrations"
+	"github.com/quantx/quantx-db/partitions"
 )
 
 // BackupCatalogue is what Status needs from the backup catalogue: the newest
@@ -56,6 +57,9 @@ type StatusReport struct {
 	NeedsAction bool         `json:"needs_action"`
 	Errors      bool         `json:"errors"`
 	Items       []StatusItem `json:"items"`
+	// Partitions is the partition health behind the postgres "partitions"
+	// line, for the CLI's metrics; nil when it was not read.
+	Partitions *partitions.Health `json:"-"`
 }
 
 // Err joins the failures behind every "error" line, in report order, or
@@ -100,7 +104,7 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 	case s.unavailable(Postgres) != nil:
 		add(errorItem(Postgres, "connect", s.Unavailable[Postgres]))
 	case s.configured(Postgres):
-		items, migrated := postgresStatus(ctx, s, o)
+		items, migrated := postgresStatus(ctx, s, o, &rep)
 		for _, it := range items {
 			add(it)
 		}
@@ -174,7 +178,7 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 
 // postgresStatus reports migrations and partitions; migrated is false when no
 // migration has been applied (nothing else can be read yet).
-func postgresStatus(ctx context.Context, s Stores, o StatusOptions) (items []StatusItem, migrated bool) {
+func postgresStatus(ctx context.Context, s Stores, o StatusOptions, rep *StatusReport) (items []StatusItem, migrated bool) {
 	st, err := s.Migrations.Status(ctx)
 	if err != nil {
 		return []StatusItem{errorItem(Postgres, "migrations", err)}, false
@@ -203,6 +207,7 @@ func postgresStatus(ctx context.Context, s Stores, o StatusOptions) (items []Sta
 	if err != nil {
 		return append(items, errorItem(Postgres, "partitions", err)), true
 	}
+	rep.Partitions = &h
 	part := StatusItem{Store: Postgres, Check: "partitions", State: StateOK,
 		Detail: fmt.Sprintf("%s: %d month(s) premade ahead, DEFAULT empty", h.Table, h.HorizonMonths)}
 	switch {

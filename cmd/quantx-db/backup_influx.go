@@ -87,6 +87,7 @@ a database that does not exist is named in the error, before anything runs.`,
 			if err != nil {
 				return explainInfluxBackup(err)
 			}
+			d.metrics.backups(m)
 			return d.render(m, func() output.Table { return manifestTable(m) })
 		},
 	}

@@ -30,6 +30,7 @@ func newBackupListCmd(d *deps) *cobra.Command {
 			if err != nil {
 				return explainBackup(err)
 			}
+			d.metrics.backups(ms...)
 			res := backupList{Backups: ms}
 			return d.render(res, func() output.Table {
 				t := output.Table{Header: []string{"ID", "KIND", "DATABASE", "FINISHED", "SIZE", "ENCRYPTION"}}

@@ -55,6 +55,7 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 			if err != nil {
 				return explainBackup(err)
 			}
+			d.metrics.backups(m)
 			return d.render(m, func() output.Table { return manifestTable(m) })
 		},
 	}

@@ -55,6 +55,7 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 			if err != nil {
 				return explainBackup(err)
 			}
+			d.metrics.prune(res)
 			return d.render(res, func() output.Table { return pruneTable(res) })
 		},
 	}

@@ -26,6 +26,7 @@ into a scratch database proves they restore.`,
 			if err != nil {
 				return explainBackup(err)
 			}
+			d.metrics.verify(v)
 			if err := d.render(v, func() output.Table { return verifyTable(v) }); err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ type deps struct {
 	redactor *config.Redactor // every configured or typed-in secret, for streams and logs
 	getenv   func(string) string
 	now      func() time.Time // partition names depend on it; tests pin it via QUANTX_NOW
+	metrics  *runMetrics      // the figures of this run, for --metrics-file and --metrics-push
 
 	// Filled by the root command's PersistentPreRunE from the global flags.
 	format    output.Format
@@ -41,7 +42,7 @@ func newDeps(s output.Streams, getenv func(string) string) *deps {
 	red := &config.Redactor{}
 	rawOut := s.Out
 	s.Out, s.Err = red.Writer(s.Out), red.Writer(s.Err)
-	d := &deps{streams: s, rawOut: rawOut, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now}
+	d := &deps{streams: s, rawOut: rawOut, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now, metrics: newRunMetrics()}
 	d.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if v := getenv("QUANTX_NOW"); v != "" { // documented for tests and demos of month rollover
 		if t, err := time.Parse(time.RFC3339, v); err == nil {

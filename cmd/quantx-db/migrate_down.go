@@ -62,6 +62,7 @@ func runReverting(ctx context.Context, d *deps, f *migrateFlags, t migrations.Ta
 		return usagef("re-run with --yes to revert", "refused to revert %d migration(s) without confirmation", downs)
 	}
 	rep, err := r.Run(ctx, t)
+	d.metrics.migrations(rep, err)
 	if err != nil {
 		return explainMigrate(err)
 	}

@@ -37,6 +37,7 @@ the database are listed too.`,
 			if err != nil {
 				return err
 			}
+			d.metrics.migrationStatus(st)
 			if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
 				return err
 			}

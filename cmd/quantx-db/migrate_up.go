@@ -28,6 +28,7 @@ func newMigrateUpCmd(d *deps, f *migrateFlags) *cobra.Command {
 			}
 			defer pool.Close()
 			rep, err := r.Up(cmd.Context(), n)
+			d.metrics.migrations(rep, err)
 			if err != nil {
 				return explainMigrate(err)
 			}

@@ -43,6 +43,7 @@ exists: a missing one exits 3.`,
 			if err != nil {
 				return explainMaintenance(err)
 			}
+			d.metrics.partitionsEnsure(rep)
 			if err := d.render(rep, func() output.Table { return ensureTable(rep) }); err != nil {
 				return err
 			}

@@ -53,6 +53,7 @@ disabled"; restore waits until the new database answers.`,
 			if err != nil {
 				return explainInfluxBackup(err)
 			}
+			d.metrics.restore(res)
 			return d.render(res, func() output.Table { return restoreTable(res) })
 		},
 	}

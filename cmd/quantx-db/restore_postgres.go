@@ -65,6 +65,7 @@ manifest and exits 3 on a difference.`,
 			if err != nil {
 				return explainBackup(err)
 			}
+			d.metrics.restore(res)
 			if err := d.render(res, func() output.Table { return restoreTable(res) }); err != nil {
 				return err
 			}

@@ -71,6 +71,7 @@ archive/ and backups/ alike.`,
 				return usagef("re-run with --yes (cron: 'quantx-db retention apply --yes')", "refused to drop or archive data without confirmation: the plan above was not applied")
 			}
 			rep, err := retention.New(pool, p, opts).Apply(ctx)
+			d.metrics.retention(rep)
 			if err != nil {
 				if len(rep.Tables) > 0 {
 					_ = d.render(rep, func() output.Table { return retentionTable(rep) })

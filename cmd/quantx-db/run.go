@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/quantx/quantx-db/internal/output"
 )
 
 // run is the whole program: tests call it with buffers and a fake environment.
 func run(ctx context.Context, args []string, s output.Streams, getenv func(string) string) int {
+	start := time.Now() // wall clock for the metrics, even when QUANTX_NOW pins d.now
 	d := newDeps(s, getenv)
 	root := newRootCmd(d)
 	root.SetArgs(args)
@@ -27,5 +29,7 @@ func run(ctx context.Context, args []string, s output.Streams, getenv func(strin
 	if cmd != nil {
 		d.learnFlagSecrets(cmd.Flags())
 	}
-	return d.reportError(ctx, err)
+	code := d.reportError(ctx, err)
+	d.recordRun(ctx, cmd, args, code, start) // --metrics-file, --metrics-push: after any command
+	return code
 }

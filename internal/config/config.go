@@ -33,6 +33,8 @@ type Config struct {
 	S3Bucket      string `yaml:"s3_bucket" json:"s3_bucket,omitempty"`
 	S3TLS         bool   `yaml:"s3_tls" json:"s3_tls"`
 	S3Prefix      string `yaml:"s3_prefix" json:"s3_prefix,omitempty"`
+	MetricsFile   string `yaml:"metrics_file" json:"metrics_file,omitempty"` // node_exporter textfile every command merges into
+	MetricsPush   DSN    `yaml:"metrics_push" json:"metrics_push,omitempty"` // Pushgateway base URL
 	Lint          Lint   `yaml:"lint" json:"lint,omitzero"`
 }
 
@@ -91,6 +93,10 @@ var settings = []setting{
 		}},
 	{"s3-prefix", []string{"QUANTX_S3_PREFIX"}, false, "S3 key `prefix`",
 		str(func(c *Config) *string { return &c.S3Prefix })},
+	{"metrics-file", []string{"QUANTX_METRICS_FILE"}, false, "after every command, merge its Prometheus series into this node_exporter textfile `path`",
+		str(func(c *Config) *string { return &c.MetricsFile })},
+	{"metrics-push", []string{"QUANTX_METRICS_PUSH"}, false, "after every command, push its Prometheus series to this Pushgateway `URL`",
+		func(c *Config, v string) error { c.MetricsPush = DSN(v); return nil }},
 }
 
 // Setting is the public description of one configuration value, for --help
@@ -171,6 +177,25 @@ func Resolve(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	}
 	c.DatabaseURL = DSN(withConnectTimeout(string(c.DatabaseURL)))
 	return c, nil
+}
+
+// Lookup resolves the one setting whose flag is named, from the flags, else
+// the environment: for a caller that must still act after Resolve failed
+// (the metrics of a run whose other settings were bad). A setting's own
+// error (an unreadable *-file) counts as not set.
+func Lookup(fs *pflag.FlagSet, getenv func(string) string, flag string) (string, bool) {
+	for _, s := range settings {
+		if s.flag != flag {
+			continue
+		}
+		if v, ok, err := flagSetting(fs, s); err == nil && ok {
+			return v, true
+		}
+		if v, ok, err := envValue(s, getenv); err == nil && ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // ConnectTimeout is the connect_timeout (seconds) quantx-db adds to a
@@ -365,6 +390,12 @@ func mergeNonZero(dst *Config, src Config) {
 	if len(src.Lint.Disable) > 0 {
 		dst.Lint.Disable = src.Lint.Disable
 	}
+	if src.MetricsFile != "" {
+		dst.MetricsFile = src.MetricsFile
+	}
+	if src.MetricsPush != "" {
+		dst.MetricsPush = src.MetricsPush
+	}
 }
 
 // validate checks the shape of every configured value; it never connects.
@@ -388,6 +419,11 @@ func (c Config) validate() error {
 	case "auto", "elasticsearch", "opensearch":
 	default:
 		return fmt.Errorf("elastic-engine %q: use auto, elasticsearch or opensearch", c.ElasticEngine)
+	}
+	if c.MetricsPush != "" {
+		if err := checkURL("metrics-push", string(c.MetricsPush), "http", "https"); err != nil {
+			return err
+		}
 	}
 	if strings.Contains(c.S3Endpoint, "://") {
 		return fmt.Errorf("s3-endpoint %q: give host:port without a scheme (use --s3-tls for https)", c.S3Endpoint)

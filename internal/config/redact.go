@@ -160,7 +160,7 @@ func tokenSecrets(tok string) []string {
 // to be echoed.
 func (c Config) Secrets() []string {
 	var out []string
-	for _, d := range []DSN{c.DatabaseURL, c.InfluxURL, c.ElasticURL} {
+	for _, d := range []DSN{c.DatabaseURL, c.InfluxURL, c.ElasticURL, c.MetricsPush} {
 		out = append(out, connectionSecrets(string(d))...)
 	}
 	out = append(out, tokenSecrets(c.InfluxToken.Reveal())...)

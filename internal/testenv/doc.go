@@ -23,7 +23,7 @@
 // Variables: QUANTX_TEST_DATABASE_URL (a PostgreSQL superuser URL), QUANTX_TEST_INFLUX_URL,
 // QUANTX_TEST_INFLUX_TOKEN ("user:password"), QUANTX_TEST_INFLUX_RPC, QUANTX_TEST_S3_ENDPOINT,
 // QUANTX_TEST_S3_ACCESS_KEY, QUANTX_TEST_S3_SECRET_KEY, QUANTX_TEST_S3_BUCKET,
-// QUANTX_TEST_OPENSEARCH_URL and QUANTX_TEST_ELASTICSEARCH_URL; for InfluxDB 2.7 (Influx2)
+// QUANTX_TEST_OPENSEARCH_URL, QUANTX_TEST_ELASTICSEARCH_URL, QUANTX_TEST_PUSHGATEWAY_URL; for InfluxDB 2.7 (Influx2)
 // QUANTX_TEST_INFLUX2_URL, QUANTX_TEST_INFLUX2_TOKEN and QUANTX_TEST_INFLUX2_ORG. The InfluxDB helpers
 // hand out quantx-db's own client (internal/influxclient) and check the server's major version; Influx2
 // removes every bucket, DBRP mapping and task named after the test's database when the test ends.
