@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // ReindexOptions tunes Reindex. The zero value is the safe default.
@@ -203,6 +205,7 @@ func (p *Provisioner) reindexCopy(ctx context.Context, x *Index, f *features, sr
 		rep.Method = "client_scroll"
 		rep.Copied, err = p.copyAll(ctx, src, target, shardsOf(marks), total, o.BatchSize, l)
 	}
+	p.copied(target, rep.Copied, total, true)
 	if err != nil {
 		return fmt.Errorf("reindex %s: copy %s → %s: %w", x.Name, src, target, err)
 	}
@@ -490,11 +493,10 @@ func (p *Provisioner) joinSplit(ctx context.Context, x *Index, src, dst string, 
 		}
 		c, k, err := p.runBulk(ctx, buf.Bytes(), 409)
 		rep.Copied, rep.KeptNewer = rep.Copied+c, rep.KeptNewer+k
-		if p.prog != nil {
-			p.prog(rep.Copied+rep.KeptNewer, total)
-		}
+		p.copied(dst, rep.Copied+rep.KeptNewer, total, false)
 		return err
 	})
+	p.copied(dst, rep.Copied+rep.KeptNewer, total, true)
 	if err != nil {
 		return fmt.Errorf("reindex %s: copy %s → %s: %w", x.Name, src, dst, err)
 	}
@@ -653,9 +655,7 @@ func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int
 		}
 		s := t.Task.Status
 		copied = s.Created + s.Updated
-		if p.prog != nil {
-			p.prog(copied, max(s.Total, total))
-		}
+		p.copied(dst, copied, max(s.Total, total), false)
 		if t.Completed {
 			done = true
 			if len(t.Error) > 0 {
@@ -836,4 +836,10 @@ type bulkItemResult struct {
 	ID     string          `json:"_id"`
 	Status int             `json:"status"`
 	Error  json.RawMessage `json:"error"`
+}
+
+// copied reports the bulk copy into dst: documents written out of total (0
+// when unknown); end marks its last report.
+func (p *Provisioner) copied(dst string, done, total int64, end bool) {
+	p.prog.Report(progress.Event{Phase: "copy", Subject: dst, Unit: progress.Documents, Done: done, Total: total, End: end})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/internal/progress"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/partitions"
 )
@@ -42,6 +43,10 @@ type Options struct {
 	StaleAfter time.Duration
 	// StalePrefixes are further prefixes (relative to the store's) to sweep, for example backups/.
 	StalePrefixes []string
+	// Progress receives the progress of a real run: expired months archived and dropped (phase
+	// "retention"), the rows of each month's archive (phase "archive"), orders flagged (phase
+	// "archive orders"); nil reports nothing.
+	Progress progress.Func
 }
 
 // Runner applies one policy to one database.

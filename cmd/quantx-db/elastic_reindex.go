@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +40,7 @@ generations age out through retention.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, err := d.elasticProvisioner(ctx, f, d.elasticProgress())
+			p, err := d.elasticProvisioner(ctx, f, d.progress())
 			if err != nil {
 				return err
 			}
@@ -53,9 +52,6 @@ generations age out through retention.`,
 				return usagef("re-run with --yes, or with --keep-old to keep the old index", "refused to delete the old index of %s without confirmation", x.Name)
 			}
 			rep, err := p.Reindex(ctx, args[0], o)
-			if d.streams.ErrTTY {
-				fmt.Fprintln(d.streams.Err)
-			}
 			if rep.To != "" {
 				if rerr := d.render(rep, func() output.Table { return elasticReindexTable(rep) }); rerr != nil {
 					return rerr
@@ -69,24 +65,6 @@ generations age out through retention.`,
 	cmd.Flags().IntVar(&o.BatchSize, "batch-size", 1000, "documents per scroll page and bulk request")
 	cmd.Flags().DurationVar(&o.MaxWriteBlock, "max-write-block", 5*time.Second, "longest time writes may be refused during the final catch-up (over it: writes resume, one retry, then give up)")
 	return cmd
-}
-
-// elasticProgress draws a one-line progress counter on a terminal stderr;
-// off a terminal it stays silent (cron mail).
-func (d *deps) elasticProgress() func(done, total int64) {
-	if !d.streams.ErrTTY {
-		return nil
-	}
-	var mu sync.Mutex
-	return func(done, total int64) {
-		mu.Lock()
-		defer mu.Unlock()
-		if total > 0 {
-			fmt.Fprintf(d.streams.Err, "\rcopied %d/%d documents (%d%%)", done, total, done*100/total)
-		} else {
-			fmt.Fprintf(d.streams.Err, "\rcopied %d documents", done)
-		}
-	}
 }
 
 func elasticReindexTable(r elastic.ReindexReport) output.Table {

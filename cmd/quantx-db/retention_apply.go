@@ -54,7 +54,7 @@ archive/ and backups/ alike.`,
 				return err
 			}
 			defer pool.Close()
-			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger,
+			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger, Progress: d.progress(),
 				StaleAfter: staleAfter, StalePrefixes: []string{backup.BackupsPrefix}}
 			if staleAfter == 0 {
 				opts.StaleAfter = -1 // the flag's 0 means "now": everything idle is stale
