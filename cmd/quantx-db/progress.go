@@ -181,7 +181,9 @@ func (s *progressSink) addBar(ph *phase, ev progress.Event) {
 			return fmt.Sprintf("%d %s", st.Current, unit)
 		}, decor.WCSyncSpace)
 	}
-	opts := []mpb.BarOption{mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), counts)}
+	// A finished phase leaves the screen (the result printed next says what was done); one cut
+	// short by an error stays where it stopped (stop aborts it without dropping it).
+	opts := []mpb.BarOption{mpb.BarRemoveOnComplete(), mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), counts)}
 	if ev.Total > 0 {
 		opts = append(opts, mpb.AppendDecorators(
 			decor.Percentage(decor.WC{W: 5}),
