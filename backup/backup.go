@@ -43,6 +43,7 @@ var (
 	ErrDatabaseExists    = errors.New("influx database already exists")
 	ErrInvalidTimeWindow = errors.New("give both start and end of the time window, or neither")
 	ErrWrongKind         = errors.New("backup is of another kind")
+	ErrNoSpace           = errors.New("not enough free disk space")
 )
 
 // Options configure a Catalogue. The zero value works.

@@ -30,6 +30,11 @@ type PostgresRestore struct {
 	AllowNonEmpty bool
 	NoOwner       bool // pg_restore --no-owner --no-privileges: restore as the connecting role
 	Verify        bool // compare row counts (and checksums when recorded) with the manifest afterwards
+	// DryRun checks everything the restore needs and restores nothing: the manifest and its kind, the
+	// object in the bucket (its size; with age, that an identity opens it), the target (reachable,
+	// empty unless AllowNonEmpty), pg_restore of the target's major version, and with Jobs > 1 the free
+	// space in TempDir. It fails with the error the restore would fail with.
+	DryRun bool
 }
 
 // RestoreResult reports a restore.
@@ -40,6 +45,8 @@ type RestoreResult struct {
 	Bytes    int64         `json:"bytes"`  // object bytes read
 	Jobs     int           `json:"jobs"`
 	Cleaned  bool          `json:"cleaned"` // restored over existing objects (--clean)
+	DryRun   bool          `json:"dry_run"` // nothing was restored: Bytes is the object's size, Checked what was checked
+	Checked  []string      `json:"checked,omitempty"`
 	Check    *RestoreCheck `json:"check,omitempty"`
 	Manifest Manifest      `json:"-"`
 }
@@ -111,9 +118,13 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 		}
 		res.Cleaned = true
 	}
-	tool, _, err := o.Tools.resolveTool(ctx, "pg_restore", ServerMajor(si.VersionNum))
+	tool, toolVersion, err := o.Tools.resolveTool(ctx, "pg_restore", ServerMajor(si.VersionNum))
 	if err != nil {
 		return res, fmt.Errorf("restore %s: %w", id, err)
+	}
+	if o.DryRun {
+		res.Checked = append(res.Checked, fmt.Sprintf("target %s reachable, %d table(s)", si.Database, n), "pg_restore "+toolVersion+" at "+tool)
+		return c.checkRestore(ctx, m, o, res)
 	}
 	dbname, env := o.Tools.toolConn(o.TargetURL)
 	args := []string{"--dbname=" + dbname, "--no-password", "--exit-on-error"}
@@ -276,4 +287,47 @@ func checkRestore(ctx context.Context, url string, m Manifest, prog progress.Fun
 		chk.Tables = append(chk.Tables, tc)
 	}
 	return chk, nil
+}
+
+// checkRestore is the dry run's look at the bucket and the disk, after the
+// checks RestorePostgres shares with the real run.
+func (c *Catalogue) checkRestore(ctx context.Context, m Manifest, o PostgresRestore, res RestoreResult) (RestoreResult, error) {
+	res.DryRun, res.Bytes = true, m.Size
+	st, err := c.store.Stat(ctx, m.Key)
+	if err != nil {
+		return res, fmt.Errorf("restore %s: %w", m.ID, err)
+	}
+	if st.Size != m.Size {
+		return res, fmt.Errorf("restore %s: %w: %s is %d bytes in the bucket, the manifest says %d", m.ID, ErrChecksumMismatch, m.Key, st.Size, m.Size)
+	}
+	res.Checked = append(res.Checked, fmt.Sprintf("object %s in the bucket, %d bytes", m.Key, st.Size))
+	if m.Encryption == encAge { // the header says whether an identity opens it; nothing more is read
+		obj, err := c.store.Get(ctx, m.Key)
+		if err != nil {
+			return res, fmt.Errorf("restore %s: %w", m.ID, err)
+		}
+		_, err = openPayload(obj, m, o.Identities)
+		obj.Close()
+		if err != nil {
+			return res, err
+		}
+		res.Checked = append(res.Checked, "an --identity opens the age encryption")
+	}
+	if o.Jobs > 1 {
+		dir := o.TempDir
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		free, ok, err := freeSpace(dir)
+		if err != nil {
+			return res, fmt.Errorf("restore %s: spool for pg_restore -j: %w", m.ID, err)
+		}
+		if ok && free < uint64(m.Size) {
+			return res, fmt.Errorf("restore %s: %w: %s has %d bytes free, the dump needs %d", m.ID, ErrNoSpace, dir, free, m.Size)
+		}
+		if ok {
+			res.Checked = append(res.Checked, fmt.Sprintf("%s has room for the spool file (%d bytes free)", dir, free))
+		}
+	}
+	return res, nil
 }

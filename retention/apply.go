@@ -90,6 +90,9 @@ func (r *Runner) dropPartitions(ctx context.Context, pol *PartitionPolicy) (Tabl
 				tr.Partitions = append(tr.Partitions, pr)
 				tr.Rows += pr.Rows
 			}
+			if r.opts.CheckPrivileges && len(expired) > 0 {
+				return partitions.CheckOwner(ctx, conn, r.parts.Schema(), table)
+			}
 			return nil
 		}
 		// Detach every expired month first (one short lock on the parent),
@@ -222,6 +225,9 @@ func (r *Runner) archiveOrders(ctx context.Context, pol *OrdersPolicy) (TableRep
 			return tr, fmt.Errorf("count expired orders: %w", err)
 		}
 		tr.Batches = int((tr.Rows + int64(pol.BatchSize) - 1) / int64(pol.BatchSize))
+		if r.opts.CheckPrivileges && tr.Rows > 0 {
+			return tr, checkUpdate(ctx, r.pool, "orders")
+		}
 		return tr, nil
 	}
 	stmt := "UPDATE orders o SET archived = true FROM (SELECT id FROM orders WHERE " + where +

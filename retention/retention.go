@@ -35,6 +35,10 @@ type Options struct {
 	Store      *s3store.Store     // where partition archives go; nil with archiving on is ErrNoArchiveStore
 	NoArchive  bool               // drop expired partitions without archiving them (explicit opt-out)
 	DryRun     bool               // report what would happen; change nothing
+	// CheckPrivileges makes a dry run also check that the connected role could do the work it found
+	// (own activity_logs to detach and drop its partitions, UPDATE orders), and fail with ErrWouldFail
+	// where the real run would fail. Off, a dry run only reads (status uses it as an estimate).
+	CheckPrivileges bool
 	Logger     *slog.Logger       // nil discards
 	// StaleAfter is how long an incomplete multipart upload must have been idle before Apply aborts it
 	// (what a run killed mid-archive, or a bucket that died under it, leaves behind). 0 means 15 minutes;

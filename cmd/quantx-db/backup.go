@@ -111,6 +111,8 @@ func explainBackup(err error) error {
 		return usageErr(err, "see --help")
 	case errors.Is(err, backup.ErrNoBuckets):
 		return failure(err, "check --database: on InfluxDB 2.x its buckets are named DATABASE or DATABASE/<tier>")
+	case errors.Is(err, backup.ErrNoSpace):
+		return failure(err, "free some space, or point --temp-dir at a file system with room for the dump")
 	case errors.Is(err, backup.ErrDatabaseExists):
 		return usageErr(err, "influxd restore cannot restore onto an existing database: pass --new-database NAME")
 	}
