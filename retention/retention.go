@@ -39,7 +39,7 @@ type Options struct {
 	// (own activity_logs to detach and drop its partitions, UPDATE orders), and fail with ErrWouldFail
 	// where the real run would fail. Off, a dry run only reads (status uses it as an estimate).
 	CheckPrivileges bool
-	Logger     *slog.Logger       // nil discards
+	Logger          *slog.Logger // nil discards
 	// StaleAfter is how long an incomplete multipart upload must have been idle before Apply aborts it
 	// (what a run killed mid-archive, or a bucket that died under it, leaves behind). 0 means 15 minutes;
 	// negative aborts every one. The sweep covers ArchivePrefix and StalePrefixes, and runs at the start

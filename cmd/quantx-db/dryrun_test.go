@@ -38,7 +38,7 @@ func limitedRole(t *testing.T, db *testenv.PGDatabase, pool *pgxpool.Pool) strin
 }
 
 type dataState struct {
-	partitions []string
+	partitions           []string
 	logs, archivedOrders int64
 }
 
