@@ -130,9 +130,15 @@ func TestRetentionDryRunPredicts(t *testing.T) {
 	if err := json.Unmarshal([]byte(dry.stdout), &plan); err != nil || !plan.DryRun || len(plan.Tables[0].Partitions) == 0 {
 		t.Fatalf("dry run report: %v %s", err, dry.stdout)
 	}
-	real = runCLI(t, env, "retention", "apply", "--yes", "-o", "json")
+	real = runCLI(t, env, "retention", "apply", "--yes", "-o", "json", "--log-format", "json")
 	if real.code != exitOK {
 		t.Fatalf("apply: exit %d %s", real.code, real.stderr)
+	}
+	// Its progress, as JSON log records: the months, and each month's archive.
+	for _, want := range []string{`"msg":"progress","phase":"retention","subject":"activity_logs","unit":"partitions"`, `"msg":"progress","phase":"archive"`} {
+		if !strings.Contains(real.stderr, want) {
+			t.Errorf("no %s record in the JSON logs:\n%s", want, real.stderr)
+		}
 	}
 	if err := json.Unmarshal([]byte(real.stdout), &rep); err != nil {
 		t.Fatal(err)
@@ -321,9 +327,12 @@ func TestElasticReindexDryRun(t *testing.T) {
 	if after := indices(); after != before {
 		t.Fatalf("the dry run changed indices or aliases:\nbefore\n%s\nafter\n%s", before, after)
 	}
-	r = cli(exitOK, "reindex", "instruments", "--keep-old", "-o", "json")
+	r = cli(exitOK, "reindex", "instruments", "--keep-old", "-o", "json", "--log-format", "json")
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
+	}
+	if want := `"msg":"progress","phase":"copy","subject":"` + base + `-v4","unit":"documents","done":3,"total":3`; !strings.Contains(r.stderr, want) {
+		t.Errorf("no %s record in the JSON logs:\n%s", want, r.stderr)
 	}
 	if rep.To != plan.To || rep.From != plan.From || rep.SourceCount != plan.SourceCount || plan.To != base+"-v4" {
 		t.Fatalf("dry run said %s → %s (%d documents); the reindex did %s → %s (%d)", plan.From, plan.To, plan.SourceCount, rep.From, rep.To, rep.SourceCount)

@@ -212,3 +212,24 @@ func TestProgressOffTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexBuildProgressRecords: migrate up's concurrent index builds are
+// reported as progress records with JSON logs, and not at all in text off a
+// terminal (where the result table is all there is on success).
+func TestIndexBuildProgressRecords(t *testing.T) {
+	t.Parallel()
+	env, _ := dbEnv(t)
+	r := runCLI(t, env, "migrate", "up", "--log-format", "json")
+	if r.code != exitOK {
+		t.Fatalf("migrate up: exit %d %s", r.code, r.stderr)
+	}
+	for _, want := range []string{`"msg":"progress","phase":"build index","subject":"idx_orders_retention"`, `"end":true`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("no %s in the JSON logs:\n%s", want, r.stderr)
+		}
+	}
+	env2, _ := dbEnv(t)
+	if r := runCLI(t, env2, "migrate", "up"); r.code != exitOK || r.stderr != "" || !strings.Contains(r.stdout, "migrated from version none to") {
+		t.Errorf("quiet migrate up: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
+}
