@@ -25,6 +25,11 @@ const progressLogEvery = 10 * time.Second
 // (progress.Func): bars on a terminal with text logs (vbauerster/mpb), info
 // records "progress" with --log-format json, nothing otherwise (cron mail
 // stays short). It is made by the root command once the log flags are known.
+//
+// mpb rather than schollz/progressbar: several bars at once (a backup's upload
+// beside its row counts, pg_restore beside nothing else), log lines printed
+// above the bars instead of through them (Progress.Write), and a container
+// that finishes every bar and leaves the cursor at the start of a line.
 type progressSink struct {
 	mu     sync.Mutex
 	bars   bool // else log records
