@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/quantx/quantx-db/internal/progress"
 	"github.com/quantx/quantx-db/internal/s3store"
 )
 
@@ -42,15 +43,16 @@ var (
 	ErrDatabaseExists    = errors.New("influx database already exists")
 	ErrInvalidTimeWindow = errors.New("give both start and end of the time window, or neither")
 	ErrWrongKind         = errors.New("backup is of another kind")
+	ErrNoSpace           = errors.New("not enough free disk space")
 )
 
 // Options configure a Catalogue. The zero value works.
 type Options struct {
 	Logger *slog.Logger     // nil discards
 	Now    func() time.Time // nil is time.Now
-	// Progress, when set, is called at most every ProgressEvery and once at the end of each transfer.
-	Progress      func(Progress)
-	ProgressEvery time.Duration // 0 means 500ms
+	// Progress receives the progress of transfers (bytes), restores (pg_restore's items) and row
+	// counts (tables); nil reports nothing.
+	Progress progress.Func
 	// StaleAfter is how long an incomplete upload or a manifest-less backup folder must have been idle
 	// before a backup run or prune removes it: a running backup stores a part every 16 MiB, so it is
 	// never that idle. 0 means 15 minutes; negative means "remove all" (only when nothing else runs).
@@ -61,16 +63,6 @@ type Options struct {
 	StalePrefixes []string
 	// ToolVersion is recorded in manifests (quantx-db's version).
 	ToolVersion string
-}
-
-// Progress reports a transfer.
-type Progress struct {
-	Stage   string        `json:"stage"` // "upload", "download", "verify"
-	ID      string        `json:"id"`
-	Bytes   int64         `json:"bytes"`
-	Total   int64         `json:"total"` // 0 when unknown (uploads of a dump)
-	Elapsed time.Duration `json:"elapsed"`
-	Done    bool          `json:"done"`
 }
 
 // Catalogue is the set of backups in one bucket/prefix.
@@ -87,9 +79,6 @@ func New(store *s3store.Store, o Options) *Catalogue {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.ProgressEvery == 0 {
-		o.ProgressEvery = 500 * time.Millisecond
 	}
 	if o.StaleAfter == 0 {
 		o.StaleAfter = 15 * time.Minute

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // PGTools says where the PostgreSQL client tools are.
@@ -159,7 +161,10 @@ SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'`
 
 // tableStats counts the rows of each table (and checksums them when sums is set): md5 over the sorted
 // md5s of the rows' text, so row order on disk does not matter.
-func tableStats(ctx context.Context, tx pgx.Tx, tables []string, sums bool) (map[string]int64, map[string]string, error) {
+func tableStats(ctx context.Context, tx pgx.Tx, tables []string, sums bool, ev progress.Event, prog progress.Func) (map[string]int64, map[string]string, error) {
+	ev.Unit, ev.Total = progress.Tables, int64(len(tables))
+	cnt := progress.NewCounter(prog, ev)
+	defer cnt.Finish()
 	counts := map[string]int64{}
 	var checks map[string]string
 	// The counts run beside pg_dump, which is busy compressing: parallel workers and JIT compilation
@@ -174,12 +179,14 @@ func tableStats(ctx context.Context, tx pgx.Tx, tables []string, sums bool) (map
 		}
 	}
 	for _, t := range tables {
+		cnt.SetItem(t)
 		if !sums {
 			var n int64
 			if err := tx.QueryRow(ctx, "SELECT count(*) FROM ONLY "+t).Scan(&n); err != nil {
 				return nil, nil, fmt.Errorf("count rows of %s: %w", t, err)
 			}
 			counts[t] = n
+			cnt.Add(1)
 			continue
 		}
 		var n int64
@@ -194,6 +201,7 @@ func tableStats(ctx context.Context, tx pgx.Tx, tables []string, sums bool) (map
 		} else {
 			checks[t] = ""
 		}
+		cnt.Add(1)
 	}
 	return counts, checks, nil
 }

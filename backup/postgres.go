@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/quantx/quantx-db/internal/pgcancel"
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // PostgresBackup says what to back up and how.
@@ -135,7 +136,7 @@ func (c *Catalogue) BackupPostgres(ctx context.Context, o PostgresBackup) (Manif
 		tables = nil
 	}
 	go func() {
-		counts, sums, err := tableStats(countCtx, tx, tables, o.Checksums)
+		counts, sums, err := tableStats(countCtx, tx, tables, o.Checksums, progress.Event{Phase: "count rows", Subject: si.Database}, c.o.Progress)
 		statsCh <- stats{counts, sums, err}
 	}()
 

@@ -2,43 +2,28 @@ package backup
 
 import (
 	"io"
-	"time"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
-// progressReader counts bytes and reports them through Options.Progress, throttled.
+// progressReader counts the bytes of one transfer (p.Bytes) and reports them
+// through Options.Progress.
 type progressReader struct {
-	r     io.Reader
-	fn    func(Progress)
-	every time.Duration
-	p     Progress
-	start time.Time
-	last  time.Time
+	r *progress.Reader
+	p struct{ Bytes int64 }
 }
 
+// progress starts reporting a transfer: stage is the phase ("upload",
+// "download", "verify"), id the backup, total the size when known (0 if not).
 func (c *Catalogue) progress(r io.Reader, stage, id string, total int64) *progressReader {
-	now := time.Now()
-	return &progressReader{r: r, fn: c.o.Progress, every: c.o.ProgressEvery,
-		p: Progress{Stage: stage, ID: id, Total: total}, start: now, last: now}
+	return &progressReader{r: progress.NewReader(r, c.o.Progress, progress.Event{Phase: stage, Subject: id, Total: total})}
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.p.Bytes += int64(n)
-	if p.fn != nil {
-		if now := time.Now(); now.Sub(p.last) >= p.every {
-			p.last = now
-			p.p.Elapsed = now.Sub(p.start)
-			p.fn(p.p)
-		}
-	}
 	return n, err
 }
 
 // finish reports the final count once.
-func (p *progressReader) finish() {
-	if p.fn != nil && !p.p.Done {
-		p.p.Done = true
-		p.p.Elapsed = time.Since(p.start)
-		p.fn(p.p)
-	}
-}
+func (p *progressReader) finish() { p.r.Finish() }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/quantx/quantx-db/internal/pgcancel"
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // PostgresRestore says where and how to restore a PostgreSQL backup.
@@ -29,6 +30,11 @@ type PostgresRestore struct {
 	AllowNonEmpty bool
 	NoOwner       bool // pg_restore --no-owner --no-privileges: restore as the connecting role
 	Verify        bool // compare row counts (and checksums when recorded) with the manifest afterwards
+	// DryRun checks everything the restore needs and restores nothing: the manifest and its kind, the
+	// object in the bucket (its size; with age, that an identity opens it), the target (reachable,
+	// empty unless AllowNonEmpty), pg_restore of the target's major version, and with Jobs > 1 the free
+	// space in TempDir. It fails with the error the restore would fail with.
+	DryRun bool
 }
 
 // RestoreResult reports a restore.
@@ -39,6 +45,8 @@ type RestoreResult struct {
 	Bytes    int64         `json:"bytes"`  // object bytes read
 	Jobs     int           `json:"jobs"`
 	Cleaned  bool          `json:"cleaned"` // restored over existing objects (--clean)
+	DryRun   bool          `json:"dry_run"` // nothing was restored: Bytes is the object's size, Checked what was checked
+	Checked  []string      `json:"checked,omitempty"`
 	Check    *RestoreCheck `json:"check,omitempty"`
 	Manifest Manifest      `json:"-"`
 }
@@ -110,9 +118,13 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 		}
 		res.Cleaned = true
 	}
-	tool, _, err := o.Tools.resolveTool(ctx, "pg_restore", ServerMajor(si.VersionNum))
+	tool, toolVersion, err := o.Tools.resolveTool(ctx, "pg_restore", ServerMajor(si.VersionNum))
 	if err != nil {
 		return res, fmt.Errorf("restore %s: %w", id, err)
+	}
+	if o.DryRun {
+		res.Checked = append(res.Checked, fmt.Sprintf("target %s reachable, %d table(s)", si.Database, n), "pg_restore "+toolVersion+" at "+tool)
+		return c.checkRestore(ctx, m, o, res)
 	}
 	dbname, env := o.Tools.toolConn(o.TargetURL)
 	args := []string{"--dbname=" + dbname, "--no-password", "--exit-on-error"}
@@ -128,7 +140,12 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 		return res, fmt.Errorf("restore %s: %w", id, err)
 	}
 	defer obj.Close()
-	pr := c.progress(obj, "download", id, m.Size)
+	// Streamed, the object's bytes are the restore's progress; with --jobs they are the spool's.
+	stage := "restore"
+	if o.Jobs > 1 {
+		stage = "download"
+	}
+	pr := c.progress(obj, stage, id, m.Size)
 	checked := newCheckedReader(pr, m.Key, m.Size, m.SHA256)
 	payload, err := openPayload(checked, m, o.Identities)
 	if err != nil {
@@ -138,13 +155,19 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	log.InfoContext(ctx, "restore started", "jobs", res.Jobs, "bytes", m.Size)
 
 	if o.Jobs > 1 {
-		err = c.restoreFromFile(ctx, tool, args, env, payload, o)
+		err = c.restoreFromFile(ctx, tool, args, env, payload, pr, id, o)
 	} else {
+		if c.o.Progress != nil {
+			args = append(args, "--verbose") // names the object being restored; see restoreLog
+		}
 		cmd := toolCommand(ctx, tool, args, env)
 		cmd.Stdin = payload
 		tail := &tailBuffer{}
-		cmd.Stderr = tail
-		if rerr := cmd.Run(); rerr != nil {
+		rl := &restoreLog{tail: tail, item: pr.r.SetItem}
+		cmd.Stderr = rl
+		rerr := cmd.Run()
+		rl.flush()
+		if rerr != nil {
 			err = &toolError{Tool: "pg_restore", Stderr: tail.String(), Err: rerr}
 		}
 		// pg_restore may stop before the archive's last bytes: read them so the checksum is complete.
@@ -162,7 +185,7 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	}
 	log.InfoContext(ctx, "restore finished", "bytes", res.Bytes)
 	if o.Verify {
-		chk, err := CheckRestore(ctx, o.TargetURL, m)
+		chk, err := checkRestore(ctx, o.TargetURL, m, c.o.Progress)
 		if err != nil {
 			return res, fmt.Errorf("restore %s: verify: %w", id, err)
 		}
@@ -171,7 +194,7 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	return res, nil
 }
 
-func (c *Catalogue) restoreFromFile(ctx context.Context, tool string, args, env []string, payload io.Reader, o PostgresRestore) error {
+func (c *Catalogue) restoreFromFile(ctx context.Context, tool string, args, env []string, payload io.Reader, download *progressReader, id string, o PostgresRestore) error {
 	f, err := os.CreateTemp(o.TempDir, "quantx-db-restore-*.pgdump")
 	if err != nil {
 		return fmt.Errorf("spool for pg_restore -j: %w", err)
@@ -184,13 +207,40 @@ func (c *Catalogue) restoreFromFile(ctx context.Context, tool string, args, env 
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("spool to %s: %w", f.Name(), err)
 	}
-	_, err = runTool(ctx, tool, append(args, "--jobs="+strconv.Itoa(o.Jobs), f.Name()), env, nil)
-	return err
+	download.finish()
+	args = append(args, "--jobs="+strconv.Itoa(o.Jobs))
+	if c.o.Progress == nil {
+		_, err = runTool(ctx, tool, append(args, f.Name()), env, nil)
+		return err
+	}
+	// With a progress display: the archive's table of contents is the total, and pg_restore
+	// --verbose names each entry as it starts (serial part) or finishes (parallel part).
+	toc, err := runTool(ctx, tool, []string{"--list", f.Name()}, env, nil)
+	if err != nil {
+		return err
+	}
+	items := tocItems(string(toc))
+	cnt := progress.NewCounter(c.o.Progress, progress.Event{Phase: "restore", Subject: id, Unit: progress.Items, Total: int64(len(items))})
+	defer cnt.Finish()
+	cmd := toolCommand(ctx, tool, append(args, "--verbose", f.Name()), env)
+	tail := &tailBuffer{}
+	rl := &restoreLog{tail: tail, item: cnt.SetItem, items: items, done: map[string]bool{}, count: cnt}
+	cmd.Stderr = rl
+	rerr := cmd.Run()
+	rl.flush()
+	if rerr != nil {
+		return &toolError{Tool: "pg_restore", Stderr: tail.String(), Err: rerr}
+	}
+	return nil
 }
 
 // CheckRestore compares the database at url with the row counts (and checksums, when the manifest has
 // them) recorded at backup time, in one snapshot.
 func CheckRestore(ctx context.Context, url string, m Manifest) (RestoreCheck, error) {
+	return checkRestore(ctx, url, m, nil)
+}
+
+func checkRestore(ctx context.Context, url string, m Manifest, prog progress.Func) (RestoreCheck, error) {
 	conn, err := pgcancel.Connect(ctx, url)
 	if err != nil {
 		return RestoreCheck{}, fmt.Errorf("connect: %w", err)
@@ -220,7 +270,8 @@ func CheckRestore(ctx context.Context, url string, m Manifest) (RestoreCheck, er
 			existing = append(existing, t)
 		}
 	}
-	counts, sums, err := tableStats(ctx, tx, existing, len(m.TableSums) > 0)
+	counts, sums, err := tableStats(ctx, tx, existing, len(m.TableSums) > 0,
+		progress.Event{Phase: "verify", Subject: m.ID}, prog)
 	if err != nil {
 		return RestoreCheck{}, err
 	}
@@ -236,4 +287,47 @@ func CheckRestore(ctx context.Context, url string, m Manifest) (RestoreCheck, er
 		chk.Tables = append(chk.Tables, tc)
 	}
 	return chk, nil
+}
+
+// checkRestore is the dry run's look at the bucket and the disk, after the
+// checks RestorePostgres shares with the real run.
+func (c *Catalogue) checkRestore(ctx context.Context, m Manifest, o PostgresRestore, res RestoreResult) (RestoreResult, error) {
+	res.DryRun, res.Bytes = true, m.Size
+	st, err := c.store.Stat(ctx, m.Key)
+	if err != nil {
+		return res, fmt.Errorf("restore %s: %w", m.ID, err)
+	}
+	if st.Size != m.Size {
+		return res, fmt.Errorf("restore %s: %w: %s is %d bytes in the bucket, the manifest says %d", m.ID, ErrChecksumMismatch, m.Key, st.Size, m.Size)
+	}
+	res.Checked = append(res.Checked, fmt.Sprintf("object %s in the bucket, %d bytes", m.Key, st.Size))
+	if m.Encryption == encAge { // the header says whether an identity opens it; nothing more is read
+		obj, err := c.store.Get(ctx, m.Key)
+		if err != nil {
+			return res, fmt.Errorf("restore %s: %w", m.ID, err)
+		}
+		_, err = openPayload(obj, m, o.Identities)
+		obj.Close()
+		if err != nil {
+			return res, err
+		}
+		res.Checked = append(res.Checked, "an --identity opens the age encryption")
+	}
+	if o.Jobs > 1 {
+		dir := o.TempDir
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		free, ok, err := freeSpace(dir)
+		if err != nil {
+			return res, fmt.Errorf("restore %s: spool for pg_restore -j: %w", m.ID, err)
+		}
+		if ok && free < uint64(m.Size) {
+			return res, fmt.Errorf("restore %s: %w: %s has %d bytes free, the dump needs %d", m.ID, ErrNoSpace, dir, free, m.Size)
+		}
+		if ok {
+			res.Checked = append(res.Checked, fmt.Sprintf("%s has room for the spool file (%d bytes free)", dir, free))
+		}
+	}
+	return res, nil
 }

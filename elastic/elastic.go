@@ -31,6 +31,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // Engine names a search server product.
@@ -80,9 +82,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Transport http.RoundTripper // nil means http.DefaultTransport
 	Now       func() time.Time  // nil means time.Now; retention decisions depend on it
-	// Progress, when set, is called during a reindex copy with documents done
-	// and the total to copy (total may be 0 when unknown).
-	Progress func(done, total int64)
+	// Progress receives the bulk copy of a reindex (phase "copy", documents
+	// done of the total to copy); nil reports nothing.
+	Progress progress.Func
 }
 
 // Provisioner compares and applies the desired search state on one server.
@@ -92,7 +94,7 @@ type Provisioner struct {
 	defs   *Defs
 	log    *slog.Logger
 	now    func() time.Time
-	prog   func(done, total int64)
+	prog   progress.Func
 	feat   *features
 }
 

@@ -91,9 +91,7 @@ func (p *Provisioner) copyAll(ctx context.Context, src, dst string, shards []int
 	var copied int64
 	progress := func(c int64) {
 		copied += c
-		if p.prog != nil {
-			p.prog(copied, total)
-		}
+		p.copied(dst, copied, total, false)
 	}
 	for _, s := range shards {
 		if _, err := p.copyShard(ctx, src, dst, s, map[string]any{"match_all": map[string]any{}}, batch, l, progress); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // ReindexOptions tunes Reindex. The zero value is the safe default.
@@ -23,6 +25,10 @@ type ReindexOptions struct {
 	// index, and one more attempt is made before Reindex gives up with
 	// ErrWriteBlockTimeout (nothing switched, nothing lost).
 	MaxWriteBlock time.Duration
+	// DryRun reports what Reindex would do (From, To, Method, Resumed, SourceCount) and changes
+	// nothing; it fails with the error the reindex would fail with before copying (not set up, split
+	// aliases it cannot join, a write-blocked index, a target in the way).
+	DryRun bool
 	// AfterStep, when set, is called after each step of the reindex with the
 	// step's name (the Step* constants). Tests use it to interrupt a reindex
 	// at an exact point by cancelling ctx.
@@ -49,7 +55,8 @@ type ReindexReport struct {
 	Index       string `json:"index"`
 	From        string `json:"from"`
 	To          string `json:"to"`
-	Method      string `json:"method"`            // server_reindex, client_scroll, or cutover (time-based: no copy)
+	DryRun      bool   `json:"dry_run"`           // nothing was changed: the fields say what would be done
+	Method      string `json:"method"`            // server_reindex, client_scroll, or cutover (time-based: no copy); "copy" in a dry run
 	Resumed     string `json:"resumed,omitempty"` // interrupted, split_aliases, or "" for a fresh run
 	Copied      int64  `json:"copied"`            // documents written by the bulk copy
 	CaughtUp    int64  `json:"caught_up"`         // documents copied again because they changed in the old index during the copy
@@ -144,6 +151,11 @@ func (p *Provisioner) Reindex(ctx context.Context, name string, o ReindexOptions
 	if writeIdx == "" {
 		return rep, fmt.Errorf("reindex %s: %w: %s has no write index (run setup first)", x.Name, ErrNotSetUp, x.WriteAlias())
 	}
+	if o.DryRun {
+		rep, err = p.planReindex(ctx, x, f, readIdx, writeIdx)
+		rep.DurationMS = time.Since(start).Milliseconds()
+		return rep, err
+	}
 	if err := p.putTemplates(ctx, x, f); err != nil {
 		return rep, fmt.Errorf("reindex %s: %w", x.Name, err)
 	}
@@ -203,6 +215,7 @@ func (p *Provisioner) reindexCopy(ctx context.Context, x *Index, f *features, sr
 		rep.Method = "client_scroll"
 		rep.Copied, err = p.copyAll(ctx, src, target, shardsOf(marks), total, o.BatchSize, l)
 	}
+	p.copied(target, rep.Copied, total, true)
 	if err != nil {
 		return fmt.Errorf("reindex %s: copy %s → %s: %w", x.Name, src, target, err)
 	}
@@ -257,53 +270,74 @@ func (p *Provisioner) reindexCopy(ctx context.Context, x *Index, f *features, sr
 // mapping). A write block on src left by an interrupted final catch-up is
 // lifted, so writers work again while the copy is redone.
 func (p *Provisioner) prepareTarget(ctx context.Context, x *Index, f *features, src string, rep *ReindexReport) (string, error) {
-	all, err := p.getIndices(ctx, x.Pattern())
+	t, err := p.inspectTarget(ctx, x, f, src)
 	if err != nil {
 		return "", err
 	}
-	var orphans []string
-	var srcBlocked bool
-	byName := map[string]liveIndex{}
-	for _, li := range all {
-		byName[li.Name] = li
-		switch {
-		case li.Name == src:
-			srcBlocked = writeBlocked(li)
-		case len(li.Aliases) == 0 && x.versionOf(li.Name) > x.versionOf(src):
-			orphans = append(orphans, li.Name)
-		}
-	}
-	if srcBlocked {
-		if len(orphans) == 0 {
-			return "", fmt.Errorf("%w: %s refuses writes (index.blocks.write) and no interrupted reindex left a newer index", ErrWriteBlocked, src)
-		}
+	if t.srcBlocked {
 		p.log.WarnContext(ctx, "lifting the write block an interrupted reindex left", "index", src)
 		if err := p.removeWriteBlock(ctx, src); err != nil {
 			return "", err
 		}
 	}
-	target := x.Physical(max(x.Version, x.versionOf(src)+1))
-	if li, ok := byName[target]; ok {
-		if len(li.Aliases) > 0 {
-			return "", fmt.Errorf("%w: %s already exists and has aliases", ErrTargetExists, target)
-		}
-		if blockers := p.indexDiff(x, f, li).blockers; len(blockers) > 0 {
-			return "", fmt.Errorf("%w: %s exists without aliases (left by an interrupted reindex?) but differs from the definition (%s): delete it, then rerun",
-				ErrTargetExists, target, summarize(blockers))
-		}
-		if err := p.stopServerCopies(ctx, target); err != nil {
+	if t.resume {
+		if err := p.stopServerCopies(ctx, t.name); err != nil {
 			return "", err
 		}
 		rep.Resumed = ResumedInterrupted
-		p.log.InfoContext(ctx, "resuming reindex into the index an interrupted run left", "index", target)
-		return target, nil
+		p.log.InfoContext(ctx, "resuming reindex into the index an interrupted run left", "index", t.name)
+		return t.name, nil
 	}
 	settings, mappings := p.desiredIndex(x, f)
 	body, err := json.Marshal(map[string]any{"settings": settings, "mappings": mappings})
 	if err != nil {
 		return "", err
 	}
-	return target, p.b.createIndex(ctx, target, body)
+	return t.name, p.b.createIndex(ctx, t.name, body)
+}
+
+// targetState is what prepareTarget (and a dry run) find about the index a
+// reindex of src would copy into.
+type targetState struct {
+	name       string
+	resume     bool // it exists, left by an interrupted run, and is reused
+	srcBlocked bool // src refuses writes, left so by an interrupted final catch-up
+}
+
+// inspectTarget reads, without changing anything, which index a reindex of
+// src copies into and whether it can: the refusals of prepareTarget.
+func (p *Provisioner) inspectTarget(ctx context.Context, x *Index, f *features, src string) (targetState, error) {
+	all, err := p.getIndices(ctx, x.Pattern())
+	if err != nil {
+		return targetState{}, err
+	}
+	var orphans []string
+	var t targetState
+	byName := map[string]liveIndex{}
+	for _, li := range all {
+		byName[li.Name] = li
+		switch {
+		case li.Name == src:
+			t.srcBlocked = writeBlocked(li)
+		case len(li.Aliases) == 0 && x.versionOf(li.Name) > x.versionOf(src):
+			orphans = append(orphans, li.Name)
+		}
+	}
+	if t.srcBlocked && len(orphans) == 0 {
+		return t, fmt.Errorf("%w: %s refuses writes (index.blocks.write) and no interrupted reindex left a newer index", ErrWriteBlocked, src)
+	}
+	t.name = x.Physical(max(x.Version, x.versionOf(src)+1))
+	if li, ok := byName[t.name]; ok {
+		if len(li.Aliases) > 0 {
+			return t, fmt.Errorf("%w: %s already exists and has aliases", ErrTargetExists, t.name)
+		}
+		if blockers := p.indexDiff(x, f, li).blockers; len(blockers) > 0 {
+			return t, fmt.Errorf("%w: %s exists without aliases (left by an interrupted reindex?) but differs from the definition (%s): delete it, then rerun",
+				ErrTargetExists, t.name, summarize(blockers))
+		}
+		t.resume = true
+	}
+	return t, nil
 }
 
 // catchUpRounds copies what changed in src since marks until a round finds
@@ -490,11 +524,10 @@ func (p *Provisioner) joinSplit(ctx context.Context, x *Index, src, dst string, 
 		}
 		c, k, err := p.runBulk(ctx, buf.Bytes(), 409)
 		rep.Copied, rep.KeptNewer = rep.Copied+c, rep.KeptNewer+k
-		if p.prog != nil {
-			p.prog(rep.Copied+rep.KeptNewer, total)
-		}
+		p.copied(dst, rep.Copied+rep.KeptNewer, total, false)
 		return err
 	})
+	p.copied(dst, rep.Copied+rep.KeptNewer, total, true)
 	if err != nil {
 		return fmt.Errorf("reindex %s: copy %s → %s: %w", x.Name, src, dst, err)
 	}
@@ -653,9 +686,7 @@ func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int
 		}
 		s := t.Task.Status
 		copied = s.Created + s.Updated
-		if p.prog != nil {
-			p.prog(copied, max(s.Total, total))
-		}
+		p.copied(dst, copied, max(s.Total, total), false)
 		if t.Completed {
 			done = true
 			if len(t.Error) > 0 {
@@ -836,4 +867,53 @@ type bulkItemResult struct {
 	ID     string          `json:"_id"`
 	Status int             `json:"status"`
 	Error  json.RawMessage `json:"error"`
+}
+
+// copied reports the bulk copy into dst: documents written out of total (0
+// when unknown); end marks its last report.
+func (p *Provisioner) copied(dst string, done, total int64, end bool) {
+	p.prog.Report(progress.Event{Phase: "copy", Subject: dst, Unit: progress.Documents, Done: done, Total: total, End: end})
+}
+
+// planReindex is Reindex's dry run: the same checks, read-only.
+func (p *Provisioner) planReindex(ctx context.Context, x *Index, f *features, readIdx []string, writeIdx string) (ReindexReport, error) {
+	rep := ReindexReport{Index: x.Name, DryRun: true}
+	if x.TimeBased {
+		rep.From, rep.Method = writeIdx, "cutover"
+		rep.To = x.Physical(max(x.Version, x.versionOf(writeIdx)+1))
+		all, err := p.getIndices(ctx, x.Pattern())
+		if err != nil {
+			return rep, err
+		}
+		for _, li := range all {
+			if li.Name == rep.To {
+				return rep, fmt.Errorf("reindex %s: %w: %s already exists", x.Name, ErrTargetExists, rep.To)
+			}
+		}
+		return rep, nil
+	}
+	if len(readIdx) != 1 {
+		return rep, fmt.Errorf("reindex %s: %s points at %d indices, want 1", x.Name, x.ReadAlias(), len(readIdx))
+	}
+	src := readIdx[0]
+	rep.From = src
+	var err error
+	if writeIdx != src {
+		if x.versionOf(writeIdx) <= x.versionOf(src) {
+			return rep, fmt.Errorf("reindex %s: %w: readers on %s, writers on the older %s", x.Name, ErrSplitAliases, src, writeIdx)
+		}
+		rep.To, rep.Resumed, rep.Method = writeIdx, ResumedSplit, "client_scroll"
+		rep.SourceCount, err = p.count(ctx, src)
+		return rep, err
+	}
+	t, err := p.inspectTarget(ctx, x, f, src)
+	if err != nil {
+		return rep, fmt.Errorf("reindex %s: %w", x.Name, err)
+	}
+	rep.To, rep.Method = t.name, "copy"
+	if t.resume {
+		rep.Resumed = ResumedInterrupted
+	}
+	rep.SourceCount, err = p.count(ctx, src)
+	return rep, err
 }

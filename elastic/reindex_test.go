@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quantx/quantx-db/internal/progress"
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
@@ -140,11 +141,11 @@ func testReindexUnderWrites(t *testing.T, engine string) {
 	static := loadStatic(t, p, x.WriteAlias(), 3000)
 	w := newAppWriter(t, p, x.WriteAlias(), 600)
 	o := v4Defs(t)
-	var progress int
+	var copyReports int
 	if testing.Verbose() {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	o.Progress = func(done, total int64) { progress++ }
+	o.Progress = func(progress.Event) { copyReports++ }
 	p4 := newProvisionerWith(t, srv, o)
 	if it := item(t, mustStatus(t, p4), "index", "instruments"); it.State != StateReindex {
 		t.Fatalf("status with the v4 definition: %+v", it)
@@ -185,7 +186,7 @@ func testReindexUnderWrites(t *testing.T, engine string) {
 	if rep.CaughtUp == 0 || rep.Deleted == 0 || rep.WriteBlockMS <= 0 || rep.SourceCount != rep.TargetCount {
 		t.Errorf("the writes during the copy were not all exercised: %+v", rep)
 	}
-	if wantMethod == "client_scroll" && progress == 0 {
+	if wantMethod == "client_scroll" && copyReports == 0 {
 		t.Error("no progress reported")
 	}
 	if read, write := aliasesOn(t, p, x); len(read) != 1 || read[0] != rep.To || write != rep.To {

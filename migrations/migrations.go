@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // Sentinel errors callers branch on.
@@ -67,6 +69,7 @@ type Options struct {
 	RetryBackoff time.Duration // first retry delay, doubled each time; 0 means 1s
 	AppliedBy    string        // recorded in the history (for example the OS user and host); "" is fine
 	Logger       *slog.Logger  // nil discards
+	Progress     progress.Func // concurrent index builds as PostgreSQL reports them; nil reports nothing
 }
 
 func (o Options) withDefaults() Options {

@@ -299,7 +299,8 @@ func (r *Runner) execNoTx(ctx context.Context, c *pgxpool.Conn, st Statement) (i
 		retries = -1 // partitions reads 0 as its default
 	}
 	handled, err := partitions.CreateIndex(ctx, c.Conn(), st.SQL, partitions.IndexOptions{
-		LockTimeout: r.opts.LockTimeout, Retries: retries, RetryBackoff: r.opts.RetryBackoff, Logger: r.opts.Logger})
+		LockTimeout: r.opts.LockTimeout, Retries: retries, RetryBackoff: r.opts.RetryBackoff, Logger: r.opts.Logger,
+		Progress: r.opts.Progress})
 	if handled || err != nil {
 		return 0, err
 	}

@@ -16,12 +16,17 @@ const monthlyKey = "created_at"
 type EnsureOptions struct {
 	MonthsAhead int // months after the current one; 0 means 3, <0 means none
 	MonthsBack  int // months before the current one; 0 or <0 means none
+	// DryRun reports what Ensure would do (months ActionCreate, with the rows that would move out of
+	// DEFAULT) and changes nothing. It takes no lock, and fails where the real run would fail: drift,
+	// a table that is not partitioned, or a role that may not create the partitions (ErrWouldFail).
+	DryRun bool
 }
 
 // Month actions in an EnsureReport.
 const (
 	ActionCreated  = "created"
 	ActionExisting = "existing"
+	ActionCreate   = "create" // dry run: would be created
 )
 
 // MonthResult is what Ensure did for one month.
@@ -29,7 +34,7 @@ type MonthResult struct {
 	Partition  string    `json:"partition"`
 	From       time.Time `json:"from"`
 	To         time.Time `json:"to"`
-	Action     string    `json:"action"`     // ActionCreated or ActionExisting
+	Action     string    `json:"action"`     // ActionCreated or ActionExisting; ActionCreate in a dry run
 	CoveredBy  string    `json:"covered_by"` // the partition holding the month (differs from Partition for foreign names)
 	RowsMoved  int64     `json:"rows_moved"` // rows moved out of DEFAULT into the new partition
 	DurationMS int64     `json:"duration_ms"`
@@ -38,6 +43,7 @@ type MonthResult struct {
 // EnsureReport lists every month in the window and the hash-partition checks.
 // A second run reports every month as existing and Changed false.
 type EnsureReport struct {
+	DryRun      bool          `json:"dry_run"` // Created, RowsMoved and Changed say what a real run would do
 	Table       string        `json:"table"`
 	Now         time.Time     `json:"now"`
 	Months      []MonthResult `json:"months"`
@@ -75,9 +81,9 @@ func (m *Manager) Ensure(ctx context.Context, eo EnsureOptions) (EnsureReport, e
 	ahead = max(ahead, 0)
 	back := max(eo.MonthsBack, 0)
 	now := m.opts.Now().UTC()
-	rep := EnsureReport{Table: MonthlyTable, Now: now, Months: []MonthResult{}, Created: []string{}, Existing: []string{}, Hash: []HashCheck{}}
+	rep := EnsureReport{DryRun: eo.DryRun, Table: MonthlyTable, Now: now, Months: []MonthResult{}, Created: []string{}, Existing: []string{}, Hash: []HashCheck{}}
 
-	err := m.WithTableLock(ctx, MonthlyTable, func(ctx context.Context, conn *pgx.Conn) error {
+	work := func(ctx context.Context, conn *pgx.Conn) error {
 		kind, err := relkind(ctx, conn, m.opts.Schema, MonthlyTable)
 		if err != nil {
 			return err
@@ -106,6 +112,14 @@ func (m *Manager) Ensure(ctx context.Context, eo EnsureOptions) (EnsureReport, e
 				rep.Existing = append(rep.Existing, mr.Partition)
 			case partial != "":
 				return fmt.Errorf("month %s: partition %s overlaps it only in part: %w", from.Format("2006-01"), partial, ErrDrift)
+			case eo.DryRun:
+				moved, err := m.planMonth(ctx, conn, from, to, hasDefault(parts))
+				if err != nil {
+					return err
+				}
+				mr.Action, mr.CoveredBy, mr.RowsMoved = ActionCreate, mr.Partition, moved
+				rep.Created = append(rep.Created, mr.Partition)
+				rep.RowsMoved += moved
 			default:
 				moved, err := m.createMonth(ctx, conn, from, to, hasDefault(parts), cols)
 				if err != nil {
@@ -129,14 +143,36 @@ func (m *Manager) Ensure(ctx context.Context, eo EnsureOptions) (EnsureReport, e
 			if rep.DefaultRows, err = exactRows(ctx, conn, m.opts.Schema, DefaultPartition); err != nil {
 				return err
 			}
+			if eo.DryRun {
+				rep.DefaultRows -= rep.RowsMoved
+			}
 		}
 		all, err := partitionsOf(ctx, conn, m.opts.Schema, "")
 		if err != nil {
 			return err
 		}
 		rep.Hash = checkHash(all)
+		if eo.DryRun && len(rep.Created) > 0 {
+			// CREATE TABLE needs CREATE on the schema, ATTACH the parent's ownership.
+			if err := checkCreate(ctx, conn, m.opts.Schema); err != nil {
+				return err
+			}
+			return CheckOwner(ctx, conn, m.opts.Schema, MonthlyTable)
+		}
 		return nil
-	})
+	}
+	var err error
+	if eo.DryRun {
+		// A dry run takes no maintenance lock: it must work while cron holds it.
+		c, aerr := m.pool.Acquire(ctx)
+		if aerr != nil {
+			return rep, aerr
+		}
+		err = work(ctx, c.Conn())
+		c.Release()
+	} else {
+		err = m.WithTableLock(ctx, MonthlyTable, work)
+	}
 	if err != nil {
 		return rep, err
 	}
@@ -174,6 +210,29 @@ func hasDefault(parts []Partition) bool {
 		}
 	}
 	return false
+}
+
+// planMonth is createMonth's dry run: the same refusal of a relation that
+// holds the partition's name, and the rows that would move out of DEFAULT.
+func (m *Manager) planMonth(ctx context.Context, conn *pgx.Conn, from, to time.Time, withDefault bool) (int64, error) {
+	name := MonthName(from)
+	kind, err := relkind(ctx, conn, m.opts.Schema, name)
+	if err != nil {
+		return 0, err
+	}
+	if kind != "" {
+		return 0, fmt.Errorf("create partition %s: a relation with this name exists and is not a partition of %s: %w", name, MonthlyTable, ErrDrift)
+	}
+	if !withDefault {
+		return 0, nil
+	}
+	var n int64
+	err = conn.QueryRow(ctx, "SELECT count(*) FROM ONLY "+pgx.Identifier{m.opts.Schema, DefaultPartition}.Sanitize()+
+		" WHERE "+monthlyKey+" >= $1 AND "+monthlyKey+" < $2", from, to).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count rows of %s for %s: %w", DefaultPartition, name, err)
+	}
+	return n, nil
 }
 
 // createMonth makes the partition for [from, to) in one short transaction:

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // IndexOptions configures CreateIndex. The zero value of every field is a usable default.
@@ -19,6 +21,9 @@ type IndexOptions struct {
 	Retries      int           // retries of a statement that hit lock_timeout or a deadlock; 0 means 4, <0 means none
 	RetryBackoff time.Duration // first retry delay, doubled each time; 0 means 250ms
 	Logger       *slog.Logger  // nil discards
+	// Progress receives each concurrent build as PostgreSQL reports it (pg_stat_progress_create_index,
+	// read from a second connection); nil reports nothing and opens no second connection.
+	Progress progress.Func
 }
 
 // Errors of the concurrent index builder.
@@ -125,7 +130,7 @@ WHERE c.oid = to_regclass($1)`, s.Table).Scan(&kind, &schema, &relname)
 	if err != nil {
 		return false, fmt.Errorf("create index %s: look up %s: %w", s.Name, s.Table, err)
 	}
-	b := indexBuild{conn: conn, o: o, unique: s.Unique, rest: s.Rest}
+	b := indexBuild{conn: conn, o: o, unique: s.Unique, rest: s.Rest, prog: opts.Progress}
 	switch kind {
 	case "p":
 		if err := b.build(ctx, schema, relname, s.Name); err != nil {
@@ -148,6 +153,7 @@ type indexBuild struct {
 	o      Options
 	unique bool
 	rest   string // everything after the table name: [USING m] (cols) [INCLUDE] [WITH] [WHERE]
+	prog   progress.Func
 }
 
 func (b indexBuild) create() string {
@@ -244,7 +250,9 @@ func (b indexBuild) buildConcurrently(ctx context.Context, schema, table, name s
 		if _, err := dropInvalidIndex(ctx, b.conn, o, schema, name, on); err != nil {
 			return err
 		}
+		stop := watchIndexBuild(ctx, b.conn, name, b.prog, b.o.Logger)
 		_, err := b.conn.Exec(ctx, stmt)
+		stop()
 		return err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/quantx/quantx-db/internal/progress"
 	"github.com/quantx/quantx-db/partitions"
 )
 
@@ -89,6 +90,9 @@ func (r *Runner) dropPartitions(ctx context.Context, pol *PartitionPolicy) (Tabl
 				tr.Partitions = append(tr.Partitions, pr)
 				tr.Rows += pr.Rows
 			}
+			if r.opts.CheckPrivileges && len(expired) > 0 {
+				return partitions.CheckOwner(ctx, conn, r.parts.Schema(), table)
+			}
 			return nil
 		}
 		// Detach every expired month first (one short lock on the parent),
@@ -101,7 +105,10 @@ func (r *Runner) dropPartitions(ctx context.Context, pol *PartitionPolicy) (Tabl
 		if err != nil {
 			return err
 		}
+		months := progress.NewCounter(r.opts.Progress, progress.Event{Phase: "retention", Subject: table, Unit: progress.Partitions, Total: int64(len(expired))})
+		defer months.Finish()
 		for _, pr := range expired {
+			months.SetItem(pr.Partition)
 			if mode, ok := modes[pr.Partition]; ok {
 				pr.Detach = mode
 			}
@@ -120,6 +127,7 @@ func (r *Runner) dropPartitions(ctx context.Context, pol *PartitionPolicy) (Tabl
 			pr.Dropped = true
 			tr.Partitions = append(tr.Partitions, pr)
 			tr.Rows += pr.Rows
+			months.Add(1)
 			r.log.InfoContext(ctx, "partition dropped", "table", table, "partition", pr.Partition, "rows", pr.Rows, "archived", pr.Archive != nil)
 		}
 		return nil
@@ -217,11 +225,22 @@ func (r *Runner) archiveOrders(ctx context.Context, pol *OrdersPolicy) (TableRep
 			return tr, fmt.Errorf("count expired orders: %w", err)
 		}
 		tr.Batches = int((tr.Rows + int64(pol.BatchSize) - 1) / int64(pol.BatchSize))
+		if r.opts.CheckPrivileges && tr.Rows > 0 {
+			return tr, checkUpdate(ctx, r.pool, "orders")
+		}
 		return tr, nil
 	}
 	stmt := "UPDATE orders o SET archived = true FROM (SELECT id FROM orders WHERE " + where +
 		" ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) b WHERE o.id = b.id"
 	err := r.parts.WithTableLock(ctx, "orders", func(ctx context.Context, conn *pgx.Conn) error {
+		var total int64
+		if r.opts.Progress != nil { // a total for the display: the same count a dry run makes
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM orders WHERE "+where, tr.Cutoff).Scan(&total); err != nil {
+				return fmt.Errorf("count expired orders: %w", err)
+			}
+		}
+		flagged := progress.NewCounter(r.opts.Progress, progress.Event{Phase: "archive orders", Subject: "orders", Unit: progress.Rows, Total: total})
+		defer flagged.Finish()
 		lt := r.opts.Partitions.LockTimeout
 		if lt == 0 {
 			lt = 5 * time.Second // partitions.Options' default
@@ -236,6 +255,7 @@ func (r *Runner) archiveOrders(ctx context.Context, pol *OrdersPolicy) (TableRep
 			}
 			tr.Batches++
 			tr.Rows += tag.RowsAffected()
+			flagged.Add(tag.RowsAffected())
 			r.log.DebugContext(ctx, "orders batch archived", "batch", tr.Batches, "rows", tag.RowsAffected())
 			if tag.RowsAffected() < int64(pol.BatchSize) {
 				return nil

@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // ArchiveFormat names the archive layout; it is written into every manifest
@@ -69,9 +72,17 @@ func (r *Runner) archivePartition(ctx context.Context, conn *pgx.Conn, database 
 
 	pipeR, pipeW := io.Pipe()
 	copyDone := make(chan error, 1)
+	// Rows are counted by line as COPY writes them (a quoted value with a newline counts twice: it
+	// is a display; Archive.Rows comes from COPY's command tag). The total is the planner's estimate.
+	rows := progress.NewCounter(r.opts.Progress, progress.Event{Phase: "archive", Subject: pr.Partition, Unit: progress.Rows, Total: pr.Rows})
+	defer rows.Finish()
 	go func() {
 		zw, _ := gzip.NewWriterLevel(pipeW, gzip.BestSpeed) // level 1: COPY, not compression, should bound the time
-		tag, err := conn.PgConn().CopyTo(ctx, zw, "COPY (SELECT * FROM ONLY "+pgx.Identifier{schema, pr.Partition}.Sanitize()+") TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')")
+		var dst io.Writer = zw
+		if r.opts.Progress != nil {
+			dst = lineCounter{zw, rows}
+		}
+		tag, err := conn.PgConn().CopyTo(ctx, dst, "COPY (SELECT * FROM ONLY "+pgx.Identifier{schema, pr.Partition}.Sanitize()+") TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')")
 		if err == nil {
 			err = zw.Close()
 			a.Rows = tag.RowsAffected()
@@ -89,6 +100,7 @@ func (r *Runner) archivePartition(ctx context.Context, conn *pgx.Conn, database 
 		return nil, fmt.Errorf("archive %s: %w", pr.Partition, putErr)
 	}
 	a.Bytes, a.SHA256 = res.Size, res.SHA256
+	rows.Set(a.Rows, a.Rows)
 
 	if err := r.confirm(ctx, a); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", pr.Partition, err)
@@ -144,4 +156,15 @@ WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped 
 		return nil, fmt.Errorf("columns of %s: %w", table, err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// lineCounter counts the lines written through it, for the progress of an archive.
+type lineCounter struct {
+	w io.Writer
+	c *progress.Counter
+}
+
+func (l lineCounter) Write(p []byte) (int, error) {
+	l.c.Add(int64(bytes.Count(p, []byte{'\n'})))
+	return l.w.Write(p)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantx/quantx-db/internal/yamlkey"
 )
 
 //go:embed default_policy.yaml
@@ -86,41 +88,62 @@ var (
 // positive are refused with one line wrapping ErrPolicy.
 func ParsePolicy(b []byte, source string) (Policy, error) {
 	var p Policy
+	var doc yaml.Node // for the lines and keys of errors
+	_ = yaml.Unmarshal(b, &doc)
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
-		return Policy{}, fmt.Errorf("%s: %s: %w", source, yamlMessage(err), ErrPolicy)
+		return Policy{}, fmt.Errorf("%s: %s: %w", source, yamlMessage(&doc, err), ErrPolicy)
 	}
 	p.Source = source
 	if err := p.validate(); err != nil {
+		if ke, ok := errors.AsType[*keyError](err); ok {
+			if line := yamlkey.Line(&doc, ke.key); line > 0 {
+				return Policy{}, fmt.Errorf("%s: line %d: %v: %w", source, line, err, ErrPolicy)
+			}
+		}
 		return Policy{}, fmt.Errorf("%s: %v: %w", source, err, ErrPolicy)
 	}
 	return p, nil
 }
 
+// keyError is a validation problem of one key of the policy, for ParsePolicy
+// to add the key's line.
+type keyError struct {
+	key string // dotted path: postgres.orders.batch_size
+	msg string // what is wrong with it
+}
+
+func (e *keyError) Error() string { return e.key + e.msg }
+
+func keyErrorf(key, format string, args ...any) error {
+	return &keyError{key: key, msg: fmt.Sprintf(format, args...)}
+}
+
 // yamlMessage turns yaml.v3's (possibly multi-line) error into one line a DBA
 // can act on: the first problem, its line, and the key in our own words.
-func yamlMessage(err error) string {
+func yamlMessage(doc *yaml.Node, err error) string {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlFieldRE.FindStringSubmatch(msg); m != nil {
-		switch m[3] {
-		case "PostgresPolicy":
-			return fmt.Sprintf("line %s: unknown table %q under postgres (known: activity_logs, orders)", m[1], m[2])
-		case "Policy":
-			return fmt.Sprintf("line %s: unknown key %q (known: postgres, influx, search)", m[1], m[2])
-		default:
-			return fmt.Sprintf("line %s: unknown key %q in %s", m[1], m[2], sectionOf(m[3]))
+	m := yamlFieldRE.FindStringSubmatch(msg)
+	if m == nil { // a type error, or one of our UnmarshalYAML methods: name the key
+		msg = yamlkey.Explain(doc, yamlLineRE.ReplaceAllString(msg, ""))
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
 		}
+		return strings.TrimSpace(msg)
 	}
-	msg = yamlLineRE.ReplaceAllString(msg, "")
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
+	switch m[3] {
+	case "PostgresPolicy":
+		return fmt.Sprintf("line %s: unknown table %q under postgres (known: activity_logs, orders)", m[1], m[2])
+	case "Policy":
+		return fmt.Sprintf("line %s: unknown key %q (known: postgres, influx, search)", m[1], m[2])
+	default:
+		return fmt.Sprintf("line %s: unknown key %q in %s", m[1], m[2], sectionOf(m[3]))
 	}
-	return strings.TrimSpace(msg)
 }
 
 func sectionOf(typeName string) string {
@@ -141,32 +164,32 @@ func (p *Policy) validate() error {
 		p.Search = map[string]Duration{}
 	}
 	if a := p.Postgres.ActivityLogs; a != nil && a.Keep.IsZero() {
-		return errors.New("postgres.activity_logs.keep is required (for example \"24 months\")")
+		return keyErrorf("postgres.activity_logs.keep", " is required (for example \"24 months\")")
 	}
 	if o := p.Postgres.Orders; o != nil {
 		if o.Keep.IsZero() {
-			return errors.New("postgres.orders.keep is required (for example \"12 months\")")
+			return keyErrorf("postgres.orders.keep", " is required (for example \"12 months\")")
 		}
 		if o.Statuses == nil {
 			o.Statuses = []string{"FILLED", "CANCELED", "EXPIRED"}
 		}
 		if len(o.Statuses) == 0 {
-			return errors.New("postgres.orders.statuses is empty: list the terminal statuses to archive")
+			return keyErrorf("postgres.orders.statuses", " is empty: list the terminal statuses to archive")
 		}
 		for i, s := range o.Statuses {
 			o.Statuses[i] = strings.ToUpper(strings.TrimSpace(s))
 			if !slices.Contains(orderStatuses, o.Statuses[i]) {
-				return fmt.Errorf("postgres.orders.statuses: unknown order status %q (known: %s)", s, strings.Join(orderStatuses, ", "))
+				return keyErrorf("postgres.orders.statuses", ": unknown order status %q (known: %s)", s, strings.Join(orderStatuses, ", "))
 			}
 		}
 		if o.BatchSize < 0 {
-			return fmt.Errorf("postgres.orders.batch_size %d: must be positive", o.BatchSize)
+			return keyErrorf("postgres.orders.batch_size", ": %d must be positive", o.BatchSize)
 		}
 		if o.BatchSize == 0 {
 			o.BatchSize = DefaultBatchSize
 		}
 		if o.Pause.set && o.Pause.D < 0 {
-			return fmt.Errorf("postgres.orders.pause %s: must not be negative", o.Pause)
+			return keyErrorf("postgres.orders.pause", ": %s must not be negative", o.Pause)
 		}
 		if !o.Pause.set {
 			o.Pause = Pause{D: DefaultPause, set: true}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/internal/progress"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/partitions"
 )
@@ -34,7 +35,11 @@ type Options struct {
 	Store      *s3store.Store     // where partition archives go; nil with archiving on is ErrNoArchiveStore
 	NoArchive  bool               // drop expired partitions without archiving them (explicit opt-out)
 	DryRun     bool               // report what would happen; change nothing
-	Logger     *slog.Logger       // nil discards
+	// CheckPrivileges makes a dry run also check that the connected role could do the work it found
+	// (own activity_logs to detach and drop its partitions, UPDATE orders), and fail with ErrWouldFail
+	// where the real run would fail. Off, a dry run only reads (status uses it as an estimate).
+	CheckPrivileges bool
+	Logger          *slog.Logger // nil discards
 	// StaleAfter is how long an incomplete multipart upload must have been idle before Apply aborts it
 	// (what a run killed mid-archive, or a bucket that died under it, leaves behind). 0 means 15 minutes;
 	// negative aborts every one. The sweep covers ArchivePrefix and StalePrefixes, and runs at the start
@@ -42,6 +47,10 @@ type Options struct {
 	StaleAfter time.Duration
 	// StalePrefixes are further prefixes (relative to the store's) to sweep, for example backups/.
 	StalePrefixes []string
+	// Progress receives the progress of a real run: expired months archived and dropped (phase
+	// "retention"), the rows of each month's archive (phase "archive"), orders flagged (phase
+	// "archive orders"); nil reports nothing.
+	Progress progress.Func
 }
 
 // Runner applies one policy to one database.

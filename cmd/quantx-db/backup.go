@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/backup"
-	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/retention"
 	"github.com/quantx/quantx-db/stack"
@@ -68,7 +66,7 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 		return nil, nil, explainS3(err)
 	}
 	// Every run that uploads sweeps what any killed run left: backups and partition archives.
-	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.backupProgress(),
+	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.progress(),
 		StalePrefixes: []string{retention.ArchivePrefix}}
 	if f != nil {
 		o.StaleAfter = f.staleAfter
@@ -113,6 +111,8 @@ func explainBackup(err error) error {
 		return usageErr(err, "see --help")
 	case errors.Is(err, backup.ErrNoBuckets):
 		return failure(err, "check --database: on InfluxDB 2.x its buckets are named DATABASE or DATABASE/<tier>")
+	case errors.Is(err, backup.ErrNoSpace):
+		return failure(err, "free some space, or point --temp-dir at a file system with room for the dump")
 	case errors.Is(err, backup.ErrDatabaseExists):
 		return usageErr(err, "influxd restore cannot restore onto an existing database: pass --new-database NAME")
 	}
@@ -138,36 +138,6 @@ func (d *deps) findTool(name string) string {
 		}
 	}
 	return ""
-}
-
-// backupProgress draws bytes, rate and ETA on a terminal stderr; off a terminal it logs a line every
-// 30 seconds and at the end, so cron mail stays short.
-func (d *deps) backupProgress() func(backup.Progress) {
-	if d.streams.ErrTTY {
-		return func(p backup.Progress) {
-			secs := max(p.Elapsed.Seconds(), 0.001)
-			rate := float64(p.Bytes) / secs
-			line := fmt.Sprintf("\r%s %s  %s/s", p.Stage, output.Bytes(p.Bytes), output.Bytes(int64(rate)))
-			if p.Total > 0 {
-				line += fmt.Sprintf("  %3.0f%%", 100*float64(p.Bytes)/float64(p.Total))
-				if rate > 0 && !p.Done {
-					line += fmt.Sprintf("  ETA %s", time.Duration(float64(p.Total-p.Bytes)/rate*float64(time.Second)).Round(time.Second))
-				}
-			}
-			if p.Done {
-				line += "\n"
-			}
-			fmt.Fprintf(d.streams.Err, "%-72s", line)
-		}
-	}
-	var last time.Duration
-	return func(p backup.Progress) {
-		if p.Done || p.Elapsed-last >= 30*time.Second {
-			last = p.Elapsed
-			d.logger.Info("transfer", "stage", p.Stage, "backup", p.ID, "bytes", p.Bytes, "total", p.Total,
-				"elapsed", p.Elapsed.Round(time.Millisecond), "done", p.Done)
-		}
-	}
 }
 
 // openStatusCatalogue adapts the catalogue to what status and doctor read: the newest backup per kind.

@@ -29,6 +29,8 @@ type deps struct {
 	format    output.Format
 	formatSet bool // format comes from the parsed -o flag
 	logger    *slog.Logger
+	logOut    *switchWriter // the logger's writer: stderr, or the progress bars while they are drawn
+	prog      *progressSink // nil: progress is not shown
 	flags     *pflag.FlagSet
 	rendered  bool // a result document was written to Out
 	assumeYes bool
@@ -42,7 +44,8 @@ func newDeps(s output.Streams, getenv func(string) string) *deps {
 	red := &config.Redactor{}
 	rawOut := s.Out
 	s.Out, s.Err = red.Writer(s.Out), red.Writer(s.Err)
-	d := &deps{streams: s, rawOut: rawOut, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now, metrics: newRunMetrics()}
+	d := &deps{streams: s, rawOut: rawOut, redactor: red, getenv: getenv, format: output.FormatText, now: time.Now,
+		logOut: &switchWriter{w: s.Err}, metrics: newRunMetrics()}
 	d.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if v := getenv("QUANTX_NOW"); v != "" { // documented for tests and demos of month rollover
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -68,6 +71,7 @@ func (d *deps) config() (config.Config, error) {
 
 // render writes a command's result through the one renderer.
 func (d *deps) render(v any, view func() output.Table) error {
+	d.stopProgress()
 	d.rendered = true
 	return output.Render(d.streams, d.format, v, view)
 }
@@ -84,8 +88,16 @@ func (d *deps) renderCredentials(v any, view func() output.Table) error {
 }
 
 // newLogger builds the stderr logger from --log-level and --log-format. Every
-// record, at every level, is redacted before it is formatted.
+// record, at every level, is redacted before it is formatted. Success is
+// quiet: the level is warn unless asked (-v, --log-level), except with JSON
+// logs, which are read by programs (cron, CI) and get info, progress included.
 func newLogger(w io.Writer, red *config.Redactor, level, format string) (*slog.Logger, error) {
+	if level == "" {
+		level = "warn"
+		if strings.EqualFold(format, "json") {
+			level = "info"
+		}
+	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
@@ -109,6 +121,7 @@ func (d *deps) confirm(ctx context.Context, question string) bool {
 	if !d.streams.OutTTY {
 		return false
 	}
+	d.stopProgress()
 	fmt.Fprintf(d.streams.Err, "%s [y/N] ", question)
 	var answer string
 	done := make(chan struct{})

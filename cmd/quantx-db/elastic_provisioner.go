@@ -7,11 +7,12 @@ import (
 	"os"
 
 	"github.com/quantx/quantx-db/elastic"
+	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // elasticProvisioner connects to the configured search server. The global
 // status and provision commands call it with a zero elasticFlags.
-func (d *deps) elasticProvisioner(ctx context.Context, f *elasticFlags, progress func(done, total int64)) (*elastic.Provisioner, error) {
+func (d *deps) elasticProvisioner(ctx context.Context, f *elasticFlags, prog progress.Func) (*elastic.Provisioner, error) {
 	cfg, err := d.config()
 	if err != nil {
 		return nil, err
@@ -33,7 +34,7 @@ func (d *deps) elasticProvisioner(ctx context.Context, f *elasticFlags, progress
 		Defs:     defs,
 		Logger:   d.logger,
 		Now:      d.now,
-		Progress: progress,
+		Progress: prog,
 	})
 	if err != nil {
 		return nil, elasticErr(err)

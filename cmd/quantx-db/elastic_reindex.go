@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,13 +34,19 @@ job: 'elastic status' reports such an index as reindex_interrupted.
 
 INDEX is a logical name: instruments, documents or activity. A time-based index
 (activity) is not copied: its write alias moves to a new version and the old
-generations age out through retention.`,
+generations age out through retention.
+
+--dry-run changes nothing: it prints the index the documents would move from
+and to, how many, and whether an interrupted reindex would be resumed, and
+exits with the code the reindex would exit with before copying (not set up,
+aliases it cannot join, a write block, a target index in the way).`,
 		Example: `  quantx-db elastic reindex instruments --keep-old
-  quantx-db elastic reindex instruments --yes -o json`,
+  quantx-db elastic reindex instruments --yes -o json
+  quantx-db elastic reindex instruments --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			p, err := d.elasticProvisioner(ctx, f, d.elasticProgress())
+			p, err := d.elasticProvisioner(ctx, f, d.progress())
 			if err != nil {
 				return err
 			}
@@ -49,13 +54,10 @@ generations age out through retention.`,
 			if err != nil {
 				return elasticErr(err)
 			}
-			if !o.KeepOld && !x.TimeBased && !d.confirm(ctx, fmt.Sprintf("reindex %s and delete its old physical index?", x.Base)) {
+			if !o.DryRun && !o.KeepOld && !x.TimeBased && !d.confirm(ctx, fmt.Sprintf("reindex %s and delete its old physical index?", x.Base)) {
 				return usagef("re-run with --yes, or with --keep-old to keep the old index", "refused to delete the old index of %s without confirmation", x.Name)
 			}
 			rep, err := p.Reindex(ctx, args[0], o)
-			if d.streams.ErrTTY {
-				fmt.Fprintln(d.streams.Err)
-			}
 			if rep.To != "" {
 				if rerr := d.render(rep, func() output.Table { return elasticReindexTable(rep) }); rerr != nil {
 					return rerr
@@ -65,31 +67,26 @@ generations age out through retention.`,
 		},
 	}
 	yesFlag(cmd, d)
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print what would be copied where; change nothing")
 	cmd.Flags().BoolVar(&o.KeepOld, "keep-old", false, "keep the old physical index (no confirmation needed)")
 	cmd.Flags().IntVar(&o.BatchSize, "batch-size", 1000, "documents per scroll page and bulk request")
 	cmd.Flags().DurationVar(&o.MaxWriteBlock, "max-write-block", 5*time.Second, "longest time writes may be refused during the final catch-up (over it: writes resume, one retry, then give up)")
 	return cmd
 }
 
-// elasticProgress draws a one-line progress counter on a terminal stderr;
-// off a terminal it stays silent (cron mail).
-func (d *deps) elasticProgress() func(done, total int64) {
-	if !d.streams.ErrTTY {
-		return nil
-	}
-	var mu sync.Mutex
-	return func(done, total int64) {
-		mu.Lock()
-		defer mu.Unlock()
-		if total > 0 {
-			fmt.Fprintf(d.streams.Err, "\rcopied %d/%d documents (%d%%)", done, total, done*100/total)
-		} else {
-			fmt.Fprintf(d.streams.Err, "\rcopied %d documents", done)
-		}
-	}
-}
-
 func elasticReindexTable(r elastic.ReindexReport) output.Table {
+	if r.DryRun {
+		t := output.Table{Header: []string{"INDEX", "FROM", "TO", "METHOD", "DOCUMENTS"}}
+		t.Rows = append(t.Rows, []string{r.Index, r.From, r.To, r.Method, fmt.Sprint(r.SourceCount)})
+		switch r.Resumed {
+		case elastic.ResumedInterrupted:
+			t.Notes = append(t.Notes, "would resume the reindex an interrupted run left in "+r.To)
+		case elastic.ResumedSplit:
+			t.Notes = append(t.Notes, "would join split aliases: copy what "+r.To+" never had from "+r.From)
+		}
+		t.Notes = append(t.Notes, "dry run: nothing was changed")
+		return t
+	}
 	t := output.Table{Header: []string{"INDEX", "FROM", "TO", "METHOD", "COPIED", "CAUGHT UP", "DELETED", "SOURCE", "TARGET", "WRITE BLOCK"}}
 	block := "-"
 	if r.WriteBlockAttempts > 0 {

@@ -77,6 +77,7 @@ func (d *deps) reportError(ctx context.Context, err error) int {
 	if err == nil {
 		return exitOK
 	}
+	d.stopProgress()
 	ue := classify(ctx, err)
 	msg := oneLine(d.redactor.Redact(ue.msg))
 	hint := oneLine(d.redactor.Redact(ue.hint))

@@ -119,7 +119,7 @@ func (d *deps) openRunner(ctx context.Context, f *migrateFlags) (*migrations.Run
 	}
 	r, err := migrations.New(pool, src, migrations.Options{
 		LockWait: f.lockWait, LockTimeout: lockTimeout, LockRetries: retries,
-		AppliedBy: appliedBy(), Logger: d.logger,
+		AppliedBy: appliedBy(), Logger: d.logger, Progress: d.progress(),
 	})
 	if err != nil {
 		pool.Close()

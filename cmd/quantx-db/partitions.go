@@ -84,6 +84,8 @@ func explainMaintenance(err error) error {
 		return failure(err, "a long transaction holds a lock on the table (see pg_stat_activity / pg_locks); retry, or raise --lock-timeout")
 	case errors.Is(err, partitions.ErrDrift):
 		return failure(err, "inspect the table with 'quantx-db partitions list' and fix it by hand")
+	case errors.Is(err, partitions.ErrWouldFail):
+		return failure(err, "run maintenance as the owner of the tables (see 'quantx-db doctor'; 'quantx-db roles ensure' sets the owner role up)")
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 func newPartitionsEnsureCmd(d *deps, f *maintenanceFlags) *cobra.Command {
 	var ahead, back int
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "ensure",
 		Short: "Create the monthly activity_logs partitions and verify the hash partitions",
@@ -21,10 +23,16 @@ partition for such a month are moved into the new partition in the same short
 transaction; no concurrent insert fails. A second run changes nothing and says so.
 
 Also checks that every remainder of each hash-partitioned table (transactions)
-exists: a missing one exits 3.`,
+exists: a missing one exits 3.
+
+--dry-run prints the months it would create and the rows it would move out of
+DEFAULT, changes nothing and takes no lock; it fails as the real run would
+(drift, a table that is not partitioned, a role that may not create the
+partitions: exit 1; a missing hash partition: exit 3).`,
 		Example: `  # nightly from cron
   quantx-db partitions ensure
-  quantx-db partitions ensure --months-ahead 6 --months-back 2 -o json`,
+  quantx-db partitions ensure --months-ahead 6 --months-back 2 -o json
+  quantx-db partitions ensure --months-ahead 12 --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ahead < 0 || back < 0 {
@@ -35,12 +43,15 @@ exists: a missing one exits 3.`,
 				return err
 			}
 			defer pool.Close()
-			eo := partitions.EnsureOptions{MonthsAhead: ahead, MonthsBack: back}
+			eo := partitions.EnsureOptions{MonthsAhead: ahead, MonthsBack: back, DryRun: dryRun}
 			if ahead == 0 {
 				eo.MonthsAhead = -1 // the library's 0 means "default"
 			}
 			rep, err := m.Ensure(cmd.Context(), eo)
 			if err != nil {
+				if errors.Is(err, partitions.ErrWouldFail) { // the plan, then why the real run would fail
+					_ = d.render(rep, func() output.Table { return ensureTable(rep) })
+				}
 				return explainMaintenance(err)
 			}
 			d.metrics.partitionsEnsure(rep)
@@ -61,6 +72,7 @@ exists: a missing one exits 3.`,
 	}
 	cmd.Flags().IntVar(&ahead, "months-ahead", 3, "months after the current UTC month to premake")
 	cmd.Flags().IntVar(&back, "months-back", 0, "months before the current UTC month to make (to rescue rows in DEFAULT)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be created and moved; change nothing")
 	return cmd
 }
 
@@ -73,9 +85,12 @@ func ensureTable(rep partitions.EnsureReport) output.Table {
 		}
 		t.Rows = append(t.Rows, []string{m.From.Format("2006-01"), name, m.Action, fmt.Sprint(m.RowsMoved), fmt.Sprintf("%dms", m.DurationMS)})
 	}
-	if rep.Changed {
+	switch {
+	case rep.DryRun && rep.Changed:
+		t.Notes = append(t.Notes, fmt.Sprintf("dry run: would create %d partition(s) (%d already exist) and move %d row(s) out of DEFAULT; nothing was changed", len(rep.Created), len(rep.Existing), rep.RowsMoved))
+	case rep.Changed:
 		t.Notes = append(t.Notes, fmt.Sprintf("created %d partition(s), %d already existed; moved %d row(s) out of DEFAULT", len(rep.Created), len(rep.Existing), rep.RowsMoved))
-	} else {
+	default:
 		t.Notes = append(t.Notes, fmt.Sprintf("nothing to do: all %d partition(s) already exist", len(rep.Existing)))
 	}
 	if rep.DefaultRows > 0 {

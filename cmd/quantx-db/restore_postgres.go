@@ -27,11 +27,17 @@ The target database must exist. A target with tables (outside the system
 schemas) is refused unless you confirm (--yes): objects in the dump are then
 dropped and recreated (pg_restore --clean --if-exists). --verify compares the
 restored row counts (and checksums, if the backup recorded them) with the
-manifest and exits 3 on a difference.`,
+manifest and exits 3 on a difference.
+
+--dry-run restores nothing: it checks the backup (manifest, object size, that
+--identity opens an encrypted one), the target (reachable, empty unless --yes),
+pg_restore of the target's major version and, with --jobs, the free space for
+the spool file, and exits with the code the restore would exit with.`,
 		Example: `  createdb -h db2 quantx_check
   quantx-db restore postgres 20261126T174500Z-postgres-quantx-k3j9x2 \
       --target-database-url postgres://postgres@db2/quantx_check --verify
-  quantx-db restore postgres ID --target-database-url URL --jobs 4 --identity ~/.config/quantx/backup.key`,
+  quantx-db restore postgres ID --target-database-url URL --jobs 4 --identity ~/.config/quantx/backup.key
+  quantx-db restore postgres ID --target-database-url URL --jobs 4 --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -55,6 +61,10 @@ manifest and exits 3 on a difference.`,
 			}
 			res, err := cat.RestorePostgres(ctx, args[0], o)
 			if errors.Is(err, backup.ErrTargetNotEmpty) {
+				if o.DryRun && !d.assumeYes {
+					return usagef("restore into an empty database, or re-run with --yes to restore over it (pg_restore --clean --if-exists)",
+						"dry run: the restore would be refused: %v", err)
+				}
 				if !d.confirm(ctx, fmt.Sprintf("%v; drop and recreate the objects of the dump in it?", err)) {
 					return usagef("restore into an empty database, or re-run with --yes to restore over it (pg_restore --clean --if-exists)",
 						"refused: %v", err)
@@ -78,6 +88,7 @@ manifest and exits 3 on a difference.`,
 	cmd.Flags().StringVar(&target, "target-database-url", "", "`URL` of the database to restore into (must exist)")
 	cmd.Flags().IntVar(&o.Jobs, "jobs", 1, "pg_restore -j `N`; above 1 the dump is first downloaded to a temp file (pg_restore -j cannot read a pipe)")
 	cmd.Flags().StringVar(&o.TempDir, "temp-dir", "", "`DIR` for the --jobs spool file (default: $TMPDIR)")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check that the restore can run (backup, target, pg_restore, temp space); restore nothing")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "compare row counts (and checksums when recorded) with the manifest; exit 3 on a difference")
 	cmd.Flags().BoolVar(&o.NoOwner, "no-owner", false, "restore as the connecting role (pg_restore --no-owner --no-privileges)")
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
@@ -88,6 +99,17 @@ manifest and exits 3 on a difference.`,
 
 func restoreTable(r backup.RestoreResult) output.Table {
 	t := output.Table{}
+	if r.DryRun {
+		over := ""
+		if r.Cleaned {
+			over = ", over its existing objects (pg_restore --clean --if-exists)"
+		}
+		t.Notes = append(t.Notes, fmt.Sprintf("dry run: would restore %s (%s, %s) into %s with %d job(s)%s; nothing was restored", r.ID, r.Kind, output.Bytes(r.Bytes), r.Target, r.Jobs, over))
+		for _, c := range r.Checked {
+			t.Notes = append(t.Notes, "checked: "+c)
+		}
+		return t
+	}
 	t.Notes = append(t.Notes, fmt.Sprintf("restored %s (%s) into %s: %s read", r.ID, r.Kind, r.Target, output.Bytes(r.Bytes)))
 	if r.Check != nil {
 		t.Header = []string{"TABLE", "EXPECTED ROWS", "ROWS", "RESULT"}

@@ -23,12 +23,13 @@ than 12 months get archived = true in batches with a pause between them.
 'retention show' prints the effective policy (InfluxDB and search retention
 are listed for information: 'influx setup' and 'elastic setup' apply them).`,
 		Example: `  quantx-db retention show
+  quantx-db retention init retention.yaml      # the built-in policy, commented, to edit
   quantx-db retention apply --dry-run
   quantx-db retention apply --yes              # nightly from cron
   quantx-db retention apply --policy retention.yaml --no-archive --yes`,
 	}
 	f.add(cmd)
-	cmd.AddCommand(newRetentionShowCmd(d), newRetentionApplyCmd(d, &f))
+	cmd.AddCommand(newRetentionShowCmd(d), newRetentionApplyCmd(d, &f), newRetentionInitCmd(d))
 	return cmd
 }
 
@@ -45,12 +46,12 @@ func loadPolicy(path string) (retention.Policy, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return retention.Policy{}, usageErr(err, "give a readable YAML file; 'quantx-db retention show -o json' shows the defaults")
+		return retention.Policy{}, usageErr(err, "give a readable YAML file; 'quantx-db retention init FILE' writes the built-in policy to start from")
 	}
 	p, err := retention.ParsePolicy(b, path)
 	if err != nil {
 		if errors.Is(err, retention.ErrPolicy) {
-			return retention.Policy{}, usageErr(err, "fix the policy file; 'quantx-db retention show' prints the built-in policy as a template")
+			return retention.Policy{}, usageErr(err, "fix the policy file; 'quantx-db retention init' prints the built-in policy, every key explained")
 		}
 		return retention.Policy{}, err
 	}

@@ -28,7 +28,10 @@ dropped; a month is never dropped without a confirmed archive unless
 --no-archive says so. Orders are flagged archived in short batches.
 
 --dry-run prints what would happen, with row and partition counts, and changes
-nothing. Without a terminal, a real run needs --yes.
+nothing. It checks what the real run needs and fails as it would: exit 2 when
+archiving is on and no S3 bucket is configured, exit 1 when the bucket cannot
+be reached or the role may not do the work (own activity_logs, UPDATE orders).
+Without a terminal, a real run needs --yes.
 
 Before archiving, incomplete multipart uploads idle for --stale-after (left by
 a run killed mid-archive, or by a bucket that died under it) are aborted, under
@@ -43,8 +46,10 @@ archive/ and backups/ alike.`,
 				return err
 			}
 			archive := p.Postgres.ActivityLogs != nil && p.Postgres.ActivityLogs.Archives() && !noArchive
+			// A dry run checks what the real run needs, and fails as it would: the bucket (configured,
+			// reachable) when archiving, and the role's privileges (CheckPrivileges below).
 			var store *s3store.Store
-			if archive && !dryRun {
+			if archive {
 				if store, err = d.openRetentionStore(ctx); err != nil {
 					return err
 				}
@@ -54,8 +59,8 @@ archive/ and backups/ alike.`,
 				return err
 			}
 			defer pool.Close()
-			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger,
-				StaleAfter: staleAfter, StalePrefixes: []string{backup.BackupsPrefix}}
+			opts := retention.Options{Partitions: d.partitionOptions(f), Store: store, NoArchive: noArchive, DryRun: dryRun, Logger: d.logger, Progress: d.progress(),
+				StaleAfter: staleAfter, StalePrefixes: []string{backup.BackupsPrefix}, CheckPrivileges: true}
 			if staleAfter == 0 {
 				opts.StaleAfter = -1 // the flag's 0 means "now": everything idle is stale
 			}
@@ -63,6 +68,9 @@ archive/ and backups/ alike.`,
 				opts.DryRun = true
 				plan, err := retention.New(pool, p, opts).Apply(ctx)
 				if err != nil {
+					if len(plan.Tables) > 0 {
+						_ = d.render(plan, func() output.Table { return retentionTable(plan) })
+					}
 					return explainRetention(err)
 				}
 				if err := d.render(plan, func() output.Table { return retentionTable(plan) }); err != nil {
@@ -149,7 +157,7 @@ func retentionTable(rep retention.Report) output.Table {
 		t.Notes = append(t.Notes, fmt.Sprintf("aborted %d stale incomplete upload(s) left by earlier runs", len(rep.AbortedUploads)))
 	}
 	if rep.DryRun {
-		t.Notes = append(t.Notes, "dry run: nothing was changed")
+		t.Notes = append(t.Notes, "dry run: nothing was changed (checked: the role's privileges for this work, and the archive bucket when archiving)")
 	}
 	return t
 }

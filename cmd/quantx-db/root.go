@@ -11,6 +11,7 @@ import (
 
 func newRootCmd(d *deps) *cobra.Command {
 	var format, logLevel, logFormat string
+	var verbose bool
 	root := &cobra.Command{
 		Use:   "quantx-db",
 		Short: "Provision and evolve the QuantX data stores",
@@ -35,18 +36,23 @@ runner, 130 interrupted.`,
 			}
 			d.format, d.formatSet = f, true
 			d.learnFlagSecrets(cmd.Flags())
-			lg, err := newLogger(d.streams.Err, d.redactor, logLevel, logFormat)
+			if verbose && !cmd.Flags().Changed("log-level") {
+				logLevel = "info"
+			}
+			lg, err := newLogger(d.logOut, d.redactor, logLevel, logFormat)
 			if err != nil {
 				return usageErr(err, "")
 			}
 			d.logger = lg
+			d.prog = newProgressSink(d, strings.ToLower(logFormat), lg)
 			d.flags = cmd.Flags()
 			return nil
 		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&format, "output", "o", "text", "output `format`: text or json")
-	pf.StringVar(&logLevel, "log-level", "info", "log `level` on stderr: debug, info, warn, error")
+	pf.StringVar(&logLevel, "log-level", "", "log `level` on stderr: debug, info, warn, error (default warn: results and warnings only; info with --log-format json)")
+	pf.BoolVarP(&verbose, "verbose", "v", false, "log each step on stderr (--log-level info)")
 	pf.StringVar(&logFormat, "log-format", "text", "log `format` on stderr: text or json")
 	config.AddFlags(pf)
 	root.SetFlagErrorFunc(flagError)

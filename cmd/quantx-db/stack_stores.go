@@ -54,7 +54,7 @@ func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, c
 		if err == nil {
 			close = pool.Close
 			s.Postgres = pool
-			if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger, LockWait: f.lockWait}); err != nil {
+			if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger, LockWait: f.lockWait, Progress: d.progress()}); err != nil {
 				return s, close, err
 			}
 			s.Partitions = partitions.New(pool, partitions.Options{Now: d.now, Logger: d.logger, LockWait: f.lockWait})

@@ -16,6 +16,8 @@ import (
 	"github.com/agnivade/levenshtein"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quantx/quantx-db/internal/yamlkey"
 )
 
 // Config holds every connection setting of the stores quantx-db manages. A
@@ -314,11 +316,8 @@ func (c *Config) mergeFile(path string) error {
 		}
 		return fmt.Errorf("%s (known keys: %s)", msg, strings.Join(known, ", "))
 	}
-	if te, ok := errors.AsType[*yaml.TypeError](decodeErr); ok {
-		return fmt.Errorf("config file %s: %s", path, strings.Join(te.Errors, "; "))
-	}
-	if decodeErr != nil {
-		return fmt.Errorf("config file %s: %w", path, decodeErr)
+	if decodeErr != nil { // a wrong type: name the key and its line (yaml.v3 says line and Go type only)
+		return fmt.Errorf("config file %s: %s", path, yamlkey.ExplainAll(&doc, decodeErr))
 	}
 	return nil
 }

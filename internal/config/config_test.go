@@ -85,7 +85,7 @@ func TestBadInputIsOneClearError(t *testing.T) {
 	}{
 		{"unknown key in file", nil, nil, "s3_bucket: b\ndatabse_url: x\n", `line 2: unknown key "databse_url" (did you mean "database_url"?)`},
 		{"unknown key, no close match", nil, nil, "colour: blue\n", `line 1: unknown key "colour" (known keys: database_url,`},
-		{"wrong type in file", nil, nil, "s3_tls: [1]\n", "line 1: cannot unmarshal"},
+		{"wrong type in file", nil, nil, "s3_tls: [1]\n", "line 1: s3_tls: a list is not true or false"},
 		{"not a mapping", nil, nil, "- a\n- b\n", "line 1: expected key: value"},
 		{"bad port", []string{"--database-url", "postgres://u:pw@127.0.0.1:54x32/db"}, nil, "", `port "54x32" is not a number`},
 		{"bad escape", []string{"--database-url", "postgres://u:p%zzw@127.0.0.1:5432/db"}, nil, "", "write a % in the password as %25"},

@@ -23,15 +23,23 @@ type Streams struct {
 	OutTTY bool // Out is a terminal: progress bars and confirmations may use it
 	ErrTTY bool // Err is a terminal: progress bars go there
 	Color  bool // colour the state words of tables (a terminal, and NO_COLOR unset)
+	// ErrTerm is the terminal behind Err, or nil: progress bars are drawn only
+	// on a real terminal (not on /dev/null, also a character device) and take
+	// its width.
+	ErrTerm *os.File
 }
 
 // System returns the process's real streams.
 func System() Streams {
-	return Streams{
+	s := Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
 		Color: ColorWanted(isTerminal(os.Stdout), os.Getenv),
 	}
+	if s.ErrTTY {
+		s.ErrTerm = os.Stderr
+	}
+	return s
 }
 
 // ColorWanted decides on colour the way https://no-color.org asks: only on a
