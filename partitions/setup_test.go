@@ -61,8 +61,10 @@ func at(t *testing.T, s string) func() time.Time {
 	return func() time.Time { return ts }
 }
 
+// fastOpts are the CLI's lock settings (a minute's wait, 4 retries) with a
+// shorter lock_timeout and backoff.
 func fastOpts(now func() time.Time) partitions.Options {
-	return partitions.Options{Now: now, LockTimeout: 2 * time.Second, RetryBackoff: 20 * time.Millisecond}
+	return partitions.Options{Now: now, LockWait: time.Minute, LockTimeout: 2 * time.Second, Retries: 4, RetryBackoff: 20 * time.Millisecond}
 }
 
 func queryInt(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int64 {
