@@ -62,7 +62,7 @@ type badInput struct {
 // leave the schema exactly as it was.
 func TestBadInputCorpus(t *testing.T) {
 	t.Parallel()
-	db := testenv.Postgres(t)
+	db := testenv.MigratedPostgres(t, 0)
 	b := testenv.S3(t)
 	in := testenv.Influx(t)
 	se := testenv.Search(t, "opensearch")

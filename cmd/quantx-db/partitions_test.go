@@ -10,27 +10,20 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/partitions"
 )
 
-// schemaDB returns the env of a fresh database migrated to version 8 (the
-// schema the partitions and retention commands work on) and a pool on it.
+// schemaDB returns the env of a fresh database at version 8 (the schema the
+// partitions and retention commands work on; a copy of testenv's migrated
+// template) and a pool on it.
 func schemaDB(t *testing.T) (map[string]string, *pgxpool.Pool) {
 	t.Helper()
-	env, db := dbEnv(t)
+	env, db := migratedEnv(t, 8)
 	pool, err := pgxpool.New(t.Context(), db.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	r, err := migrations.New(pool, migrations.Files(), migrations.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Goto(t.Context(), 8); err != nil {
-		t.Fatal(err)
-	}
 	return env, pool
 }
 
