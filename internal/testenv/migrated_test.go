@@ -137,7 +137,9 @@ func TestTemplateBuildersSerialise(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", names[0]).Scan(&built); err != nil || !strings.HasPrefix(built, templateFormat+"; built ") {
 		t.Fatalf("template comment %q (%v)", built, err)
 	}
-	db := newDatabase(t, admin, func(ctx context.Context, c *pgx.Conn, name string) error { return cloneTemplate(ctx, c, name, names[0]) })
+	db := newDatabase(t, admin, func(ctx context.Context, c *pgx.Conn, name string) error {
+		return cloneTemplate(ctx, c, name, names[0])
+	})
 	if v := queryOne[int64](t, db.URL, "SELECT version FROM schema_migrations"); v != 2 {
 		t.Fatalf("clone at version %d, want 2", v)
 	}
