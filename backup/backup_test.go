@@ -12,7 +12,6 @@ import (
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/internal/testenv"
-	"github.com/quantx/quantx-db/migrations"
 )
 
 // newCatalogue gives the test its own bucket.
@@ -30,20 +29,13 @@ func newCatalogue(t *testing.T, o backup.Options) (*backup.Catalogue, *s3store.S
 // quantxDatabase is a database with the QuantX schema and rows in every table, partitions included.
 func quantxDatabase(t *testing.T) *testenv.PGDatabase {
 	t.Helper()
-	db := testenv.Postgres(t)
+	db := testenv.MigratedPostgres(t, 0)
 	ctx := t.Context()
 	pool, err := pgxpool.New(ctx, db.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	r, err := migrations.New(pool, migrations.Files(), migrations.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Up(ctx, 0); err != nil {
-		t.Fatalf("migrate up: %v", err)
-	}
 	sample, err := os.ReadFile(filepath.Join("..", "testdata", "constraints", "valid.sql"))
 	if err != nil {
 		t.Fatalf("sample rows: %v", err)

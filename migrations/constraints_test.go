@@ -8,27 +8,25 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/quantx/quantx-db/migrations"
 )
 
 // constraintCase is one row of testdata/constraints/cases.json: a statement run
 // against the valid sample data, and the error PostgreSQL must raise ("" = none).
+// A NOT NULL violation (23502) names its column: a statement that happened to
+// leave another column NULL must not pass for the rule it is about.
 type constraintCase struct {
 	Name       string `json:"name"`
 	SQL        string `json:"sql"`
 	SQLState   string `json:"sqlstate"`
 	Constraint string `json:"constraint"`
+	Column     string `json:"column,omitempty"`
 }
 
 // TestBusinessRules loads a realistic set of valid trading rows, then runs
 // every case in its own rolled-back transaction and checks the exact error.
 func TestBusinessRules(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
-	if _, err := newRunner(t, pool, migrations.Files(), migrations.Options{}).Up(t.Context(), 0); err != nil {
-		t.Fatal(err)
-	}
+	pool, _ := migratedPool(t, 0)
 	valid, err := os.ReadFile("../testdata/constraints/valid.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -81,16 +79,16 @@ func checkCase(t *testing.T, c constraintCase, err error) {
 	if pgErr.Code != c.SQLState || pgErr.ConstraintName != c.Constraint {
 		t.Fatalf("got %s/%q (%s), want %s/%q", pgErr.Code, pgErr.ConstraintName, pgErr.Message, c.SQLState, c.Constraint)
 	}
+	if c.SQLState == "23502" && (c.Column == "" || pgErr.ColumnName != c.Column) {
+		t.Fatalf("NOT NULL violation on column %q, want %q (every 23502 case names its column)", pgErr.ColumnName, c.Column)
+	}
 }
 
 // TestFunctionsRun calls every function once: PL/pgSQL bodies are not checked
 // at CREATE time, so only a call proves them (seed defect 11).
 func TestFunctionsRun(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
-	if _, err := newRunner(t, pool, migrations.Files(), migrations.Options{}).Up(t.Context(), 0); err != nil {
-		t.Fatal(err)
-	}
+	pool, _ := migratedPool(t, 0)
 	valid, _ := os.ReadFile("../testdata/constraints/valid.sql")
 	if _, err := pool.Exec(t.Context(), string(valid)); err != nil {
 		t.Fatal(err)

@@ -52,10 +52,7 @@ func waitingStatement(t *testing.T, pool *pgxpool.Pool, verb, name string) int32
 // interference: the schema every fault scenario must end with.
 func cleanSchema(t *testing.T) string {
 	t.Helper()
-	pool, db := newPool(t)
-	if _, err := newRunner(t, pool, migrations.Files(), migrations.Options{}).Up(t.Context(), 0); err != nil {
-		t.Fatal(err)
-	}
+	_, db := migratedPool(t, 0)
 	return schemaDump(t, db.URL, "schema_migrations", "quantx_migration_history")
 }
 
@@ -85,12 +82,9 @@ func terminate(t *testing.T, pool *pgxpool.Pool, pid int32) {
 func TestLongSnapshotDuring0008(t *testing.T) {
 	t.Parallel()
 	want := cleanSchema(t)
-	pool, db := newPool(t)
+	pool, db := migratedPool(t, 7)
 	const lockTimeout = 300 * time.Millisecond
 	r := newRunner(t, pool, migrations.Files(), migrations.Options{LockTimeout: lockTimeout, LockRetries: 3, RetryBackoff: 50 * time.Millisecond})
-	if _, err := r.Up(t.Context(), 7); err != nil {
-		t.Fatal(err)
-	}
 	// The report: REPEATABLE READ, and it has read something, so it holds a snapshot.
 	report, err := pool.BeginTx(t.Context(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 	if err != nil {
@@ -145,11 +139,8 @@ func TestLongSnapshotDuring0008(t *testing.T) {
 // IF NOT EXISTS alone would skip it; it is dropped and built again.
 func TestInvalidLeftoverIsRebuilt(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 7)
 	r := newRunner(t, pool, migrations.Files(), migrations.Options{})
-	if _, err := r.Up(t.Context(), 7); err != nil {
-		t.Fatal(err)
-	}
 	// Make the leftover the way it happens: the build times out waiting for a snapshot.
 	report, err := pool.BeginTx(t.Context(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 	if err != nil {
@@ -196,11 +187,8 @@ func TestInvalidLeftoverIsRebuilt(t *testing.T) {
 // say so, and up builds it again without changing the version.
 func TestAppliedInvalidIndexIsReportedAndRebuilt(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	r := newRunner(t, pool, migrations.Files(), migrations.Options{})
-	if _, err := r.Up(t.Context(), 0); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := pool.Exec(t.Context(), "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_orders_retention'::regclass"); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +226,7 @@ func TestAppliedInvalidIndexIsReportedAndRebuilt(t *testing.T) {
 // statement 3's INVALID leftover is replaced.
 func TestResumeAfterLostConnection(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	writeFile(t, dir, "0100_three.up.sql", migrations.NoTransactionDirective+`
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_status ON users (status);
@@ -246,9 +234,6 @@ CREATE TABLE test_once (id int);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);
 `)
 	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
-	if _, err := r.Up(t.Context(), len(r.Migrations())-1); err != nil {
-		t.Fatal(err)
-	}
 	// A writer's open transaction on orders holds statement 3 in its first wait.
 	writer, err := pool.Begin(t.Context())
 	if err != nil {
@@ -304,7 +289,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);
 // the interrupted file; down 1 finishes reverting it.
 func TestInterruptedDownIsFinishedByDown(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	writeFile(t, dir, "0100_symbol.up.sql", migrations.NoTransactionDirective+"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);\n")
 	writeFile(t, dir, "0100_symbol.down.sql", migrations.NoTransactionDirective+"\nDROP INDEX CONCURRENTLY IF EXISTS idx_test_symbol;\n")
@@ -359,7 +344,7 @@ func TestInterruptedDownIsFinishedByDown(t *testing.T) {
 // and plan refuse, naming both versions.
 func TestNewerDatabaseIsReportedAndRefused(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	writeFile(t, dir, "0042_future.up.sql", "CREATE TABLE test_future (id int);\n")
 	writeFile(t, dir, "0042_future.down.sql", "DROP TABLE test_future;\n")

@@ -38,13 +38,21 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/internal/progress"
 )
 
 // Sentinel errors callers branch on.
 var (
-	// ErrLocked means another runner held the migration lock past LockWait.
-	ErrLocked = errors.New("another runner holds the migration lock")
+	// ErrLocked means another runner held the migration lock past LockWait
+	// (the error is a *HeldError of the internal pglock package naming the
+	// lock). It is the same value as partitions.ErrLocked: whichever
+	// quantx-db lock was held, errors.Is(err, ErrLocked) says so.
+	ErrLocked = pglock.ErrLocked
+	// ErrLockTimeout means a migration's statements did not get their locks
+	// within LockTimeout on any of the 1+LockRetries attempts; nothing of
+	// that attempt was applied. The same value as partitions.ErrLockTimeout.
+	ErrLockTimeout = pglock.ErrLockTimeout
 	// ErrDirty means a no-transaction migration failed part way.
 	ErrDirty = errors.New("database is dirty")
 	// ErrUnknownVersion means a version is neither in the files nor -1.
@@ -58,15 +66,22 @@ var (
 	ErrHasVersion = errors.New("database already has a version")
 )
 
-// Options configures a Runner. The zero value of every field is a usable default.
+// Options configures a Runner. The zero value of every field is usable.
+//
+// The three lock settings follow one rule, PostgreSQL's own for
+// lock_timeout: 0 means off (negative values count as 0). LockWait 0 tries
+// the runner lock once; LockTimeout 0 lets migration statements wait for
+// their locks as long as it takes; LockRetries 0 never repeats an attempt.
+// quantx-db itself runs with a 60 s wait, a 5 s lock_timeout and 3 retries
+// (its --lock-wait, --lock-timeout and --lock-retries defaults).
 type Options struct {
 	Schema       string        // schema of the bookkeeping tables; "" means "public"
 	Table        string        // version table; "" means "schema_migrations" (golang-migrate compatible)
 	HistoryTable string        // "" means "quantx_migration_history"
-	LockWait     time.Duration // how long to poll for the runner lock; 0 means 60s
-	LockTimeout  time.Duration // PostgreSQL lock_timeout for migration SQL; 0 means 5s, <0 disables
-	LockRetries  int           // retries of a migration that hit lock_timeout; 0 means 3, <0 means none
-	RetryBackoff time.Duration // first retry delay, doubled each time; 0 means 1s
+	LockWait     time.Duration // how long to poll for the runner lock; 0: try once
+	LockTimeout  time.Duration // PostgreSQL lock_timeout of migration statements; 0: none
+	LockRetries  int           // attempts repeated after lock_timeout or a deadlock; 0: none
+	RetryBackoff time.Duration // pause before the first retry, doubled each time, with jitter; 0 means 1s
 	AppliedBy    string        // recorded in the history (for example the OS user and host); "" is fine
 	Logger       *slog.Logger  // nil discards
 	Progress     progress.Func // concurrent index builds as PostgreSQL reports them; nil reports nothing
@@ -82,19 +97,8 @@ func (o Options) withDefaults() Options {
 	if o.HistoryTable == "" {
 		o.HistoryTable = "quantx_migration_history"
 	}
-	if o.LockWait == 0 {
-		o.LockWait = 60 * time.Second
-	}
-	if o.LockTimeout == 0 {
-		o.LockTimeout = 5 * time.Second
-	}
-	if o.LockRetries == 0 {
-		o.LockRetries = 3
-	}
-	if o.LockRetries < 0 {
-		o.LockRetries = 0
-	}
-	if o.RetryBackoff == 0 {
+	o.LockWait, o.LockTimeout, o.LockRetries = max(o.LockWait, 0), max(o.LockTimeout, 0), max(o.LockRetries, 0)
+	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = time.Second
 	}
 	if o.Logger == nil {

@@ -29,6 +29,21 @@ func newPool(t *testing.T) (*pgxpool.Pool, *testenv.PGDatabase) {
 	return pool, db
 }
 
+// migratedPool connects to a fresh database already at version (0: the
+// newest) of the embedded migrations, copied from testenv's template: for
+// tests whose subject comes after the real migrations, not for tests of
+// migrating them.
+func migratedPool(t *testing.T, version uint64) (*pgxpool.Pool, *testenv.PGDatabase) {
+	t.Helper()
+	db := testenv.MigratedPostgres(t, version)
+	pool, err := pgxpool.New(t.Context(), db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, db
+}
+
 func newRunner(t *testing.T, pool *pgxpool.Pool, src fs.FS, opts migrations.Options) *migrations.Runner {
 	t.Helper()
 	r, err := migrations.New(pool, src, opts)
@@ -221,7 +236,7 @@ func firstDiff(a, b string) string {
 
 func TestFailedTransactionalMigrationLeavesPreviousVersion(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	// The second statement fails after the first succeeded: the first must be rolled back too.
 	writeFile(t, dir, "0100_broken.up.sql", "CREATE TABLE broken_a (id int);\n\nINSERT INTO broken_a\n  VALUES ('not a number');\n")
@@ -331,7 +346,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_once ON test_once (id);
 // operator undoes a failed no-transaction file by hand.
 func TestForceAfterAFailureUndoneByHand(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	writeFile(t, dir, "0100_cic.up.sql", migrations.NoTransactionDirective+`
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_orders_symbol ON orders (symbol);
@@ -358,12 +373,9 @@ CREATE INDEX CONCURRENTLY idx_test_missing ON no_such_table (x);
 
 func TestValidateDetectsAnEditedFile(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
-	if _, err := r.Up(t.Context(), 0); err != nil {
-		t.Fatal(err)
-	}
 	val, err := r.Validate(t.Context())
 	if err != nil || len(val.Findings) != 0 || val.Checked != len(r.Migrations()) {
 		t.Fatalf("clean validate: %v %+v", err, val)
@@ -387,12 +399,8 @@ func TestValidateDetectsAnEditedFile(t *testing.T) {
 
 func TestLockTimeoutRetriesUntilTheLockGoes(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
-	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
-	if _, err := r.Up(t.Context(), 0); err != nil {
-		t.Fatal(err)
-	}
 	writeFile(t, dir, "0100_note.up.sql", "ALTER TABLE orders ADD COLUMN note text;\n")
 	writeFile(t, dir, "0100_note.down.sql", "ALTER TABLE orders DROP COLUMN note;\n")
 
@@ -410,7 +418,7 @@ func TestLockTimeoutRetriesUntilTheLockGoes(t *testing.T) {
 		_ = holder.Rollback(context.Background())
 		close(released)
 	}()
-	r = newRunner(t, pool, os.DirFS(dir), migrations.Options{LockTimeout: 200 * time.Millisecond, LockRetries: 6, RetryBackoff: 150 * time.Millisecond})
+	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{LockTimeout: 200 * time.Millisecond, LockRetries: 6, RetryBackoff: 150 * time.Millisecond})
 	start := time.Now()
 	rep, err := r.Up(t.Context(), 0)
 	<-released
@@ -430,13 +438,9 @@ func TestLockTimeoutRetriesUntilTheLockGoes(t *testing.T) {
 
 func TestLockTimeoutGivesUpWithoutChangingAnything(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	writeFile(t, dir, "0100_note.up.sql", "ALTER TABLE orders ADD COLUMN note text;\n")
-	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
-	if _, err := r.Up(t.Context(), len(r.Migrations())-1); err != nil {
-		t.Fatal(err)
-	}
 	holder, err := pool.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -445,10 +449,12 @@ func TestLockTimeoutGivesUpWithoutChangingAnything(t *testing.T) {
 	if _, err := holder.Exec(t.Context(), "LOCK TABLE orders IN ACCESS SHARE MODE"); err != nil {
 		t.Fatal(err)
 	}
-	r = newRunner(t, pool, os.DirFS(dir), migrations.Options{LockTimeout: 100 * time.Millisecond, LockRetries: 2, RetryBackoff: 50 * time.Millisecond})
+	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{LockTimeout: 100 * time.Millisecond, LockRetries: 2, RetryBackoff: 50 * time.Millisecond})
 	_, err = r.Up(t.Context(), 0)
-	if err == nil || !strings.Contains(err.Error(), "lock timeout") {
-		t.Fatalf("want a lock timeout error, got %v", err)
+	se, isStep := errors.AsType[*migrations.StepError](err)
+	if !errors.Is(err, migrations.ErrLockTimeout) || !isStep || se.File != "0100_note.up.sql" || se.Dirty ||
+		!strings.Contains(err.Error(), "lock not granted within lock_timeout after 3 attempt(s)") {
+		t.Fatalf("want a StepError for 0100 over ErrLockTimeout after 3 attempts, got %v", err)
 	}
 	if v, dirty := version(t, pool); v != lastVersion(t) || dirty {
 		t.Fatalf("version=(%d,%v)", v, dirty)
@@ -457,7 +463,7 @@ func TestLockTimeoutGivesUpWithoutChangingAnything(t *testing.T) {
 
 func TestSecondRunnerWaitsForTheLockThenExitsLocked(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	// A slow migration keeps the runner lock for 2 s.
 	writeFile(t, dir, "0100_slow.up.sql", migrations.NoTransactionDirective+"\nSELECT pg_sleep(2);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_slow ON orders (symbol);\n")
@@ -540,7 +546,7 @@ func TestBaselineThenUp(t *testing.T) {
 // expands it (partitions.CreateIndex) and every child index ends up valid.
 func TestConcurrentIndexOnPartitionedTable(t *testing.T) {
 	t.Parallel()
-	pool, _ := newPool(t)
+	pool, _ := migratedPool(t, 0)
 	dir := copySource(t)
 	writeFile(t, dir, "0100_logs_ip.up.sql", migrations.NoTransactionDirective+"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_logs_ip ON activity_logs (ip_address);\n")
 	writeFile(t, dir, "0100_logs_ip.down.sql", migrations.NoTransactionDirective+"\nDROP INDEX IF EXISTS idx_test_logs_ip;\n")

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/partitions"
 )
 
@@ -126,13 +127,6 @@ func (r *Runner) apply(ctx context.Context, c *pgxpool.Conn, s PlannedStep) (App
 	return a, nil
 }
 
-func (r *Runner) lockTimeoutSQL() string {
-	if r.opts.LockTimeout < 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%d", r.opts.LockTimeout.Milliseconds())
-}
-
 // clientCheckSQL makes the server poll the client's socket during long
 // statements (PostgreSQL 14+), so that a killed quantx-db does not leave its
 // session building an index, and holding the migration lock, until the build
@@ -142,48 +136,55 @@ const clientCheckSQL = `SELECT CASE WHEN current_setting('server_version_num')::
 
 // applyTx runs the whole file and the version update in one transaction, so a
 // failure leaves the previous version and no dirty flag (golang-migrate #282).
-// A lock_timeout failure rolls back and retries with backoff: the migration
-// must never queue behind a long query while every later query queues behind it.
+// The transaction runs under lock_timeout; a lock not granted (or a
+// deadlock) rolls it back and it is retried with backoff (pglock.InTx): the
+// migration must never queue behind a long query while every later query
+// queues behind it.
 func (r *Runner) applyTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, start time.Time, a *AppliedStep) error {
 	stmts := Split(s.SQL)
-	backoff := r.opts.RetryBackoff
-	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", r.lockTimeoutSQL()); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, clientCheckSQL, true); err != nil {
-				return err
-			}
-			for i, st := range stmts {
-				if _, err := tx.Exec(ctx, st.SQL); err != nil {
-					return &StepError{Version: s.Version, File: s.File, Direction: s.Direction, Line: st.Line, Statement: i + 1, Err: err}
-				}
-			}
-			if err := r.setVersion(ctx, tx, s.target, false); err != nil {
-				return err
-			}
-			return r.record(ctx, tx, historyRow{Version: s.Version, Name: s.Name, Direction: string(s.Direction),
-				Checksum: s.Checksum, StartedAt: start, Duration: time.Since(start), Success: true, StatementsDone: len(stmts)})
-		})
-		if err == nil {
-			return nil
+	o := r.lockOptions()
+	o.Logger = o.Logger.With("version", s.Version, "file", s.File)
+	retries, err := pglock.InTx(ctx, c.Conn(), o, "", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, clientCheckSQL, true); err != nil {
+			return err
 		}
-		if isLockTimeout(err) && attempt < r.opts.LockRetries && ctx.Err() == nil {
-			a.Retries++
-			r.opts.Logger.WarnContext(ctx, "lock timeout, retrying", "version", s.Version, "attempt", attempt+1, "backoff", backoff)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
+		for i, st := range stmts {
+			if _, err := tx.Exec(ctx, st.SQL); err != nil {
+				return &StepError{Version: s.Version, File: s.File, Direction: s.Direction, Line: st.Line, Statement: i + 1, Err: err}
 			}
-			backoff *= 2
-			continue
 		}
-		if !c.Conn().IsClosed() {
-			r.recordFailure(ctx, c, s, start, 0, err)
+		if err := r.setVersion(ctx, tx, s.target, false); err != nil {
+			return err
 		}
+		return r.record(ctx, tx, historyRow{Version: s.Version, Name: s.Name, Direction: string(s.Direction),
+			Checksum: s.Checksum, StartedAt: start, Duration: time.Since(start), Success: true, StatementsDone: len(stmts)})
+	})
+	a.Retries = retries
+	if err == nil {
+		return nil
+	}
+	err = stepFirst(err)
+	if !c.Conn().IsClosed() {
+		r.recordFailure(ctx, c, s, start, 0, err)
+	}
+	return err
+}
+
+// stepFirst puts the *StepError first when every attempt hit lock_timeout,
+// so that the message names the file and statement that waited; the
+// *pglock.TimeoutError moves inside it (errors.Is(err, ErrLockTimeout)
+// still holds).
+func stepFirst(err error) error {
+	te, ok := errors.AsType[*pglock.TimeoutError](err)
+	if !ok {
 		return err
 	}
+	se, ok := errors.AsType[*StepError](te.Err)
+	if !ok {
+		return err
+	}
+	se.Err = &pglock.TimeoutError{Attempts: te.Attempts, Err: se.Err}
+	return se
 }
 
 // applyNoTx runs the statements one by one outside a transaction, from
@@ -283,50 +284,31 @@ func (r *Runner) applyNoTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, 
 var waitsForSnapshotsRE = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|DROP\s+INDEX\s+CONCURRENTLY\b|REINDEX\b.*\bCONCURRENTLY\b|ALTER\s+TABLE\b.*\bDETACH\s+PARTITION\b.*\bCONCURRENTLY\b)`)
 
 // execNoTx runs one statement of a no-transaction file and returns how many
-// times it was retried after lock_timeout.
+// times it was retried after lock_timeout or a deadlock.
 //
 // CREATE INDEX CONCURRENTLY with a name goes to the partitions package's
 // builder (partitioned tables expanded, INVALID leftovers dropped first,
 // validity checked). The other CONCURRENTLY statements run without
-// lock_timeout: cutting their wait for older snapshots short fails them, and
-// leaves an INVALID index (golang-migrate and flyway users meet this as
-// "INVALID index after a migration that succeeded"). Every other statement
-// runs under lock_timeout and is retried: lock_timeout fires while waiting
-// for the first lock, before the statement did anything.
+// lock_timeout and are not retried: cutting their wait for older snapshots
+// short fails them, and leaves an INVALID index (golang-migrate and flyway
+// users meet this as "INVALID index after a migration that succeeded"), and
+// one cancelled as a deadlock victim may have left such an index or a
+// pending detach for the next run to finish. Every other statement runs
+// under lock_timeout and is retried: lock_timeout fires while waiting for
+// the first lock, before the statement did anything.
 func (r *Runner) execNoTx(ctx context.Context, c *pgxpool.Conn, st Statement) (int, error) {
-	retries := r.opts.LockRetries
-	if retries == 0 {
-		retries = -1 // partitions reads 0 as its default
-	}
+	o := r.lockOptions()
 	handled, err := partitions.CreateIndex(ctx, c.Conn(), st.SQL, partitions.IndexOptions{
-		LockTimeout: r.opts.LockTimeout, Retries: retries, RetryBackoff: r.opts.RetryBackoff, Logger: r.opts.Logger,
+		LockTimeout: o.Timeout, Retries: o.Retries, RetryBackoff: o.Backoff, Logger: o.Logger,
 		Progress: r.opts.Progress})
 	if handled || err != nil {
 		return 0, err
 	}
-	lockTimeout := r.lockTimeoutSQL()
 	if waitsForSnapshotsRE.MatchString(leadingComments.ReplaceAllString(st.SQL, "")) {
-		lockTimeout = "0"
+		o.Timeout, o.Retries = 0, 0
 	}
-	if _, err := c.Exec(ctx, "SELECT set_config('lock_timeout', $1, false)", lockTimeout); err != nil {
-		return 0, err
-	}
-	backoff := r.opts.RetryBackoff
-	for attempt := 0; ; attempt++ {
-		_, err := c.Exec(ctx, st.SQL)
-		if err == nil {
-			return attempt, nil
-		}
-		if !isLockTimeout(err) || attempt >= r.opts.LockRetries || ctx.Err() != nil {
-			return attempt, err
-		}
-		r.opts.Logger.WarnContext(ctx, "lock timeout, retrying statement", "line", st.Line, "backoff", backoff)
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff *= 2
-	}
+	o.Logger = o.Logger.With("line", st.Line)
+	return pglock.Exec(ctx, c.Conn(), o, "", st.SQL)
 }
 
 var leadingComments = regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/quantx/quantx-db/internal/pglock"
 )
 
 // noVersion is the version of a database with no row in schema_migrations
@@ -292,19 +294,7 @@ func (r *Runner) unknownApplied(ctx context.Context, q querier) (map[uint64]stri
 // lockHeld reports whether another session holds the migration lock: a run
 // is in progress (or a killed runner's server session has not ended yet).
 func (r *Runner) lockHeld(ctx context.Context, q querier) (bool, error) {
-	key := uint64(lockKey(r.opts.Schema, r.opts.Table))
-	var held bool
-	// A bigint advisory key shows in pg_locks as classid (high 32 bits), objid
-	// (low 32 bits), objsubid 1. pg_locks lists every database's locks, and
-	// advisory locks are per database: the same key elsewhere is not ours.
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1 AND pid <> pg_backend_pid())`,
-		int64(key>>32), int64(key&0xffffffff)).Scan(&held)
-	if err != nil {
-		return false, fmt.Errorf("read locks: %w", err)
-	}
-	return held, nil
+	return pglock.HeldElsewhere(ctx, q, r.lock())
 }
 
 func isUndefinedTable(err error) bool {
@@ -320,9 +310,4 @@ func isConnectionLost(c *pgx.Conn, err error) bool {
 		return true
 	}
 	return c.IsClosed()
-}
-
-func isLockTimeout(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
 }

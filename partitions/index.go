@@ -12,14 +12,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/internal/progress"
 )
 
-// IndexOptions configures CreateIndex. The zero value of every field is a usable default.
+// IndexOptions configures CreateIndex. The zero value of every field is usable.
+// The lock settings follow the rule of Options: 0 means off.
 type IndexOptions struct {
-	LockTimeout  time.Duration // lock_timeout of the statements that queue in front of traffic; 0 means 5s
-	Retries      int           // retries of a statement that hit lock_timeout or a deadlock; 0 means 4, <0 means none
-	RetryBackoff time.Duration // first retry delay, doubled each time; 0 means 250ms
+	LockTimeout  time.Duration // lock_timeout of the statements that queue in front of traffic; 0: none
+	Retries      int           // attempts repeated after lock_timeout or a deadlock; 0: none
+	RetryBackoff time.Duration // pause before the first retry, doubled each time, with jitter; 0 means 250ms
 	Logger       *slog.Logger  // nil discards
 	// Progress receives each concurrent build as PostgreSQL reports it (pg_stat_progress_create_index,
 	// read from a second connection); nil reports nothing and opens no second connection.
@@ -232,8 +234,8 @@ func (b indexBuild) build(ctx context.Context, schema, table, name string) error
 // into a failed build and an INVALID index on any busy system. A deadlock
 // (the server cancels one side) is retried, dropping the leftover again.
 func (b indexBuild) buildConcurrently(ctx context.Context, schema, table, name string, ifNotExists bool) error {
-	o := b.o
-	o.LockTimeout = -1
+	o := b.o.lockOptions()
+	o.Timeout = 0
 	idx := pgx.Identifier{schema, name}.Sanitize()
 	on := pgx.Identifier{schema, table}.Sanitize()
 	stmt := b.create() + "CONCURRENTLY "
@@ -241,13 +243,13 @@ func (b indexBuild) buildConcurrently(ctx context.Context, schema, table, name s
 		stmt += "IF NOT EXISTS "
 	}
 	stmt += pgx.Identifier{name}.Sanitize() + " ON " + on + " " + b.rest
-	if _, err := b.conn.Exec(ctx, "SELECT set_config('lock_timeout', '0', false)"); err != nil {
-		return fmt.Errorf("create index %s: set lock_timeout: %w", name, err)
+	if err := pglock.SetTimeout(ctx, b.conn, 0, false); err != nil {
+		return fmt.Errorf("create index %s: %w", name, err)
 	}
 	defer b.conn.Exec(context.WithoutCancel(ctx), "RESET lock_timeout") //nolint:errcheck // best effort; the session is reset when released
 	start := time.Now()
-	err := retry(ctx, o, "create index "+name, func() error {
-		if _, err := dropInvalidIndex(ctx, b.conn, o, schema, name, on); err != nil {
+	_, err := pglock.Retry(ctx, o, "create index "+name, func(ctx context.Context) error {
+		if _, err := dropInvalidIndex(ctx, b.conn, b.o, schema, name, on); err != nil {
 			return err
 		}
 		stop := watchIndexBuild(ctx, b.conn, name, b.prog, b.o.Logger)

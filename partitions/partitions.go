@@ -9,7 +9,8 @@
 // It is a library; `quantx-db partitions ...`, `quantx-db status` and the
 // retention package are its callers. Every DDL statement runs under
 // lock_timeout and is retried with backoff, and maintenance of one table is
-// serialised across processes by a session advisory lock (see lock.go).
+// serialised across processes by a session advisory lock (both from the
+// internal pglock package, shared with migrations; see lock.go).
 // docs/partitions.md explains the lock discipline in detail.
 package partitions
 
@@ -20,15 +21,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/quantx/quantx-db/internal/pglock"
 )
 
 // Sentinel errors callers branch on.
 var (
-	// ErrLocked means another process held the table's maintenance lock past LockWait.
-	ErrLocked = errors.New("another runner holds the maintenance lock")
+	// ErrLocked means another process held the table's maintenance lock past
+	// LockWait. It is the same value as migrations.ErrLocked.
+	ErrLocked = pglock.ErrLocked
 	// ErrLockTimeout means a DDL statement did not get its lock within
-	// lock_timeout on any attempt: a long transaction holds the table.
-	ErrLockTimeout = errors.New("lock not granted within lock_timeout")
+	// lock_timeout on any attempt: a long transaction holds the table. The
+	// error names the operation and the attempts; the server's error stays
+	// reachable. It is the same value as migrations.ErrLockTimeout.
+	ErrLockTimeout = pglock.ErrLockTimeout
 	// ErrDrift means the catalog holds something the maintenance will not
 	// overwrite: a table with a partition's name that is not a partition, or
 	// a partition whose bounds overlap a month only in part.
@@ -45,13 +51,20 @@ const (
 	DefaultPartition = "activity_logs_default"
 )
 
-// Options configures a Manager. The zero value of every field is a usable default.
+// Options configures a Manager. The zero value of every field is usable.
+//
+// The three lock settings follow one rule, PostgreSQL's own for
+// lock_timeout: 0 means off (negative values count as 0). LockWait 0 tries
+// the table's maintenance lock once; LockTimeout 0 lets DDL wait for its
+// locks as long as it takes; Retries 0 never repeats an attempt. quantx-db
+// itself runs with a 60 s wait, a 5 s lock_timeout and 4 retries (its
+// --lock-wait, --lock-timeout and --lock-retries defaults).
 type Options struct {
 	Schema       string           // schema of the tables; "" means "public"
-	LockTimeout  time.Duration    // PostgreSQL lock_timeout of every DDL statement; 0 means 5s
-	LockWait     time.Duration    // how long to poll for the per-table advisory lock; 0 means 60s, <0 means try once
-	Retries      int              // retries of a DDL statement that hit lock_timeout; 0 means 4, <0 means none
-	RetryBackoff time.Duration    // first retry delay, doubled each time (with jitter); 0 means 250ms
+	LockTimeout  time.Duration    // PostgreSQL lock_timeout of every DDL statement; 0: none
+	LockWait     time.Duration    // how long to poll for the per-table advisory lock; 0: try once
+	Retries      int              // attempts repeated after lock_timeout or a deadlock; 0: none
+	RetryBackoff time.Duration    // pause before the first retry, doubled each time, with jitter; 0 means 250ms
 	Now          func() time.Time // the clock that decides "the current month"; nil means time.Now
 	Logger       *slog.Logger     // nil discards
 }
@@ -60,20 +73,9 @@ func (o Options) withDefaults() Options {
 	if o.Schema == "" {
 		o.Schema = "public"
 	}
-	if o.LockTimeout == 0 {
-		o.LockTimeout = 5 * time.Second
-	}
-	if o.LockWait == 0 {
-		o.LockWait = 60 * time.Second
-	}
-	if o.Retries == 0 {
-		o.Retries = 4
-	}
-	if o.Retries < 0 {
-		o.Retries = 0
-	}
-	if o.RetryBackoff == 0 {
-		o.RetryBackoff = 250 * time.Millisecond
+	o.LockWait, o.LockTimeout, o.Retries = max(o.LockWait, 0), max(o.LockTimeout, 0), max(o.Retries, 0)
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = pglock.DefaultBackoff
 	}
 	if o.Now == nil {
 		o.Now = time.Now

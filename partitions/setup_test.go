@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/quantx/quantx-db/internal/testenv"
-	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/partitions"
 )
 
@@ -17,10 +16,11 @@ import (
 // migration by another team cannot change what these tests start from.
 const schemaVersion = 8
 
-// newDB returns a pool on a fresh database migrated to schemaVersion.
+// newDB returns a pool on a fresh database at schemaVersion (a copy of
+// testenv's migrated template).
 func newDB(t *testing.T) (*pgxpool.Pool, *testenv.PGDatabase) {
 	t.Helper()
-	db := testenv.Postgres(t)
+	db := testenv.MigratedPostgres(t, schemaVersion)
 	cfg, err := pgxpool.ParseConfig(db.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -31,13 +31,6 @@ func newDB(t *testing.T) (*pgxpool.Pool, *testenv.PGDatabase) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	r, err := migrations.New(pool, migrations.Files(), migrations.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Goto(t.Context(), schemaVersion); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
 	return pool, db
 }
 
@@ -61,8 +54,10 @@ func at(t *testing.T, s string) func() time.Time {
 	return func() time.Time { return ts }
 }
 
+// fastOpts are the CLI's lock settings (a minute's wait, 4 retries) with a
+// shorter lock_timeout and backoff.
 func fastOpts(now func() time.Time) partitions.Options {
-	return partitions.Options{Now: now, LockTimeout: 2 * time.Second, RetryBackoff: 20 * time.Millisecond}
+	return partitions.Options{Now: now, LockWait: time.Minute, LockTimeout: 2 * time.Second, Retries: 4, RetryBackoff: 20 * time.Millisecond}
 }
 
 func queryInt(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int64 {

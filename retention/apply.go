@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/internal/progress"
 	"github.com/quantx/quantx-db/partitions"
 )
@@ -232,6 +234,11 @@ func (r *Runner) archiveOrders(ctx context.Context, pol *OrdersPolicy) (TableRep
 	}
 	stmt := "UPDATE orders o SET archived = true FROM (SELECT id FROM orders WHERE " + where +
 		" ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) b WHERE o.id = b.id"
+	// Each batch runs under the maintenance settings' lock_timeout and is
+	// retried like their DDL: the UPDATE's ROW EXCLUSIVE lock on orders must
+	// not queue behind an ALTER or a LOCK TABLE while every later order waits.
+	po := r.opts.Partitions
+	lo := pglock.Options{Timeout: po.LockTimeout, Retries: po.Retries, Backoff: po.RetryBackoff, Logger: r.log}
 	err := r.parts.WithTableLock(ctx, "orders", func(ctx context.Context, conn *pgx.Conn) error {
 		var total int64
 		if r.opts.Progress != nil { // a total for the display: the same count a dry run makes
@@ -241,17 +248,18 @@ func (r *Runner) archiveOrders(ctx context.Context, pol *OrdersPolicy) (TableRep
 		}
 		flagged := progress.NewCounter(r.opts.Progress, progress.Event{Phase: "archive orders", Subject: "orders", Unit: progress.Rows, Total: total})
 		defer flagged.Finish()
-		lt := r.opts.Partitions.LockTimeout
-		if lt == 0 {
-			lt = 5 * time.Second // partitions.Options' default
-		}
-		if _, err := conn.Exec(ctx, "SELECT set_config('lock_timeout', $1, false)", fmt.Sprint(max(lt, 0).Milliseconds())); err != nil {
+		if err := pglock.SetTimeout(ctx, conn, lo.Timeout, false); err != nil {
 			return err
 		}
 		for {
-			tag, err := conn.Exec(ctx, stmt, tr.Cutoff, pol.BatchSize)
+			var tag pgconn.CommandTag
+			_, err := pglock.Retry(ctx, lo, fmt.Sprintf("archive orders, batch %d", tr.Batches+1), func(ctx context.Context) error {
+				var err error
+				tag, err = conn.Exec(ctx, stmt, tr.Cutoff, pol.BatchSize)
+				return err
+			})
 			if err != nil {
-				return fmt.Errorf("archive orders, batch %d: %w", tr.Batches+1, err)
+				return err
 			}
 			tr.Batches++
 			tr.Rows += tag.RowsAffected()

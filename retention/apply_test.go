@@ -13,26 +13,20 @@ import (
 
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/internal/testenv"
-	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/partitions"
 	"github.com/quantx/quantx-db/retention"
 )
 
+// newDB returns a pool on a fresh database at version 8 (a copy of
+// testenv's migrated template).
 func newDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	db := testenv.Postgres(t)
+	db := testenv.MigratedPostgres(t, 8)
 	pool, err := pgxpool.New(t.Context(), db.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	r, err := migrations.New(pool, migrations.Files(), migrations.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Goto(t.Context(), 8); err != nil {
-		t.Fatal(err)
-	}
 	return pool
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/pglock"
 )
 
 // Plan reports what Ensure would change, reading the catalogs only: no role is
@@ -53,12 +55,8 @@ func (m *Manager) Ensure(ctx context.Context) (Report, error) {
 	}
 	defer conn.Release()
 	err = pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
-		lt := "0"
-		if m.o.LockTimeout > 0 {
-			lt = fmt.Sprint(m.o.LockTimeout.Milliseconds())
-		}
-		if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", lt); err != nil {
-			return fmt.Errorf("roles: set lock_timeout: %w", err)
+		if err := pglock.SetTimeout(ctx, tx, m.o.LockTimeout, true); err != nil {
+			return fmt.Errorf("roles: %w", err)
 		}
 		// Two runs at once would both plan CREATE ROLE; the second waits here and
 		// then finds the first one's work done.

@@ -81,7 +81,8 @@ type Options struct {
 	Bookkeeping []string
 	// LockTimeout bounds each lock Ensure waits for (ALTER ... OWNER takes an ACCESS
 	// EXCLUSIVE lock on a table): it never queues in front of the application for
-	// longer. 0 means 5s; negative waits forever.
+	// longer. As everywhere in quantx-db (and in PostgreSQL), 0 means off: wait as
+	// long as it takes (negative counts as 0). The CLI's --roles-lock-timeout is 5s.
 	LockTimeout time.Duration
 	Logger      *slog.Logger // nil discards
 }
@@ -101,9 +102,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Bookkeeping == nil {
 		o.Bookkeeping = DefaultBookkeeping
-	}
-	if o.LockTimeout == 0 {
-		o.LockTimeout = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

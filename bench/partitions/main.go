@@ -4,6 +4,10 @@
 // case pg_partman users report most (pg_partman #510): a row already sits in
 // DEFAULT for a month that maintenance must now create. Run it through
 // bench/partitions.sh.
+//
+// psql is the server's own binary (-pgbin, default /usr/lib/postgresql/15/bin),
+// not Debian's Perl wrapper. Each figure is the median of -runs (at least 5),
+// and the two sides alternate which goes first.
 package main
 
 import (
@@ -12,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -25,13 +30,14 @@ import (
 func main() {
 	admin := flag.String("admin-url", os.Getenv("QUANTX_TEST_DATABASE_URL"), "superuser URL of the PostgreSQL server")
 	bin := flag.String("bin", "", "quantx-db binary")
-	runs := flag.Int("runs", 5, "repetitions; the median is reported")
+	runs := flag.Int("runs", 5, "repetitions (at least 5); the median is reported")
+	pgbin := flag.String("pgbin", "/usr/lib/postgresql/15/bin", "folder of the server's psql")
 	flag.Parse()
-	if *admin == "" || *bin == "" {
-		fmt.Fprintln(os.Stderr, "usage: partitions -admin-url URL -bin quantx-db")
+	if *admin == "" || *bin == "" || *runs < 5 {
+		fmt.Fprintln(os.Stderr, "usage: partitions -admin-url URL -bin quantx-db [-runs N>=5] [-pgbin DIR]")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *admin, *bin, *runs); err != nil {
+	if err := run(context.Background(), *admin, *bin, *pgbin, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -39,7 +45,7 @@ func main() {
 
 type timing struct{ first, second, rescue []time.Duration }
 
-func run(ctx context.Context, admin, bin string, runs int) error {
+func run(ctx context.Context, admin, bin, pgbin string, runs int) error {
 	var q, p timing
 	var rescueQ, rescueP string
 	for i := range runs {
@@ -64,33 +70,60 @@ func run(ctx context.Context, admin, bin string, runs int) error {
 				args = append(args, "-c", s)
 			}
 			t0 := time.Now()
-			out, err := exec.CommandContext(ctx, "psql", args...).CombinedOutput()
+			out, err := exec.CommandContext(ctx, filepath.Join(pgbin, "psql"), args...).CombinedOutput()
 			return time.Since(t0), string(out), err
 		}
 		month := time.Now().UTC().Format("2006-01") + "-01"
 
-		d, out, err := ensure("--months-ahead", "36")
-		if err != nil {
-			return fmt.Errorf("ensure: %w\n%s", err, out)
+		// inOrder runs the two sides of one phase, quantx-db first in even
+		// runs and the baseline first in odd ones.
+		inOrder := func(ours, theirs func() error) error {
+			first, second := ours, theirs
+			if i%2 == 1 {
+				first, second = theirs, ours
+			}
+			if err := first(); err != nil {
+				return err
+			}
+			return second()
 		}
-		q.first = append(q.first, d)
-		d, out, err = psql(fmt.Sprintf(`SELECT partman.create_parent('public.activity_logs', 'created_at', 'native', '1 month',
+		err := inOrder(func() error {
+			d, out, err := ensure("--months-ahead", "36")
+			if err != nil {
+				return fmt.Errorf("ensure: %w\n%s", err, out)
+			}
+			q.first = append(q.first, d)
+			return nil
+		}, func() error {
+			d, out, err := psql(fmt.Sprintf(`SELECT partman.create_parent('public.activity_logs', 'created_at', 'native', '1 month',
 			p_premake => 36, p_start_partition => '%s', p_jobmon => false)`, month), "SELECT partman.run_maintenance(p_jobmon => false)")
+			if err != nil {
+				return fmt.Errorf("pg_partman: %w\n%s", err, out)
+			}
+			p.first = append(p.first, d)
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("pg_partman: %w\n%s", err, out)
+			return err
 		}
-		p.first = append(p.first, d)
-
-		d, out, err = ensure("--months-ahead", "36")
-		if err != nil || !strings.Contains(out, "nothing to do") {
-			return fmt.Errorf("second ensure: %v\n%s", err, out)
-		}
-		q.second = append(q.second, d)
-		d, out, err = psql("SELECT partman.run_maintenance(p_jobmon => false)")
+		err = inOrder(func() error {
+			d, out, err := ensure("--months-ahead", "36")
+			if err != nil || !strings.Contains(out, "nothing to do") {
+				return fmt.Errorf("second ensure: %v\n%s", err, out)
+			}
+			q.second = append(q.second, d)
+			return nil
+		}, func() error {
+			d, out, err := psql("SELECT partman.run_maintenance(p_jobmon => false)")
+			if err != nil {
+				return fmt.Errorf("second run_maintenance: %w\n%s", err, out)
+			}
+			p.second = append(p.second, d)
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("second run_maintenance: %w\n%s", err, out)
+			return err
 		}
-		p.second = append(p.second, d)
 
 		nq, err := countPartitions(ctx, qURL)
 		if err != nil {
@@ -111,19 +144,25 @@ func run(ctx context.Context, admin, bin string, runs int) error {
 				return err
 			}
 		}
-		d, out, err = ensure("--months-ahead", "40")
-		rescueQ = outcome(err, out)
-		q.rescue = append(q.rescue, d)
-		d, out, err = psql("UPDATE partman.part_config SET premake = 40 WHERE parent_table = 'public.activity_logs'", "SELECT partman.run_maintenance(p_jobmon => false)")
-		rescueP = outcome(err, out)
-		p.rescue = append(p.rescue, d)
+		_ = inOrder(func() error {
+			d, out, err := ensure("--months-ahead", "40")
+			rescueQ = outcome(err, out)
+			q.rescue = append(q.rescue, d)
+			return nil
+		}, func() error {
+			d, out, err := psql("UPDATE partman.part_config SET premake = 40 WHERE parent_table = 'public.activity_logs'", "SELECT partman.run_maintenance(p_jobmon => false)")
+			rescueP = outcome(err, out)
+			p.rescue = append(p.rescue, d)
+			return nil
+		})
 		for _, db := range []string{qd, pd} {
 			if err := execSQL(ctx, admin, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
 				return err
 			}
 		}
 	}
-	fmt.Printf("median of %d runs, each on fresh databases, both timed as client processes (process start + connect included)\n", runs)
+	fmt.Printf("command: bench/partitions.sh %d   (psql: %s)\n", runs, filepath.Join(pgbin, "psql"))
+	fmt.Printf("median of %d runs, each on fresh databases, the two sides alternating which goes first, both timed as client processes (process start + connect included)\n", runs)
 	fmt.Printf("%-58s %12s %12s %8s\n", "", "quantx-db", "pg_partman", "ratio")
 	row := func(name string, a, b []time.Duration) {
 		ma, mb := median(a), median(b)

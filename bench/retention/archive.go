@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,8 +15,9 @@ import (
 
 // compareArchiving runs `quantx-db retention apply` with archiving to S3
 // against the seed-era alternative: `pg_dump -Fc -Z1 -t` of each expired
-// partition streamed to the same bucket, then DELETE + VACUUM.
-func compareArchiving(ctx context.Context, admin, bin, dbQ, dbD string, expire int, cutoff time.Time, idle time.Duration) error {
+// partition streamed to the same bucket, then DELETE + VACUUM, baseline first
+// when baselineFirst, and records both in sm.
+func compareArchiving(ctx context.Context, admin, bin, pgbin, dbQ, dbD string, expire int, cutoff time.Time, idle time.Duration, baselineFirst bool, sm *sample) error {
 	env := func(k string) string {
 		v := os.Getenv(k)
 		if v == "" {
@@ -45,66 +47,71 @@ func compareArchiving(ctx context.Context, admin, bin, dbQ, dbD string, expire i
 	fmt.Fprintf(policy, "postgres:\n  activity_logs:\n    keep: %d months\n    archive: true\n", 24-expire)
 	policy.Close()
 
-	quantx, err := measure(ctx, dbURL(admin, dbQ), "", idle, func(ctx context.Context, _ string) error {
-		cmd := exec.CommandContext(ctx, bin, "retention", "apply", "--yes", "--policy", policy.Name(), "-o", "json")
-		cmd.Env = append(os.Environ(), "QUANTX_DATABASE_URL="+dbURL(admin, dbQ), "QUANTX_NOW="+benchNow.Format(time.RFC3339),
-			"QUANTX_S3_ENDPOINT="+endpoint, "QUANTX_S3_ACCESS_KEY="+access, "QUANTX_S3_SECRET_KEY="+secret,
-			"QUANTX_S3_BUCKET="+bucket, "QUANTX_S3_PREFIX="+prefix+"quantx/")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%w\n%s", err, out)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("quantx-db: %w", err)
+	ours := func() (result, error) {
+		return measure(ctx, dbURL(admin, dbQ), "", idle, func(ctx context.Context, _ string) error {
+			cmd := exec.CommandContext(ctx, bin, "retention", "apply", "--yes", "--policy", policy.Name(), "-o", "json")
+			cmd.Env = append(os.Environ(), "QUANTX_DATABASE_URL="+dbURL(admin, dbQ), "QUANTX_NOW="+benchNow.Format(time.RFC3339),
+				"QUANTX_S3_ENDPOINT="+endpoint, "QUANTX_S3_ACCESS_KEY="+access, "QUANTX_S3_SECRET_KEY="+secret,
+				"QUANTX_S3_BUCKET="+bucket, "QUANTX_S3_PREFIX="+prefix+"quantx/")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%w\n%s", err, out)
+			}
+			return nil
+		})
 	}
 	var dumpBytes int64
-	dump, err := measure(ctx, dbURL(admin, dbD), "", idle, func(ctx context.Context, _ string) error {
-		for m := range expire {
-			name := fmt.Sprintf("activity_logs_y%s", benchNow.AddDate(0, m-24, 0).Format("2006m01"))
-			cmd := exec.CommandContext(ctx, "pg_dump", "-Fc", "-Z1", "-t", "public."+name, "-d", dbURL(admin, dbD))
-			out, err := cmd.StdoutPipe()
+	theirs := func() (result, error) {
+		return measure(ctx, dbURL(admin, dbD), "", idle, func(ctx context.Context, _ string) error {
+			for m := range expire {
+				name := fmt.Sprintf("activity_logs_y%s", benchNow.AddDate(0, m-24, 0).Format("2006m01"))
+				cmd := exec.CommandContext(ctx, filepath.Join(pgbin, "pg_dump"), "-Fc", "-Z1", "-t", "public."+name, "-d", dbURL(admin, dbD))
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					return err
+				}
+				if err := cmd.Start(); err != nil {
+					return err
+				}
+				res, perr := store.Put(ctx, "pg_dump/"+name+".dump", out, nil)
+				if err := cmd.Wait(); err != nil {
+					return fmt.Errorf("pg_dump %s: %w", name, err)
+				}
+				if perr != nil {
+					return perr
+				}
+				dumpBytes += res.Size
+			}
+			conn, err := pgx.Connect(ctx, dbURL(admin, dbD))
 			if err != nil {
 				return err
 			}
-			if err := cmd.Start(); err != nil {
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, "DELETE FROM activity_logs WHERE created_at < $1", cutoff); err != nil {
 				return err
 			}
-			res, perr := store.Put(ctx, "pg_dump/"+name+".dump", out, nil)
-			if err := cmd.Wait(); err != nil {
-				return fmt.Errorf("pg_dump %s: %w", name, err)
-			}
-			if perr != nil {
-				return perr
-			}
-			dumpBytes += res.Size
-		}
-		conn, err := pgx.Connect(ctx, dbURL(admin, dbD))
-		if err != nil {
+			_, err = conn.Exec(ctx, "VACUUM activity_logs")
 			return err
+		})
+	}
+	if baselineFirst {
+		if sm.arcD, err = theirs(); err == nil {
+			sm.arcQ, err = ours()
 		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DELETE FROM activity_logs WHERE created_at < $1", cutoff); err != nil {
-			return err
+	} else {
+		if sm.arcQ, err = ours(); err == nil {
+			sm.arcD, err = theirs()
 		}
-		_, err = conn.Exec(ctx, "VACUUM activity_logs")
-		return err
-	})
+	}
 	if err != nil {
-		return fmt.Errorf("pg_dump + DELETE: %w", err)
+		return err
 	}
 	objs, err := store.List(ctx, "quantx/")
 	if err != nil {
 		return err
 	}
-	var arcBytes int64
 	for _, o := range objs {
-		arcBytes += o.Size
+		sm.arcBytes += o.Size
 	}
-	fmt.Printf("\n-- with archiving: quantx-db (COPY csv.gz -> S3, read back + sha256, then detach/drop) vs pg_dump -Fc -Z1 -t -> S3, then DELETE + VACUUM\n")
-	fmt.Printf("%-34s %14s %14s %10s\n", "", "quantx-db", "pg_dump+DEL", "ratio")
-	fmt.Printf("%-34s %14s %14s %9.4fx\n", "wall time", quantx.wall.Round(time.Millisecond), dump.wall.Round(time.Millisecond), float64(quantx.wall)/float64(dump.wall))
-	fmt.Printf("%-34s %14d %14d %9.6fx\n", "WAL bytes", quantx.walBytes, dump.walBytes, float64(quantx.walBytes)/float64(dump.walBytes))
-	fmt.Printf("%-34s %14d %14d %9.4fx\n", "bytes stored in S3", arcBytes, dumpBytes, float64(arcBytes)/float64(dumpBytes))
+	sm.dumpBytes = dumpBytes
 	return nil
 }

@@ -3,6 +3,10 @@
 // cutoff` followed by `VACUUM activity_logs`, on identical copies of the same
 // data, and prints wall time, WAL bytes and the p99 latency of a concurrent
 // single-row insert loop as ratios. Run it through bench/retention.sh.
+//
+// Each figure is the median of -runs (at least 5), each run on fresh byte
+// copies of the loaded database, the two sides alternating which goes first;
+// pg_dump is the server's own binary (-pgbin), not Debian's Perl wrapper.
 package main
 
 import (
@@ -11,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,18 +40,25 @@ func main() {
 	bin := flag.String("bin", "", "quantx-db binary")
 	idle := flag.Duration("idle", 3*time.Second, "how long the idle insert loop runs to measure the idle p99")
 	archive := flag.String("archive-rows", "", "also compare archiving runs (S3 from QUANTX_TEST_S3_*) against pg_dump -t + DELETE, at this row count only")
+	runs := flag.Int("runs", 5, "repetitions (at least 5); the median is reported")
+	pgbin := flag.String("pgbin", "/usr/lib/postgresql/15/bin", "folder of the server's pg_dump")
 	flag.Parse()
-	if *admin == "" || *bin == "" {
-		fmt.Fprintln(os.Stderr, "usage: retention -admin-url URL -bin quantx-db [-rows N,M] [-expire-months K]")
+	if *admin == "" || *bin == "" || *runs < 5 {
+		fmt.Fprintln(os.Stderr, "usage: retention -admin-url URL -bin quantx-db [-rows N,M] [-expire-months K] [-runs N>=5] [-pgbin DIR]")
 		os.Exit(2)
 	}
+	arcArg := *archive
+	if arcArg == "" {
+		arcArg = "''"
+	}
+	fmt.Printf("command: bench/retention.sh %s %d %s %d   (pg_dump: %s)\n", *sizes, *expire, arcArg, *runs, filepath.Join(*pgbin, "pg_dump"))
 	ctx := context.Background()
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			fail(err)
 		}
-		if err := runSize(ctx, *admin, *bin, n, *expire, *idle, strings.TrimSpace(s) == *archive); err != nil {
+		if err := runSize(ctx, *admin, *bin, *pgbin, n, *expire, *runs, *idle, strings.TrimSpace(s) == *archive); err != nil {
 			fail(err)
 		}
 	}
@@ -67,20 +79,37 @@ type result struct {
 	inserts      int
 }
 
-func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time.Duration, archive bool) error {
+// sample is one run's measurements of both sides.
+type sample struct {
+	quantx, del, ctl    result
+	arcQ, arcD          result
+	arcBytes, dumpBytes int64
+}
+
+func runSize(ctx context.Context, admin, bin, pgbin string, rows, expire, runs int, idle time.Duration, archive bool) error {
 	base := fmt.Sprintf("bench_ret_%d", rows)
-	copyDB := base + "_delete"
+	quietQ, quietD := base+"_quiet_q", base+"_quiet_delete"
 	loadQ, loadD := base+"_load_q", base+"_load_delete"
 	arcQ, arcD := base+"_arc_q", base+"_arc_dump"
+	copies := []string{quietQ, quietD, loadQ, loadD}
+	if archive {
+		copies = append(copies, arcQ, arcD)
+	}
 	adminConn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return err
 	}
 	defer adminConn.Close(ctx)
-	for _, db := range []string{base, copyDB, loadQ, loadD, arcQ, arcD} {
-		if _, err := adminConn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
-			return err
+	drop := func(dbs ...string) error {
+		for _, db := range dbs {
+			if _, err := adminConn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	if err := drop(append([]string{base}, copies...)...); err != nil {
+		return err
 	}
 	if _, err := adminConn.Exec(ctx, "CREATE DATABASE "+base); err != nil {
 		return err
@@ -89,17 +118,7 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 	if err := load(ctx, dbURL(admin, base), rows); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	fmt.Printf("\n== %d rows over 24 months, %d expired (loaded in %s)\n", rows, expire, time.Since(t0).Round(time.Second))
-	// FILE_COPY: a byte copy of the files, without writing the data to WAL.
-	copies := []string{copyDB, loadQ, loadD}
-	if archive {
-		copies = append(copies, arcQ, arcD)
-	}
-	for _, c := range copies {
-		if _, err := adminConn.Exec(ctx, "CREATE DATABASE "+c+" TEMPLATE "+base+" STRATEGY FILE_COPY"); err != nil {
-			return err
-		}
-	}
+	fmt.Printf("\n== %d rows over 24 months, %d expired (loaded in %s); median of %d runs, order alternated\n", rows, expire, time.Since(t0).Round(time.Second), runs)
 	cutoff := benchNow.AddDate(0, -(24 - expire), 0)
 
 	policy, err := os.CreateTemp("", "policy-*.yaml")
@@ -110,7 +129,7 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 	fmt.Fprintf(policy, "postgres:\n  activity_logs:\n    keep: %d months\n    archive: false\n", 24-expire)
 	policy.Close()
 
-	quantx, err := measure(ctx, dbURL(admin, base), dbURL(admin, loadQ), idle, func(ctx context.Context, url string) error {
+	quantxOp := func(ctx context.Context, url string) error {
 		cmd := exec.CommandContext(ctx, bin, "retention", "apply", "--no-archive", "--yes", "--policy", policy.Name(), "-o", "json")
 		cmd.Env = append(os.Environ(), "QUANTX_DATABASE_URL="+url, "QUANTX_NOW="+benchNow.Format(time.RFC3339))
 		out, err := cmd.CombinedOutput()
@@ -118,11 +137,8 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 			return fmt.Errorf("%s: %w\n%s", bin, err, out)
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("quantx-db: %w", err)
 	}
-	del, err := measure(ctx, dbURL(admin, copyDB), dbURL(admin, loadD), idle, func(ctx context.Context, url string) error {
+	deleteOp := func(ctx context.Context, url string) error {
 		conn, err := pgx.Connect(ctx, url)
 		if err != nil {
 			return err
@@ -133,26 +149,19 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 		}
 		_, err = conn.Exec(ctx, "VACUUM activity_logs")
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("delete: %w", err)
 	}
 	// Control: a run that takes no lock in front of the inserts and changes
 	// nothing (exact row counts of every partition: ACCESS SHARE locks and
 	// sequential scans). On a machine with few cores, any concurrent work
 	// moves the insert loop's p99; this separates that from lock waits.
-	ctl, err := measure(ctx, dbURL(admin, loadQ), dbURL(admin, loadQ), idle, func(ctx context.Context, url string) error {
+	controlOp := func(ctx context.Context, url string) error {
 		cmd := exec.CommandContext(ctx, bin, "partitions", "list", "--exact", "-o", "json")
 		cmd.Env = append(os.Environ(), "QUANTX_DATABASE_URL="+url)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("%s: %w\n%s", bin, err, out)
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("control: %w", err)
 	}
-	// Same outcome: the same rows are left.
 	left := func(db string) (int64, error) {
 		c, err := pgx.Connect(ctx, dbURL(admin, db))
 		if err != nil {
@@ -163,42 +172,137 @@ func runSize(ctx context.Context, admin, bin string, rows, expire int, idle time
 		err = c.QueryRow(ctx, "SELECT count(*) FROM activity_logs WHERE action <> 'bench-loop'").Scan(&n)
 		return n, err
 	}
-	lq, err := left(loadQ)
-	if err != nil {
-		return err
-	}
-	ld, err := left(loadD)
-	if err != nil {
-		return err
-	}
-	if lq != ld {
-		return fmt.Errorf("different outcomes: %d rows left by quantx-db, %d by DELETE", lq, ld)
-	}
-	fmt.Printf("rows left after both: %d (removed %d)\n", lq, int64(rows)-lq)
-	fmt.Printf("%-34s %14s %14s %10s\n", "", "quantx-db", "DELETE+VACUUM", "ratio")
-	fmt.Printf("%-34s %14s %14s %9.4fx\n", "wall time (alone)", quantx.wall.Round(time.Millisecond), del.wall.Round(time.Millisecond), float64(quantx.wall)/float64(del.wall))
-	fmt.Printf("%-34s %14d %14d %9.6fx\n", "WAL bytes (alone)", quantx.walBytes, del.walBytes, float64(quantx.walBytes)/float64(del.walBytes))
-	fmt.Printf("%-34s %14s %14s %9.4fx\n", "wall time (under the insert loop)", quantx.wallLoaded.Round(time.Millisecond), del.wallLoaded.Round(time.Millisecond), float64(quantx.wallLoaded)/float64(del.wallLoaded))
-	fmt.Printf("%-34s %14s %14s\n", "insert p99 idle", quantx.idleP99.Round(time.Microsecond), del.idleP99.Round(time.Microsecond))
-	fmt.Printf("%-34s %14s %14s\n", "insert p99 during", quantx.p99.Round(time.Microsecond), del.p99.Round(time.Microsecond))
-	fmt.Printf("%-34s %13.2fx %13.2fx\n", "insert p99 during / idle", float64(quantx.p99)/float64(quantx.idleP99), float64(del.p99)/float64(del.idleP99))
-	fmt.Printf("%-34s %14s %14s\n", "slowest insert during", quantx.max.Round(time.Microsecond), del.max.Round(time.Microsecond))
-	fmt.Printf("%-34s %14d %14d\n", "inserts slower than 2x idle p99", quantx.over2x, del.over2x)
-	fmt.Printf("%-34s %14d %14d\n", "inserts during the run", quantx.inserts, del.inserts)
-	fmt.Printf("control, read-only 'partitions list --exact' (%s) under the same loop: p99 %s / idle %s = %.2fx; %d of %d inserts slower than 2x idle p99\n",
-		ctl.wallLoaded.Round(time.Millisecond), ctl.p99.Round(time.Microsecond), ctl.idleP99.Round(time.Microsecond),
-		float64(ctl.p99)/float64(ctl.idleP99), ctl.over2x, ctl.inserts)
-	if archive {
-		if err := compareArchiving(ctx, admin, bin, arcQ, arcD, expire, cutoff, idle); err != nil {
-			return fmt.Errorf("archiving: %w", err)
+
+	var samples []sample
+	for run := range runs {
+		// FILE_COPY: a byte copy of the files, without writing the data to WAL.
+		for _, c := range copies {
+			if _, err := adminConn.Exec(ctx, "CREATE DATABASE "+c+" TEMPLATE "+base+" STRATEGY FILE_COPY"); err != nil {
+				return err
+			}
 		}
-	}
-	for _, db := range append([]string{base}, copies...) {
-		if _, err := adminConn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+		var sm sample
+		// Even runs measure quantx-db first, odd runs the baseline first.
+		sides := []func() error{
+			func() (err error) {
+				sm.quantx, err = measure(ctx, dbURL(admin, quietQ), dbURL(admin, loadQ), idle, quantxOp)
+				if err != nil {
+					return fmt.Errorf("quantx-db: %w", err)
+				}
+				return nil
+			},
+			func() (err error) {
+				sm.del, err = measure(ctx, dbURL(admin, quietD), dbURL(admin, loadD), idle, deleteOp)
+				if err != nil {
+					return fmt.Errorf("delete: %w", err)
+				}
+				return nil
+			},
+		}
+		if run%2 == 1 {
+			sides[0], sides[1] = sides[1], sides[0]
+		}
+		for _, side := range sides {
+			if err := side(); err != nil {
+				return err
+			}
+		}
+		if sm.ctl, err = measure(ctx, dbURL(admin, loadQ), dbURL(admin, loadQ), idle, controlOp); err != nil {
+			return fmt.Errorf("control: %w", err)
+		}
+		// Same outcome: the same rows are left.
+		lq, err := left(loadQ)
+		if err != nil {
+			return err
+		}
+		ld, err := left(loadD)
+		if err != nil {
+			return err
+		}
+		if lq != ld {
+			return fmt.Errorf("different outcomes: %d rows left by quantx-db, %d by DELETE", lq, ld)
+		}
+		if run == 0 {
+			fmt.Printf("rows left after both: %d (removed %d)\n", lq, int64(rows)-lq)
+		}
+		if archive {
+			if err := compareArchiving(ctx, admin, bin, pgbin, arcQ, arcD, expire, cutoff, idle, run%2 == 1, &sm); err != nil {
+				return fmt.Errorf("archiving: %w", err)
+			}
+		}
+		samples = append(samples, sm)
+		if err := drop(copies...); err != nil {
 			return err
 		}
 	}
-	return nil
+	q := medianResult(samples, func(s sample) result { return s.quantx })
+	del := medianResult(samples, func(s sample) result { return s.del })
+	ctl := medianResult(samples, func(s sample) result { return s.ctl })
+	fmt.Printf("%-34s %14s %14s %10s\n", "", "quantx-db", "DELETE+VACUUM", "ratio")
+	fmt.Printf("%-34s %14s %14s %9.4fx\n", "wall time (alone)", q.wall.Round(time.Millisecond), del.wall.Round(time.Millisecond), float64(q.wall)/float64(del.wall))
+	fmt.Printf("%-34s %14d %14d %9.6fx\n", "WAL bytes (alone)", q.walBytes, del.walBytes, float64(q.walBytes)/float64(del.walBytes))
+	fmt.Printf("%-34s %14s %14s %9.4fx\n", "wall time (under the insert loop)", q.wallLoaded.Round(time.Millisecond), del.wallLoaded.Round(time.Millisecond), float64(q.wallLoaded)/float64(del.wallLoaded))
+	fmt.Printf("%-34s %14s %14s\n", "insert p99 idle", q.idleP99.Round(time.Microsecond), del.idleP99.Round(time.Microsecond))
+	fmt.Printf("%-34s %14s %14s\n", "insert p99 during", q.p99.Round(time.Microsecond), del.p99.Round(time.Microsecond))
+	fmt.Printf("%-34s %13.2fx %13.2fx\n", "insert p99 during / idle (median)", medianRatio(samples, func(s sample) result { return s.quantx }), medianRatio(samples, func(s sample) result { return s.del }))
+	fmt.Printf("%-34s %14s %14s\n", "slowest insert during", q.max.Round(time.Microsecond), del.max.Round(time.Microsecond))
+	fmt.Printf("%-34s %14d %14d\n", "inserts slower than 2x idle p99", q.over2x, del.over2x)
+	fmt.Printf("%-34s %14d %14d\n", "inserts during the run", q.inserts, del.inserts)
+	fmt.Printf("control, read-only 'partitions list --exact' (%s) under the same loop: p99 %s / idle %s = %.2fx; %d of %d inserts slower than 2x idle p99\n",
+		ctl.wallLoaded.Round(time.Millisecond), ctl.p99.Round(time.Microsecond), ctl.idleP99.Round(time.Microsecond),
+		medianRatio(samples, func(s sample) result { return s.ctl }), ctl.over2x, ctl.inserts)
+	if archive {
+		aq := medianResult(samples, func(s sample) result { return s.arcQ })
+		ad := medianResult(samples, func(s sample) result { return s.arcD })
+		arcBytes := medianOf(samples, func(s sample) int64 { return s.arcBytes })
+		dumpBytes := medianOf(samples, func(s sample) int64 { return s.dumpBytes })
+		fmt.Printf("\n-- with archiving: quantx-db (COPY csv.gz -> S3, read back + sha256, then detach/drop) vs pg_dump -Fc -Z1 -t -> S3, then DELETE + VACUUM\n")
+		fmt.Printf("%-34s %14s %14s %10s\n", "", "quantx-db", "pg_dump+DEL", "ratio")
+		fmt.Printf("%-34s %14s %14s %9.4fx\n", "wall time", aq.wall.Round(time.Millisecond), ad.wall.Round(time.Millisecond), float64(aq.wall)/float64(ad.wall))
+		fmt.Printf("%-34s %14d %14d %9.6fx\n", "WAL bytes", aq.walBytes, ad.walBytes, float64(aq.walBytes)/float64(ad.walBytes))
+		fmt.Printf("%-34s %14d %14d %9.4fx\n", "bytes stored in S3", arcBytes, dumpBytes, float64(arcBytes)/float64(dumpBytes))
+	}
+	return drop(base)
+}
+
+// medianOf is the median of one number over the runs.
+func medianOf[T int64 | int | time.Duration](samples []sample, f func(sample) T) T {
+	v := make([]T, len(samples))
+	for i, s := range samples {
+		v[i] = f(s)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+// medianResult is the median of each field of one side's results, field by field.
+func medianResult(samples []sample, side func(sample) result) result {
+	m := func(f func(result) time.Duration) time.Duration {
+		return medianOf(samples, func(s sample) time.Duration { return f(side(s)) })
+	}
+	n := func(f func(result) int64) int64 { return medianOf(samples, func(s sample) int64 { return f(side(s)) }) }
+	return result{
+		wall: m(func(r result) time.Duration { return r.wall }), wallLoaded: m(func(r result) time.Duration { return r.wallLoaded }),
+		walBytes: n(func(r result) int64 { return r.walBytes }),
+		p99:      m(func(r result) time.Duration { return r.p99 }), idleP99: m(func(r result) time.Duration { return r.idleP99 }),
+		max:    m(func(r result) time.Duration { return r.max }),
+		over2x: int(n(func(r result) int64 { return int64(r.over2x) })), inserts: int(n(func(r result) int64 { return int64(r.inserts) })),
+	}
+}
+
+// medianRatio is the median over the runs of one side's p99 during / idle.
+func medianRatio(samples []sample, side func(sample) result) float64 {
+	v := make([]float64, 0, len(samples))
+	for _, s := range samples {
+		if r := side(s); r.idleP99 > 0 {
+			v = append(v, float64(r.p99)/float64(r.idleP99))
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // measure runs op twice, on two identical databases: once alone on quietURL

@@ -95,10 +95,7 @@ func TestErrorsKeepTheirCause(t *testing.T) {
 // the report is still rendered.
 func TestProvisionKeepsTheLockExitCode(t *testing.T) {
 	t.Parallel()
-	env, db := dbEnv(t)
-	if r := runCLI(t, env, "migrate", "up"); r.code != exitOK {
-		t.Fatalf("migrate up: %d %s", r.code, r.stderr)
-	}
+	env, db := migratedEnv(t, 0)
 	env["QUANTX_NOW"] = "2031-06-01T00:00:00Z" // the partition horizon is short: provision has work
 	pool, err := pgxpool.New(t.Context(), db.URL)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/pglock"
 )
 
 // Exit codes are a contract with CI and cron (README "Exit codes"); only
@@ -18,7 +19,7 @@ const (
 	exitFailure     = 1   // connection, SQL or server error
 	exitUsage       = 2   // bad flag, argument or config; nothing was touched
 	exitCheck       = 3   // a check found something: pending, drift, lint findings, verify mismatch
-	exitLocked      = 4   // another runner held the lock past the wait
+	exitLocked      = 4   // another runner held the lock past the wait, or a lock_timeout outlasted every retry
 	exitInterrupted = 130 // SIGINT/SIGTERM; stopped at a safe point
 )
 
@@ -47,11 +48,6 @@ func usagef(hint, format string, args ...any) error {
 // The result has already been rendered; msg is the one-line summary on stderr.
 func checkFailed(msg, hint string) error {
 	return &userError{code: exitCheck, msg: msg, hint: hint}
-}
-
-// lockedErr is the exit-4 outcome: another runner holds a lock.
-func lockedErr(err error, hint string) error {
-	return &userError{code: exitLocked, msg: err.Error(), hint: hint, err: err}
 }
 
 // failure wraps a library error with a hint, keeping exit code 1.
@@ -104,6 +100,16 @@ func classify(ctx context.Context, err error) *userError {
 	}
 	if isCobraUsage(err) {
 		return &userError{code: exitUsage, msg: err.Error(), hint: "see --help", err: err}
+	}
+	// Every lock of migrations, partitions and retention (internal/pglock)
+	// exits 4 here, and only here.
+	if he, ok := errors.AsType[*pglock.HeldError](err); ok {
+		return &userError{code: exitLocked, msg: err.Error(), err: err,
+			hint: "another quantx-db holds the " + he.Lock + "; retry when it is done, or raise --lock-wait"}
+	}
+	if errors.Is(err, pglock.ErrLockTimeout) {
+		return &userError{code: exitLocked, msg: err.Error(), err: err,
+			hint: "a long transaction holds a lock this work needs (see pg_stat_activity and pg_locks); retry when it has ended"}
 	}
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch pgErr.Code {

@@ -267,12 +267,9 @@ func TestS3KilledDuringRetentionArchive(t *testing.T) {
 	t.Parallel()
 	s3 := testenv.NewS3Server(t)
 	gate := testenv.NewS3Gate(t, s3.Endpoint)
-	db := testenv.Postgres(t)
+	db := testenv.MigratedPostgres(t, 0)
 	env := map[string]string{"QUANTX_DATABASE_URL": db.URL, "QUANTX_S3_ENDPOINT": gate.Endpoint, "QUANTX_S3_ACCESS_KEY": s3.AccessKey,
 		"QUANTX_S3_SECRET_KEY": s3.SecretKey, "QUANTX_S3_BUCKET": s3.Bucket, "QUANTX_NOW": "2030-06-15T00:00:00Z"}
-	if r := runCLI(t, env, "migrate", "up"); r.code != exitOK {
-		t.Fatalf("migrate up: %s", r.stderr)
-	}
 	if r := runCLI(t, env, "partitions", "ensure", "--months-back", "27"); r.code != exitOK {
 		t.Fatalf("partitions ensure: %s", r.stderr)
 	}
@@ -403,11 +400,8 @@ func TestInterruptDuringBackup(t *testing.T) {
 // every row still in DEFAULT, no session left; the next run does the job.
 func TestInterruptDuringPartitionsEnsure(t *testing.T) {
 	t.Parallel()
-	db := testenv.Postgres(t)
+	db := testenv.MigratedPostgres(t, 0)
 	env := map[string]string{"QUANTX_DATABASE_URL": db.URL, "QUANTX_NOW": "2031-01-15T00:00:00Z"}
-	if r := runCLI(t, map[string]string{"QUANTX_DATABASE_URL": db.URL}, "migrate", "up"); r.code != exitOK {
-		t.Fatalf("migrate up: %s", r.stderr)
-	}
 	// Rows for January 2031, whose partition does not exist yet: they sit in DEFAULT.
 	execSQL(t, db.URL, `INSERT INTO activity_logs (action, resource_type, created_at)
 		SELECT 'login', 'session', timestamptz '2031-01-20 00:00:00+00' + i * interval '1 second' FROM generate_series(1, 500) i`)

@@ -13,10 +13,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/pgcancel"
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/migrations"
 )
 
-// migrateFlags are shared by every migrate verb.
+// migrateLockRetries is the default of migrate's --lock-retries.
+const migrateLockRetries = 3
+
+// migrateFlags are shared by every migrate verb. The lock flags reach the
+// library unchanged: its rule is the flags' (0 means off).
 type migrateFlags struct {
 	lockWait    time.Duration
 	lockTimeout time.Duration
@@ -46,9 +51,9 @@ is recorded as applied only once no statement left an INVALID index.`,
   quantx-db migrate down 1 --yes`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.DurationVar(&f.lockWait, "lock-wait", 60*time.Second, "how long to wait for another runner's lock before exiting 4")
-	pf.DurationVar(&f.lockTimeout, "lock-timeout", 5*time.Second, "PostgreSQL lock_timeout for migration statements (0 disables)")
-	pf.IntVar(&f.lockRetries, "lock-retries", 3, "retries of a migration that hit lock_timeout, with doubling backoff")
+	pf.DurationVar(&f.lockWait, "lock-wait", pglock.DefaultWait, "how long to wait for another runner's lock before exiting 4 (0 tries once)")
+	pf.DurationVar(&f.lockTimeout, "lock-timeout", pglock.DefaultTimeout, "PostgreSQL lock_timeout for migration statements (0 disables)")
+	pf.IntVar(&f.lockRetries, "lock-retries", migrateLockRetries, "retries of a migration that hit lock_timeout, with doubling backoff (0: none)")
 	pf.StringVar(&f.source, "source", "", "read migrations from this `dir` instead of the embedded set")
 	cmd.AddCommand(
 		newMigrateUpCmd(d, &f),
@@ -109,16 +114,8 @@ func (d *deps) openRunner(ctx context.Context, f *migrateFlags) (*migrations.Run
 	if err != nil {
 		return nil, nil, err
 	}
-	lockTimeout := f.lockTimeout
-	if lockTimeout == 0 {
-		lockTimeout = -1 // the library reads 0 as "default"; the flag's 0 means "off"
-	}
-	retries := f.lockRetries
-	if retries == 0 {
-		retries = -1
-	}
 	r, err := migrations.New(pool, src, migrations.Options{
-		LockWait: f.lockWait, LockTimeout: lockTimeout, LockRetries: retries,
+		LockWait: f.lockWait, LockTimeout: f.lockTimeout, LockRetries: f.lockRetries,
 		AppliedBy: appliedBy(), Logger: d.logger, Progress: d.progress(),
 	})
 	if err != nil {
@@ -147,8 +144,8 @@ func explainMigrate(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err // exit 130; the run stopped where a later one resumes
 	}
-	if errors.Is(err, migrations.ErrLocked) {
-		return lockedErr(err, "another quantx-db is migrating this database; retry later or raise --lock-wait")
+	if errors.Is(err, migrations.ErrLocked) || errors.Is(err, migrations.ErrLockTimeout) {
+		return err // exit 4 and its hint come from classify, for every lock
 	}
 	if errors.Is(err, migrations.ErrStandby) {
 		return failure(err, "") // the message says what to do: one line

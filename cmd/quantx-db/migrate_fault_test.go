@@ -81,16 +81,10 @@ func stderrLines(s string) int { return len(strings.Split(strings.TrimRight(s, "
 // 'migrate up' resumes by itself to the schema of a clean run.
 func TestMigrateKill9ResumesToACleanSchema(t *testing.T) {
 	t.Parallel()
-	cleanEnv, clean := dbEnv(t)
-	if r := runCLI(t, cleanEnv, "migrate", "up"); r.code != exitOK {
-		t.Fatalf("clean up: %d %s", r.code, r.stderr)
-	}
+	_, clean := migratedEnv(t, 0)
 	want := schemaOnly(t, clean.URL)
 
-	env, db := dbEnv(t)
-	if r := runCLI(t, env, "migrate", "up", "7"); r.code != exitOK {
-		t.Fatalf("up 7: %d %s", r.code, r.stderr)
-	}
+	env, db := migratedEnv(t, 7)
 	admin := connect(t, db.URL)
 	writer := connect(t, db.URL)
 	if _, err := writer.Exec(t.Context(), "BEGIN; LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
@@ -221,10 +215,7 @@ func TestMigrateNewerDatabase(t *testing.T) {
 // 'migrate up', which every hint names, builds it again.
 func TestInvalidIndexIsReportedEverywhere(t *testing.T) {
 	t.Parallel()
-	env, db := dbEnv(t)
-	if r := runCLI(t, env, "migrate", "up"); r.code != exitOK {
-		t.Fatalf("up: %d %s", r.code, r.stderr)
-	}
+	env, db := migratedEnv(t, 0)
 	conn := connect(t, db.URL)
 	if _, err := conn.Exec(t.Context(), "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_orders_retention'::regclass"); err != nil {
 		t.Fatal(err)

@@ -14,8 +14,17 @@ import (
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
+// dbEnv is the env of a fresh, empty database: for tests of migrating.
 func dbEnv(t *testing.T) (map[string]string, *testenv.PGDatabase) {
 	db := testenv.Postgres(t)
+	return map[string]string{"QUANTX_DATABASE_URL": db.URL}, db
+}
+
+// migratedEnv is the env of a fresh database at version (0: the newest), a
+// copy of testenv's migrated template: for tests whose subject comes after
+// the migrations.
+func migratedEnv(t *testing.T, version uint64) (map[string]string, *testenv.PGDatabase) {
+	db := testenv.MigratedPostgres(t, version)
 	return map[string]string{"QUANTX_DATABASE_URL": db.URL}, db
 }
 
@@ -101,10 +110,7 @@ func TestMigrateValidateExitsThreeOnAnEditedFile(t *testing.T) {
 
 func TestMigrateDownNeedsYes(t *testing.T) {
 	t.Parallel()
-	env, db := dbEnv(t)
-	if r := runCLI(t, env, "migrate", "up"); r.code != exitOK {
-		t.Fatal(r.stderr)
-	}
+	env, db := migratedEnv(t, 0)
 	before := countTables(t, db.URL)
 	r := runCLI(t, env, "migrate", "down", "--all")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--yes") || !strings.Contains(r.stdout, "down") {

@@ -8,11 +8,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/partitions"
 )
 
+// maintenanceLockRetries is the default of the partitions and retention
+// verbs' --lock-retries.
+const maintenanceLockRetries = 4
+
 // maintenanceFlags are shared by the partitions and retention verbs: both
-// take the per-table maintenance lock and run DDL under lock_timeout.
+// take the per-table maintenance lock and run DDL under lock_timeout. They
+// reach the library unchanged: its rule is the flags' (0 means off).
 type maintenanceFlags struct {
 	lockWait    time.Duration
 	lockTimeout time.Duration
@@ -21,9 +27,9 @@ type maintenanceFlags struct {
 
 func (f *maintenanceFlags) add(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.DurationVar(&f.lockWait, "lock-wait", 60*time.Second, "how long to wait for another runner's maintenance lock on a table before exiting 4")
-	pf.DurationVar(&f.lockTimeout, "lock-timeout", 5*time.Second, "PostgreSQL lock_timeout of every DDL statement (0 disables)")
-	pf.IntVar(&f.lockRetries, "lock-retries", 4, "retries of a DDL statement that hit lock_timeout, with doubling backoff")
+	pf.DurationVar(&f.lockWait, "lock-wait", pglock.DefaultWait, "how long to wait for another runner's maintenance lock on a table before exiting 4 (0 tries once)")
+	pf.DurationVar(&f.lockTimeout, "lock-timeout", pglock.DefaultTimeout, "PostgreSQL lock_timeout of every DDL statement (0 disables)")
+	pf.IntVar(&f.lockRetries, "lock-retries", maintenanceLockRetries, "retries of a DDL statement that hit lock_timeout, with doubling backoff (0: none)")
 }
 
 func newPartitionsCmd(d *deps) *cobra.Command {
@@ -61,27 +67,14 @@ func (d *deps) partitionOptions(f *maintenanceFlags) partitions.Options {
 	o := partitions.Options{Now: d.now, Logger: d.logger}
 	if f != nil {
 		o.LockWait, o.LockTimeout, o.Retries = f.lockWait, f.lockTimeout, f.lockRetries
-		if f.lockWait == 0 {
-			o.LockWait = -1 // the flag's 0 means "try once"; the library's 0 means "default"
-		}
-		if f.lockTimeout == 0 {
-			o.LockTimeout = -1
-		}
-		if f.lockRetries == 0 {
-			o.Retries = -1
-		}
 	}
 	return o
 }
 
-// explainMaintenance gives the lock errors of the partitions and retention
-// libraries their exit code and a hint.
+// explainMaintenance gives the errors of the partitions and retention
+// libraries a hint (their lock errors exit 4 through classify).
 func explainMaintenance(err error) error {
 	switch {
-	case errors.Is(err, partitions.ErrLocked):
-		return lockedErr(err, "another quantx-db is maintaining this table; retry later or raise --lock-wait")
-	case errors.Is(err, partitions.ErrLockTimeout):
-		return failure(err, "a long transaction holds a lock on the table (see pg_stat_activity / pg_locks); retry, or raise --lock-timeout")
 	case errors.Is(err, partitions.ErrDrift):
 		return failure(err, "inspect the table with 'quantx-db partitions list' and fix it by hand")
 	case errors.Is(err, partitions.ErrWouldFail):

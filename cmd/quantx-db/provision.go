@@ -3,11 +3,11 @@ package main
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/stack"
 )
 
@@ -74,7 +74,7 @@ owner, app and read-only roles, ownership and grants (see 'quantx-db roles
 	cmd.Flags().IntVar(&o.MonthsAhead, "months-ahead", 3, "activity_logs partitions premade after the current month")
 	cmd.Flags().BoolVar(&withRoles, "roles", false, "also run 'roles ensure' after the migrations and partitions (needs a superuser)")
 	rf.add(cmd)
-	cmd.Flags().DurationVar(&sf.lockWait, "lock-wait", 60*time.Second, "how long to wait for another runner's migration or maintenance lock before exiting 4")
+	cmd.Flags().DurationVar(&sf.lockWait, "lock-wait", pglock.DefaultWait, "how long to wait for another runner's migration or maintenance lock before exiting 4 (0 tries once)")
 	return cmd
 }
 

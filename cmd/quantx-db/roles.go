@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/roles"
 )
@@ -74,9 +75,6 @@ func (d *deps) roleOptions(f *roleFlags) (roles.Options, error) {
 		Owner: pick(f.owner, "QUANTX_OWNER_ROLE"), App: pick(f.app, "QUANTX_APP_ROLE"), ReadOnly: pick(f.readOnly, "QUANTX_READONLY_ROLE"),
 		Passwords: map[roles.Kind]string{}, LockTimeout: f.lockTimeout, Logger: d.logger,
 	}
-	if f.lockTimeout == 0 {
-		o.LockTimeout = -1 // the flag's 0 waits; the library's 0 means "default"
-	}
 	for _, p := range []struct {
 		kind       roles.Kind
 		flag, file string
@@ -124,14 +122,18 @@ func (d *deps) rolesManager(ctx context.Context, pool *pgxpool.Pool, f *roleFlag
 	if err != nil {
 		return nil, err
 	}
-	runner, err := migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger})
+	runner, err := migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger, LockWait: pglock.DefaultWait})
 	if err != nil {
 		return nil, err
 	}
 	if !dryRun {
 		if err := runner.EnsureBookkeeping(ctx); err != nil {
 			if errors.Is(err, migrations.ErrLocked) {
-				return nil, lockedErr(err, "a migration is running; retry when it is done")
+				// Exit 4, as for every held lock; the hint names no --lock-wait,
+				// which roles ensure does not have.
+				ue := classify(ctx, err)
+				ue.hint = "a migration is running; retry when it is done"
+				return nil, ue
 			}
 			return nil, explainRoles(fmt.Errorf("create the migration bookkeeping tables: %w", err))
 		}
@@ -154,7 +156,7 @@ func explainRoles(err error) error {
 		return failure(err, "pick another name with --owner-role, --app-role or --readonly-role")
 	case errors.Is(err, roles.ErrNotAdmin), isPG && pgErr.Code == "42501":
 		return failure(err, "run 'quantx-db roles ensure' with a --database-url of a superuser (or of a role with CREATEROLE that owns the objects)")
-	case isPG && pgErr.Code == "55P03":
+	case isPG && pgErr.Code == "55P03": // roles runs no retries: one lock_timeout is a failure, not a held lock
 		return failure(err, "a long transaction holds a table (see pg_stat_activity); retry, or raise --roles-lock-timeout")
 	}
 	return err

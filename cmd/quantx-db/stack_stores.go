@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/partitions"
 	"github.com/quantx/quantx-db/retention"
@@ -54,10 +55,13 @@ func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, c
 		if err == nil {
 			close = pool.Close
 			s.Postgres = pool
-			if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger, LockWait: f.lockWait, Progress: d.progress()}); err != nil {
+			// provision has --lock-wait only; the rest are the migrate and partitions defaults.
+			if s.Migrations, err = migrations.New(pool, migrations.Files(), migrations.Options{AppliedBy: appliedBy(), Logger: d.logger,
+				LockWait: f.lockWait, LockTimeout: pglock.DefaultTimeout, LockRetries: migrateLockRetries, Progress: d.progress()}); err != nil {
 				return s, close, err
 			}
-			s.Partitions = partitions.New(pool, partitions.Options{Now: d.now, Logger: d.logger, LockWait: f.lockWait})
+			s.Partitions = partitions.New(pool, partitions.Options{Now: d.now, Logger: d.logger,
+				LockWait: f.lockWait, LockTimeout: pglock.DefaultTimeout, Retries: maintenanceLockRetries})
 		} else if err := unavailable(stack.Postgres, err); err != nil {
 			return s, close, err
 		}

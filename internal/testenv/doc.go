@@ -15,6 +15,10 @@
 // CI=yes, CI=true) it fails instead, so a missing install step cannot hide in a green run. Tests never
 // decide this for themselves: they call these helpers, or InCI.
 //
+// A test that needs the QuantX schema, rather than one that tests migrating, calls MigratedPostgres: a
+// CREATE DATABASE ... TEMPLATE copy of a template migrated once per schema (named after a hash of the
+// migration files and the engine's source, so branches and packages never share a stale one).
+//
 // Tests that kill, restart or reconfigure a server get a private one, never the shared one that other
 // tests use at the same time: NewCluster (a PostgreSQL 15 cluster with its own data directory and port,
 // with Kill, Stop, Start and Restart) and NewS3Server (a versitygw process with Kill and Start). Tool

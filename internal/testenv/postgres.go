@@ -39,7 +39,16 @@ func PostgresAdminURL(t testing.TB) string {
 // failed: then its URL is logged so that it can be inspected with psql.
 func Postgres(t testing.TB) *PGDatabase {
 	t.Helper()
-	admin := PostgresAdminURL(t)
+	return newDatabase(t, PostgresAdminURL(t), func(ctx context.Context, conn *pgx.Conn, name string) error {
+		_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+		return err
+	})
+}
+
+// newDatabase creates a database for t with create (on a connection to the maintenance database),
+// and drops it when the test ends, unless the test failed.
+func newDatabase(t testing.TB, admin string, create func(ctx context.Context, conn *pgx.Conn, name string) error) *PGDatabase {
+	t.Helper()
 	db := &PGDatabase{Name: uniqueName(t, "t_", "_", 63), AdminURL: admin}
 	u, err := url.Parse(admin)
 	if err != nil {
@@ -48,7 +57,14 @@ func Postgres(t testing.TB) *PGDatabase {
 	u.Path = "/" + db.Name
 	db.URL = u.String()
 
-	if err := pgExec(admin, "CREATE DATABASE "+pgx.Identifier{db.Name}.Sanitize()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err == nil {
+		err = create(ctx, conn, db.Name)
+		conn.Close(context.Background())
+	}
+	if err != nil {
 		t.Fatalf("testenv: creating database %s: %v", db.Name, err)
 	}
 	t.Cleanup(func() {
