@@ -25,7 +25,7 @@
 // QUANTX_TEST_S3_ACCESS_KEY, QUANTX_TEST_S3_SECRET_KEY, QUANTX_TEST_S3_BUCKET,
 // QUANTX_TEST_OPENSEARCH_URL and QUANTX_TEST_ELASTICSEARCH_URL.
 //
-// Developers with a Docker engine can start the same servers in containers (testcontainers-go)
+// Developers with a Docker engine can start the same servers in containers
 // instead of installing them; the CLI writes the same env file:
 //
 //	go run ./cmd/quantx-db testenv up --provider docker --provision=false
