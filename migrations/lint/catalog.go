@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	pg "github.com/pganalyze/pg_query_go/v6"
+	pg "github.com/quantx/quantx-db/migrations/lint/internal/pgtree"
 )
 
 // catalog is what the files read so far have created. Names are
