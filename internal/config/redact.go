@@ -47,20 +47,70 @@ func Redact(s string, secrets ...string) string {
 	if s == "" {
 		return s
 	}
-	s = urlUserinfo.ReplaceAllString(s, "$1$2:***@")
-	s = secretParam.ReplaceAllStringFunc(s, func(m string) string {
-		sub := secretParam.FindStringSubmatch(m)
-		if sub[3] == "***" || sub[3] == "" {
-			return m
-		}
-		return sub[1] + sub[2] + "***"
-	})
+	// The regular expressions cost about 0.25 µs a byte (120 ms on the 450 kB
+	// report of `migrate lint` over 5,000 statements); most output holds
+	// neither "://" nor a password-like word, which every match needs.
+	if strings.Contains(s, "://") {
+		s = urlUserinfo.ReplaceAllString(s, "$1$2:***@")
+	}
+	if mayHoldSecretParam(s) {
+		s = secretParam.ReplaceAllStringFunc(s, func(m string) string {
+			sub := secretParam.FindStringSubmatch(m)
+			if sub[3] == "***" || sub[3] == "" {
+				return m
+			}
+			return sub[1] + sub[2] + "***"
+		})
+	}
 	for _, sec := range secrets {
 		if len(sec) >= minSecret {
 			s = strings.ReplaceAll(s, sec, "***")
 		}
 	}
 	return s
+}
+
+// mayHoldSecretParam reports whether s holds one of the words secretParam
+// needs (password, passwd, pwd, token, secret), in any case as (?i) matches
+// them: ASCII letters of either case, and the two non-ASCII letters that fold
+// to ASCII ones, ſ (U+017F) to s and K (U+212A, Kelvin) to k.
+func mayHoldSecretParam(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 'p', 'P':
+			if hasFoldPrefix(s[i:], "passw") || hasFoldPrefix(s[i:], "pwd") {
+				return true
+			}
+		case 't', 'T':
+			if hasFoldPrefix(s[i:], "token") {
+				return true
+			}
+		case 's', 'S', 0xc5: // 0xc5: the first byte of ſ
+			if hasFoldPrefix(s[i:], "secret") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasFoldPrefix reports whether s starts with word (lower-case ASCII letters)
+// under Unicode simple case folding.
+func hasFoldPrefix(s, word string) bool {
+	j := 0
+	for k := 0; k < len(word); k++ {
+		switch {
+		case j < len(s) && s[j] < 0x80 && s[j]|0x20 == word[k]:
+			j++
+		case word[k] == 's' && strings.HasPrefix(s[j:], "\u017f"):
+			j += len("\u017f")
+		case word[k] == 'k' && strings.HasPrefix(s[j:], "\u212a"):
+			j += len("\u212a")
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // RedactURL hides the password of a URL or keyword DSN, parsed or not:

@@ -11,10 +11,10 @@ import (
 )
 
 // parseTree calls libpg_query through cgo (see the package doc for the
-// choice) and decodes its protobuf output without the protobuf runtime
-// (package pgtree says why).
+// choice) and decodes the tree it writes as JSON (package pgtree says why
+// not protobuf).
 func parseTree(sql string) (*pg.ParseResult, *parseError) {
-	b, err := parser.ParseToProtobuf(sql)
+	js, err := parser.ParseToJSON(sql)
 	if err != nil {
 		var pe *parser.Error
 		if errors.As(err, &pe) {
@@ -22,7 +22,7 @@ func parseTree(sql string) (*pg.ParseResult, *parseError) {
 		}
 		return nil, &parseError{msg: err.Error()}
 	}
-	tree, err := pg.Decode(b)
+	tree, err := pg.DecodeJSON(js)
 	if err != nil {
 		return nil, &parseError{msg: err.Error()}
 	}

@@ -14,7 +14,7 @@ import (
 // cgo: the same grammar and output, but about 2 s slower per process because
 // wazero compiles the module on first use (see the package doc).
 func parseTree(sql string) (*pg.ParseResult, *parseError) {
-	b, err := parser.ParseToProtobuf(sql)
+	js, err := parser.ParseToJSON(sql)
 	if err != nil {
 		var pe *parser.Error
 		if errors.As(err, &pe) {
@@ -22,7 +22,7 @@ func parseTree(sql string) (*pg.ParseResult, *parseError) {
 		}
 		return nil, &parseError{msg: err.Error()}
 	}
-	tree, err := pg.Decode(b)
+	tree, err := pg.DecodeJSON(js)
 	if err != nil {
 		return nil, &parseError{msg: err.Error()}
 	}

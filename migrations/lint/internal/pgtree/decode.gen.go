@@ -2,7373 +2,7266 @@
 
 package pgtree
 
-func decodeParseResult(b []byte, depth int) (*ParseResult, error) {
-	return decodeMessage(b, depth, &ParseResult{}, parseResultField)
-}
-
-func parseResultField(x *ParseResult, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // version
-		x.Version, b, err = consumeVarint[int32](wt, b)
-	case 2: // stmts
-		x.Stmts, b, err = appendMessage(wt, b, depth, x.Stmts, decodeRawStmt)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeNode(b []byte, depth int) (*Node, error) {
-	return decodeMessage(b, depth, &Node{}, nodeField)
-}
-
-func nodeField(x *Node, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // alias
-		var m *Alias
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlias); err == nil {
-			x.Node = &Node_Alias{Alias: m}
-		}
-	case 2: // range_var
-		var m *RangeVar
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeVar); err == nil {
-			x.Node = &Node_RangeVar{RangeVar: m}
-		}
-	case 3: // table_func
-		var m *TableFunc
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTableFunc); err == nil {
-			x.Node = &Node_TableFunc{TableFunc: m}
-		}
-	case 4: // into_clause
-		var m *IntoClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeIntoClause); err == nil {
-			x.Node = &Node_IntoClause{IntoClause: m}
-		}
-	case 5: // var
-		var m *Var
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeVar); err == nil {
-			x.Node = &Node_Var{Var: m}
-		}
-	case 6: // param
-		var m *Param
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeParam); err == nil {
-			x.Node = &Node_Param{Param: m}
-		}
-	case 7: // aggref
-		var m *Aggref
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAggref); err == nil {
-			x.Node = &Node_Aggref{Aggref: m}
-		}
-	case 8: // grouping_func
-		var m *GroupingFunc
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeGroupingFunc); err == nil {
-			x.Node = &Node_GroupingFunc{GroupingFunc: m}
-		}
-	case 9: // window_func
-		var m *WindowFunc
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeWindowFunc); err == nil {
-			x.Node = &Node_WindowFunc{WindowFunc: m}
-		}
-	case 10: // window_func_run_condition
-		var m *WindowFuncRunCondition
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeWindowFuncRunCondition); err == nil {
-			x.Node = &Node_WindowFuncRunCondition{WindowFuncRunCondition: m}
-		}
-	case 11: // merge_support_func
-		var m *MergeSupportFunc
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeMergeSupportFunc); err == nil {
-			x.Node = &Node_MergeSupportFunc{MergeSupportFunc: m}
-		}
-	case 12: // subscripting_ref
-		var m *SubscriptingRef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSubscriptingRef); err == nil {
-			x.Node = &Node_SubscriptingRef{SubscriptingRef: m}
-		}
-	case 13: // func_expr
-		var m *FuncExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFuncExpr); err == nil {
-			x.Node = &Node_FuncExpr{FuncExpr: m}
-		}
-	case 14: // named_arg_expr
-		var m *NamedArgExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeNamedArgExpr); err == nil {
-			x.Node = &Node_NamedArgExpr{NamedArgExpr: m}
-		}
-	case 15: // op_expr
-		var m *OpExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeOpExpr); err == nil {
-			x.Node = &Node_OpExpr{OpExpr: m}
-		}
-	case 16: // distinct_expr
-		var m *DistinctExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDistinctExpr); err == nil {
-			x.Node = &Node_DistinctExpr{DistinctExpr: m}
-		}
-	case 17: // null_if_expr
-		var m *NullIfExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeNullIfExpr); err == nil {
-			x.Node = &Node_NullIfExpr{NullIfExpr: m}
-		}
-	case 18: // scalar_array_op_expr
-		var m *ScalarArrayOpExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeScalarArrayOpExpr); err == nil {
-			x.Node = &Node_ScalarArrayOpExpr{ScalarArrayOpExpr: m}
-		}
-	case 19: // bool_expr
-		var m *BoolExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeBoolExpr); err == nil {
-			x.Node = &Node_BoolExpr{BoolExpr: m}
-		}
-	case 20: // sub_link
-		var m *SubLink
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSubLink); err == nil {
-			x.Node = &Node_SubLink{SubLink: m}
-		}
-	case 21: // sub_plan
-		var m *SubPlan
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSubPlan); err == nil {
-			x.Node = &Node_SubPlan{SubPlan: m}
-		}
-	case 22: // alternative_sub_plan
-		var m *AlternativeSubPlan
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlternativeSubPlan); err == nil {
-			x.Node = &Node_AlternativeSubPlan{AlternativeSubPlan: m}
-		}
-	case 23: // field_select
-		var m *FieldSelect
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFieldSelect); err == nil {
-			x.Node = &Node_FieldSelect{FieldSelect: m}
-		}
-	case 24: // field_store
-		var m *FieldStore
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFieldStore); err == nil {
-			x.Node = &Node_FieldStore{FieldStore: m}
-		}
-	case 25: // relabel_type
-		var m *RelabelType
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRelabelType); err == nil {
-			x.Node = &Node_RelabelType{RelabelType: m}
-		}
-	case 26: // coerce_via_io
-		var m *CoerceViaIO
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCoerceViaIO); err == nil {
-			x.Node = &Node_CoerceViaIo{CoerceViaIo: m}
-		}
-	case 27: // array_coerce_expr
-		var m *ArrayCoerceExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeArrayCoerceExpr); err == nil {
-			x.Node = &Node_ArrayCoerceExpr{ArrayCoerceExpr: m}
-		}
-	case 28: // convert_rowtype_expr
-		var m *ConvertRowtypeExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeConvertRowtypeExpr); err == nil {
-			x.Node = &Node_ConvertRowtypeExpr{ConvertRowtypeExpr: m}
-		}
-	case 29: // collate_expr
-		var m *CollateExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCollateExpr); err == nil {
-			x.Node = &Node_CollateExpr{CollateExpr: m}
-		}
-	case 30: // case_expr
-		var m *CaseExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCaseExpr); err == nil {
-			x.Node = &Node_CaseExpr{CaseExpr: m}
-		}
-	case 31: // case_when
-		var m *CaseWhen
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCaseWhen); err == nil {
-			x.Node = &Node_CaseWhen{CaseWhen: m}
-		}
-	case 32: // case_test_expr
-		var m *CaseTestExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCaseTestExpr); err == nil {
-			x.Node = &Node_CaseTestExpr{CaseTestExpr: m}
-		}
-	case 33: // array_expr
-		var m *ArrayExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeArrayExpr); err == nil {
-			x.Node = &Node_ArrayExpr{ArrayExpr: m}
-		}
-	case 34: // row_expr
-		var m *RowExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRowExpr); err == nil {
-			x.Node = &Node_RowExpr{RowExpr: m}
-		}
-	case 35: // row_compare_expr
-		var m *RowCompareExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRowCompareExpr); err == nil {
-			x.Node = &Node_RowCompareExpr{RowCompareExpr: m}
-		}
-	case 36: // coalesce_expr
-		var m *CoalesceExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCoalesceExpr); err == nil {
-			x.Node = &Node_CoalesceExpr{CoalesceExpr: m}
-		}
-	case 37: // min_max_expr
-		var m *MinMaxExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeMinMaxExpr); err == nil {
-			x.Node = &Node_MinMaxExpr{MinMaxExpr: m}
-		}
-	case 38: // sqlvalue_function
-		var m *SQLValueFunction
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSQLValueFunction); err == nil {
-			x.Node = &Node_SqlvalueFunction{SqlvalueFunction: m}
-		}
-	case 39: // xml_expr
-		var m *XmlExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeXmlExpr); err == nil {
-			x.Node = &Node_XmlExpr{XmlExpr: m}
-		}
-	case 40: // json_format
-		var m *JsonFormat
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonFormat); err == nil {
-			x.Node = &Node_JsonFormat{JsonFormat: m}
-		}
-	case 41: // json_returning
-		var m *JsonReturning
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonReturning); err == nil {
-			x.Node = &Node_JsonReturning{JsonReturning: m}
-		}
-	case 42: // json_value_expr
-		var m *JsonValueExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonValueExpr); err == nil {
-			x.Node = &Node_JsonValueExpr{JsonValueExpr: m}
-		}
-	case 43: // json_constructor_expr
-		var m *JsonConstructorExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonConstructorExpr); err == nil {
-			x.Node = &Node_JsonConstructorExpr{JsonConstructorExpr: m}
-		}
-	case 44: // json_is_predicate
-		var m *JsonIsPredicate
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonIsPredicate); err == nil {
-			x.Node = &Node_JsonIsPredicate{JsonIsPredicate: m}
-		}
-	case 45: // json_behavior
-		var m *JsonBehavior
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonBehavior); err == nil {
-			x.Node = &Node_JsonBehavior{JsonBehavior: m}
-		}
-	case 46: // json_expr
-		var m *JsonExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonExpr); err == nil {
-			x.Node = &Node_JsonExpr{JsonExpr: m}
-		}
-	case 47: // json_table_path
-		var m *JsonTablePath
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonTablePath); err == nil {
-			x.Node = &Node_JsonTablePath{JsonTablePath: m}
-		}
-	case 48: // json_table_path_scan
-		var m *JsonTablePathScan
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonTablePathScan); err == nil {
-			x.Node = &Node_JsonTablePathScan{JsonTablePathScan: m}
-		}
-	case 49: // json_table_sibling_join
-		var m *JsonTableSiblingJoin
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonTableSiblingJoin); err == nil {
-			x.Node = &Node_JsonTableSiblingJoin{JsonTableSiblingJoin: m}
-		}
-	case 50: // null_test
-		var m *NullTest
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeNullTest); err == nil {
-			x.Node = &Node_NullTest{NullTest: m}
-		}
-	case 51: // boolean_test
-		var m *BooleanTest
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeBooleanTest); err == nil {
-			x.Node = &Node_BooleanTest{BooleanTest: m}
-		}
-	case 52: // merge_action
-		var m *MergeAction
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeMergeAction); err == nil {
-			x.Node = &Node_MergeAction{MergeAction: m}
-		}
-	case 53: // coerce_to_domain
-		var m *CoerceToDomain
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCoerceToDomain); err == nil {
-			x.Node = &Node_CoerceToDomain{CoerceToDomain: m}
-		}
-	case 54: // coerce_to_domain_value
-		var m *CoerceToDomainValue
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCoerceToDomainValue); err == nil {
-			x.Node = &Node_CoerceToDomainValue{CoerceToDomainValue: m}
-		}
-	case 55: // set_to_default
-		var m *SetToDefault
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSetToDefault); err == nil {
-			x.Node = &Node_SetToDefault{SetToDefault: m}
-		}
-	case 56: // current_of_expr
-		var m *CurrentOfExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCurrentOfExpr); err == nil {
-			x.Node = &Node_CurrentOfExpr{CurrentOfExpr: m}
-		}
-	case 57: // next_value_expr
-		var m *NextValueExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeNextValueExpr); err == nil {
-			x.Node = &Node_NextValueExpr{NextValueExpr: m}
-		}
-	case 58: // inference_elem
-		var m *InferenceElem
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeInferenceElem); err == nil {
-			x.Node = &Node_InferenceElem{InferenceElem: m}
-		}
-	case 59: // target_entry
-		var m *TargetEntry
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTargetEntry); err == nil {
-			x.Node = &Node_TargetEntry{TargetEntry: m}
-		}
-	case 60: // range_tbl_ref
-		var m *RangeTblRef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeTblRef); err == nil {
-			x.Node = &Node_RangeTblRef{RangeTblRef: m}
-		}
-	case 61: // join_expr
-		var m *JoinExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJoinExpr); err == nil {
-			x.Node = &Node_JoinExpr{JoinExpr: m}
-		}
-	case 62: // from_expr
-		var m *FromExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFromExpr); err == nil {
-			x.Node = &Node_FromExpr{FromExpr: m}
-		}
-	case 63: // on_conflict_expr
-		var m *OnConflictExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeOnConflictExpr); err == nil {
-			x.Node = &Node_OnConflictExpr{OnConflictExpr: m}
-		}
-	case 64: // query
-		var m *Query
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeQuery); err == nil {
-			x.Node = &Node_Query{Query: m}
-		}
-	case 65: // type_name
-		var m *TypeName
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTypeName); err == nil {
-			x.Node = &Node_TypeName{TypeName: m}
-		}
-	case 66: // column_ref
-		var m *ColumnRef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeColumnRef); err == nil {
-			x.Node = &Node_ColumnRef{ColumnRef: m}
-		}
-	case 67: // param_ref
-		var m *ParamRef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeParamRef); err == nil {
-			x.Node = &Node_ParamRef{ParamRef: m}
-		}
-	case 68: // a_expr
-		var m *A_Expr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeA_Expr); err == nil {
-			x.Node = &Node_AExpr{AExpr: m}
-		}
-	case 69: // type_cast
-		var m *TypeCast
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTypeCast); err == nil {
-			x.Node = &Node_TypeCast{TypeCast: m}
-		}
-	case 70: // collate_clause
-		var m *CollateClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCollateClause); err == nil {
-			x.Node = &Node_CollateClause{CollateClause: m}
-		}
-	case 71: // role_spec
-		var m *RoleSpec
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRoleSpec); err == nil {
-			x.Node = &Node_RoleSpec{RoleSpec: m}
-		}
-	case 72: // func_call
-		var m *FuncCall
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFuncCall); err == nil {
-			x.Node = &Node_FuncCall{FuncCall: m}
-		}
-	case 73: // a_star
-		var m *A_Star
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeA_Star); err == nil {
-			x.Node = &Node_AStar{AStar: m}
-		}
-	case 74: // a_indices
-		var m *A_Indices
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeA_Indices); err == nil {
-			x.Node = &Node_AIndices{AIndices: m}
-		}
-	case 75: // a_indirection
-		var m *A_Indirection
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeA_Indirection); err == nil {
-			x.Node = &Node_AIndirection{AIndirection: m}
-		}
-	case 76: // a_array_expr
-		var m *A_ArrayExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeA_ArrayExpr); err == nil {
-			x.Node = &Node_AArrayExpr{AArrayExpr: m}
-		}
-	case 77: // res_target
-		var m *ResTarget
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeResTarget); err == nil {
-			x.Node = &Node_ResTarget{ResTarget: m}
-		}
-	case 78: // multi_assign_ref
-		var m *MultiAssignRef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeMultiAssignRef); err == nil {
-			x.Node = &Node_MultiAssignRef{MultiAssignRef: m}
-		}
-	case 79: // sort_by
-		var m *SortBy
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSortBy); err == nil {
-			x.Node = &Node_SortBy{SortBy: m}
-		}
-	case 80: // window_def
-		var m *WindowDef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeWindowDef); err == nil {
-			x.Node = &Node_WindowDef{WindowDef: m}
-		}
-	case 81: // range_subselect
-		var m *RangeSubselect
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeSubselect); err == nil {
-			x.Node = &Node_RangeSubselect{RangeSubselect: m}
-		}
-	case 82: // range_function
-		var m *RangeFunction
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeFunction); err == nil {
-			x.Node = &Node_RangeFunction{RangeFunction: m}
-		}
-	case 83: // range_table_func
-		var m *RangeTableFunc
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeTableFunc); err == nil {
-			x.Node = &Node_RangeTableFunc{RangeTableFunc: m}
-		}
-	case 84: // range_table_func_col
-		var m *RangeTableFuncCol
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeTableFuncCol); err == nil {
-			x.Node = &Node_RangeTableFuncCol{RangeTableFuncCol: m}
-		}
-	case 85: // range_table_sample
-		var m *RangeTableSample
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeTableSample); err == nil {
-			x.Node = &Node_RangeTableSample{RangeTableSample: m}
-		}
-	case 86: // column_def
-		var m *ColumnDef
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeColumnDef); err == nil {
-			x.Node = &Node_ColumnDef{ColumnDef: m}
-		}
-	case 87: // table_like_clause
-		var m *TableLikeClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTableLikeClause); err == nil {
-			x.Node = &Node_TableLikeClause{TableLikeClause: m}
-		}
-	case 88: // index_elem
-		var m *IndexElem
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeIndexElem); err == nil {
-			x.Node = &Node_IndexElem{IndexElem: m}
-		}
-	case 89: // def_elem
-		var m *DefElem
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDefElem); err == nil {
-			x.Node = &Node_DefElem{DefElem: m}
-		}
-	case 90: // locking_clause
-		var m *LockingClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeLockingClause); err == nil {
-			x.Node = &Node_LockingClause{LockingClause: m}
-		}
-	case 91: // xml_serialize
-		var m *XmlSerialize
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeXmlSerialize); err == nil {
-			x.Node = &Node_XmlSerialize{XmlSerialize: m}
-		}
-	case 92: // partition_elem
-		var m *PartitionElem
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePartitionElem); err == nil {
-			x.Node = &Node_PartitionElem{PartitionElem: m}
-		}
-	case 93: // partition_spec
-		var m *PartitionSpec
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePartitionSpec); err == nil {
-			x.Node = &Node_PartitionSpec{PartitionSpec: m}
-		}
-	case 94: // partition_bound_spec
-		var m *PartitionBoundSpec
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePartitionBoundSpec); err == nil {
-			x.Node = &Node_PartitionBoundSpec{PartitionBoundSpec: m}
-		}
-	case 95: // partition_range_datum
-		var m *PartitionRangeDatum
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePartitionRangeDatum); err == nil {
-			x.Node = &Node_PartitionRangeDatum{PartitionRangeDatum: m}
-		}
-	case 96: // single_partition_spec
-		var m *SinglePartitionSpec
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSinglePartitionSpec); err == nil {
-			x.Node = &Node_SinglePartitionSpec{SinglePartitionSpec: m}
-		}
-	case 97: // partition_cmd
-		var m *PartitionCmd
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePartitionCmd); err == nil {
-			x.Node = &Node_PartitionCmd{PartitionCmd: m}
-		}
-	case 98: // range_tbl_entry
-		var m *RangeTblEntry
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeTblEntry); err == nil {
-			x.Node = &Node_RangeTblEntry{RangeTblEntry: m}
-		}
-	case 99: // rtepermission_info
-		var m *RTEPermissionInfo
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRTEPermissionInfo); err == nil {
-			x.Node = &Node_RtepermissionInfo{RtepermissionInfo: m}
-		}
-	case 100: // range_tbl_function
-		var m *RangeTblFunction
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRangeTblFunction); err == nil {
-			x.Node = &Node_RangeTblFunction{RangeTblFunction: m}
-		}
-	case 101: // table_sample_clause
-		var m *TableSampleClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTableSampleClause); err == nil {
-			x.Node = &Node_TableSampleClause{TableSampleClause: m}
-		}
-	case 102: // with_check_option
-		var m *WithCheckOption
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeWithCheckOption); err == nil {
-			x.Node = &Node_WithCheckOption{WithCheckOption: m}
-		}
-	case 103: // sort_group_clause
-		var m *SortGroupClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSortGroupClause); err == nil {
-			x.Node = &Node_SortGroupClause{SortGroupClause: m}
-		}
-	case 104: // grouping_set
-		var m *GroupingSet
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeGroupingSet); err == nil {
-			x.Node = &Node_GroupingSet{GroupingSet: m}
-		}
-	case 105: // window_clause
-		var m *WindowClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeWindowClause); err == nil {
-			x.Node = &Node_WindowClause{WindowClause: m}
-		}
-	case 106: // row_mark_clause
-		var m *RowMarkClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRowMarkClause); err == nil {
-			x.Node = &Node_RowMarkClause{RowMarkClause: m}
-		}
-	case 107: // with_clause
-		var m *WithClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeWithClause); err == nil {
-			x.Node = &Node_WithClause{WithClause: m}
-		}
-	case 108: // infer_clause
-		var m *InferClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeInferClause); err == nil {
-			x.Node = &Node_InferClause{InferClause: m}
-		}
-	case 109: // on_conflict_clause
-		var m *OnConflictClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeOnConflictClause); err == nil {
-			x.Node = &Node_OnConflictClause{OnConflictClause: m}
-		}
-	case 110: // ctesearch_clause
-		var m *CTESearchClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCTESearchClause); err == nil {
-			x.Node = &Node_CtesearchClause{CtesearchClause: m}
-		}
-	case 111: // ctecycle_clause
-		var m *CTECycleClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCTECycleClause); err == nil {
-			x.Node = &Node_CtecycleClause{CtecycleClause: m}
-		}
-	case 112: // common_table_expr
-		var m *CommonTableExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCommonTableExpr); err == nil {
-			x.Node = &Node_CommonTableExpr{CommonTableExpr: m}
-		}
-	case 113: // merge_when_clause
-		var m *MergeWhenClause
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeMergeWhenClause); err == nil {
-			x.Node = &Node_MergeWhenClause{MergeWhenClause: m}
-		}
-	case 114: // trigger_transition
-		var m *TriggerTransition
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTriggerTransition); err == nil {
-			x.Node = &Node_TriggerTransition{TriggerTransition: m}
-		}
-	case 115: // json_output
-		var m *JsonOutput
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonOutput); err == nil {
-			x.Node = &Node_JsonOutput{JsonOutput: m}
-		}
-	case 116: // json_argument
-		var m *JsonArgument
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonArgument); err == nil {
-			x.Node = &Node_JsonArgument{JsonArgument: m}
-		}
-	case 117: // json_func_expr
-		var m *JsonFuncExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonFuncExpr); err == nil {
-			x.Node = &Node_JsonFuncExpr{JsonFuncExpr: m}
-		}
-	case 118: // json_table_path_spec
-		var m *JsonTablePathSpec
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonTablePathSpec); err == nil {
-			x.Node = &Node_JsonTablePathSpec{JsonTablePathSpec: m}
-		}
-	case 119: // json_table
-		var m *JsonTable
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonTable); err == nil {
-			x.Node = &Node_JsonTable{JsonTable: m}
-		}
-	case 120: // json_table_column
-		var m *JsonTableColumn
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonTableColumn); err == nil {
-			x.Node = &Node_JsonTableColumn{JsonTableColumn: m}
-		}
-	case 121: // json_key_value
-		var m *JsonKeyValue
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonKeyValue); err == nil {
-			x.Node = &Node_JsonKeyValue{JsonKeyValue: m}
-		}
-	case 122: // json_parse_expr
-		var m *JsonParseExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonParseExpr); err == nil {
-			x.Node = &Node_JsonParseExpr{JsonParseExpr: m}
-		}
-	case 123: // json_scalar_expr
-		var m *JsonScalarExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonScalarExpr); err == nil {
-			x.Node = &Node_JsonScalarExpr{JsonScalarExpr: m}
-		}
-	case 124: // json_serialize_expr
-		var m *JsonSerializeExpr
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonSerializeExpr); err == nil {
-			x.Node = &Node_JsonSerializeExpr{JsonSerializeExpr: m}
-		}
-	case 125: // json_object_constructor
-		var m *JsonObjectConstructor
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonObjectConstructor); err == nil {
-			x.Node = &Node_JsonObjectConstructor{JsonObjectConstructor: m}
-		}
-	case 126: // json_array_constructor
-		var m *JsonArrayConstructor
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonArrayConstructor); err == nil {
-			x.Node = &Node_JsonArrayConstructor{JsonArrayConstructor: m}
-		}
-	case 127: // json_array_query_constructor
-		var m *JsonArrayQueryConstructor
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonArrayQueryConstructor); err == nil {
-			x.Node = &Node_JsonArrayQueryConstructor{JsonArrayQueryConstructor: m}
-		}
-	case 128: // json_agg_constructor
-		var m *JsonAggConstructor
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonAggConstructor); err == nil {
-			x.Node = &Node_JsonAggConstructor{JsonAggConstructor: m}
-		}
-	case 129: // json_object_agg
-		var m *JsonObjectAgg
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonObjectAgg); err == nil {
-			x.Node = &Node_JsonObjectAgg{JsonObjectAgg: m}
-		}
-	case 130: // json_array_agg
-		var m *JsonArrayAgg
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeJsonArrayAgg); err == nil {
-			x.Node = &Node_JsonArrayAgg{JsonArrayAgg: m}
-		}
-	case 131: // raw_stmt
-		var m *RawStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRawStmt); err == nil {
-			x.Node = &Node_RawStmt{RawStmt: m}
-		}
-	case 132: // insert_stmt
-		var m *InsertStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeInsertStmt); err == nil {
-			x.Node = &Node_InsertStmt{InsertStmt: m}
-		}
-	case 133: // delete_stmt
-		var m *DeleteStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDeleteStmt); err == nil {
-			x.Node = &Node_DeleteStmt{DeleteStmt: m}
-		}
-	case 134: // update_stmt
-		var m *UpdateStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeUpdateStmt); err == nil {
-			x.Node = &Node_UpdateStmt{UpdateStmt: m}
-		}
-	case 135: // merge_stmt
-		var m *MergeStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeMergeStmt); err == nil {
-			x.Node = &Node_MergeStmt{MergeStmt: m}
-		}
-	case 136: // select_stmt
-		var m *SelectStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSelectStmt); err == nil {
-			x.Node = &Node_SelectStmt{SelectStmt: m}
-		}
-	case 137: // set_operation_stmt
-		var m *SetOperationStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSetOperationStmt); err == nil {
-			x.Node = &Node_SetOperationStmt{SetOperationStmt: m}
-		}
-	case 138: // return_stmt
-		var m *ReturnStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeReturnStmt); err == nil {
-			x.Node = &Node_ReturnStmt{ReturnStmt: m}
-		}
-	case 139: // plassign_stmt
-		var m *PLAssignStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePLAssignStmt); err == nil {
-			x.Node = &Node_PlassignStmt{PlassignStmt: m}
-		}
-	case 140: // create_schema_stmt
-		var m *CreateSchemaStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateSchemaStmt); err == nil {
-			x.Node = &Node_CreateSchemaStmt{CreateSchemaStmt: m}
-		}
-	case 141: // alter_table_stmt
-		var m *AlterTableStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTableStmt); err == nil {
-			x.Node = &Node_AlterTableStmt{AlterTableStmt: m}
-		}
-	case 142: // replica_identity_stmt
-		var m *ReplicaIdentityStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeReplicaIdentityStmt); err == nil {
-			x.Node = &Node_ReplicaIdentityStmt{ReplicaIdentityStmt: m}
-		}
-	case 143: // alter_table_cmd
-		var m *AlterTableCmd
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTableCmd); err == nil {
-			x.Node = &Node_AlterTableCmd{AlterTableCmd: m}
-		}
-	case 144: // alter_collation_stmt
-		var m *AlterCollationStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterCollationStmt); err == nil {
-			x.Node = &Node_AlterCollationStmt{AlterCollationStmt: m}
-		}
-	case 145: // alter_domain_stmt
-		var m *AlterDomainStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterDomainStmt); err == nil {
-			x.Node = &Node_AlterDomainStmt{AlterDomainStmt: m}
-		}
-	case 146: // grant_stmt
-		var m *GrantStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeGrantStmt); err == nil {
-			x.Node = &Node_GrantStmt{GrantStmt: m}
-		}
-	case 147: // object_with_args
-		var m *ObjectWithArgs
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeObjectWithArgs); err == nil {
-			x.Node = &Node_ObjectWithArgs{ObjectWithArgs: m}
-		}
-	case 148: // access_priv
-		var m *AccessPriv
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAccessPriv); err == nil {
-			x.Node = &Node_AccessPriv{AccessPriv: m}
-		}
-	case 149: // grant_role_stmt
-		var m *GrantRoleStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeGrantRoleStmt); err == nil {
-			x.Node = &Node_GrantRoleStmt{GrantRoleStmt: m}
-		}
-	case 150: // alter_default_privileges_stmt
-		var m *AlterDefaultPrivilegesStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterDefaultPrivilegesStmt); err == nil {
-			x.Node = &Node_AlterDefaultPrivilegesStmt{AlterDefaultPrivilegesStmt: m}
-		}
-	case 151: // copy_stmt
-		var m *CopyStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCopyStmt); err == nil {
-			x.Node = &Node_CopyStmt{CopyStmt: m}
-		}
-	case 152: // variable_set_stmt
-		var m *VariableSetStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeVariableSetStmt); err == nil {
-			x.Node = &Node_VariableSetStmt{VariableSetStmt: m}
-		}
-	case 153: // variable_show_stmt
-		var m *VariableShowStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeVariableShowStmt); err == nil {
-			x.Node = &Node_VariableShowStmt{VariableShowStmt: m}
-		}
-	case 154: // create_stmt
-		var m *CreateStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateStmt); err == nil {
-			x.Node = &Node_CreateStmt{CreateStmt: m}
-		}
-	case 155: // constraint
-		var m *Constraint
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeConstraint); err == nil {
-			x.Node = &Node_Constraint{Constraint: m}
-		}
-	case 156: // create_table_space_stmt
-		var m *CreateTableSpaceStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateTableSpaceStmt); err == nil {
-			x.Node = &Node_CreateTableSpaceStmt{CreateTableSpaceStmt: m}
-		}
-	case 157: // drop_table_space_stmt
-		var m *DropTableSpaceStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropTableSpaceStmt); err == nil {
-			x.Node = &Node_DropTableSpaceStmt{DropTableSpaceStmt: m}
-		}
-	case 158: // alter_table_space_options_stmt
-		var m *AlterTableSpaceOptionsStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTableSpaceOptionsStmt); err == nil {
-			x.Node = &Node_AlterTableSpaceOptionsStmt{AlterTableSpaceOptionsStmt: m}
-		}
-	case 159: // alter_table_move_all_stmt
-		var m *AlterTableMoveAllStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTableMoveAllStmt); err == nil {
-			x.Node = &Node_AlterTableMoveAllStmt{AlterTableMoveAllStmt: m}
-		}
-	case 160: // create_extension_stmt
-		var m *CreateExtensionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateExtensionStmt); err == nil {
-			x.Node = &Node_CreateExtensionStmt{CreateExtensionStmt: m}
-		}
-	case 161: // alter_extension_stmt
-		var m *AlterExtensionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterExtensionStmt); err == nil {
-			x.Node = &Node_AlterExtensionStmt{AlterExtensionStmt: m}
-		}
-	case 162: // alter_extension_contents_stmt
-		var m *AlterExtensionContentsStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterExtensionContentsStmt); err == nil {
-			x.Node = &Node_AlterExtensionContentsStmt{AlterExtensionContentsStmt: m}
-		}
-	case 163: // create_fdw_stmt
-		var m *CreateFdwStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateFdwStmt); err == nil {
-			x.Node = &Node_CreateFdwStmt{CreateFdwStmt: m}
-		}
-	case 164: // alter_fdw_stmt
-		var m *AlterFdwStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterFdwStmt); err == nil {
-			x.Node = &Node_AlterFdwStmt{AlterFdwStmt: m}
-		}
-	case 165: // create_foreign_server_stmt
-		var m *CreateForeignServerStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateForeignServerStmt); err == nil {
-			x.Node = &Node_CreateForeignServerStmt{CreateForeignServerStmt: m}
-		}
-	case 166: // alter_foreign_server_stmt
-		var m *AlterForeignServerStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterForeignServerStmt); err == nil {
-			x.Node = &Node_AlterForeignServerStmt{AlterForeignServerStmt: m}
-		}
-	case 167: // create_foreign_table_stmt
-		var m *CreateForeignTableStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateForeignTableStmt); err == nil {
-			x.Node = &Node_CreateForeignTableStmt{CreateForeignTableStmt: m}
-		}
-	case 168: // create_user_mapping_stmt
-		var m *CreateUserMappingStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateUserMappingStmt); err == nil {
-			x.Node = &Node_CreateUserMappingStmt{CreateUserMappingStmt: m}
-		}
-	case 169: // alter_user_mapping_stmt
-		var m *AlterUserMappingStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterUserMappingStmt); err == nil {
-			x.Node = &Node_AlterUserMappingStmt{AlterUserMappingStmt: m}
-		}
-	case 170: // drop_user_mapping_stmt
-		var m *DropUserMappingStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropUserMappingStmt); err == nil {
-			x.Node = &Node_DropUserMappingStmt{DropUserMappingStmt: m}
-		}
-	case 171: // import_foreign_schema_stmt
-		var m *ImportForeignSchemaStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeImportForeignSchemaStmt); err == nil {
-			x.Node = &Node_ImportForeignSchemaStmt{ImportForeignSchemaStmt: m}
-		}
-	case 172: // create_policy_stmt
-		var m *CreatePolicyStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreatePolicyStmt); err == nil {
-			x.Node = &Node_CreatePolicyStmt{CreatePolicyStmt: m}
-		}
-	case 173: // alter_policy_stmt
-		var m *AlterPolicyStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterPolicyStmt); err == nil {
-			x.Node = &Node_AlterPolicyStmt{AlterPolicyStmt: m}
-		}
-	case 174: // create_am_stmt
-		var m *CreateAmStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateAmStmt); err == nil {
-			x.Node = &Node_CreateAmStmt{CreateAmStmt: m}
-		}
-	case 175: // create_trig_stmt
-		var m *CreateTrigStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateTrigStmt); err == nil {
-			x.Node = &Node_CreateTrigStmt{CreateTrigStmt: m}
-		}
-	case 176: // create_event_trig_stmt
-		var m *CreateEventTrigStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateEventTrigStmt); err == nil {
-			x.Node = &Node_CreateEventTrigStmt{CreateEventTrigStmt: m}
-		}
-	case 177: // alter_event_trig_stmt
-		var m *AlterEventTrigStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterEventTrigStmt); err == nil {
-			x.Node = &Node_AlterEventTrigStmt{AlterEventTrigStmt: m}
-		}
-	case 178: // create_plang_stmt
-		var m *CreatePLangStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreatePLangStmt); err == nil {
-			x.Node = &Node_CreatePlangStmt{CreatePlangStmt: m}
-		}
-	case 179: // create_role_stmt
-		var m *CreateRoleStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateRoleStmt); err == nil {
-			x.Node = &Node_CreateRoleStmt{CreateRoleStmt: m}
-		}
-	case 180: // alter_role_stmt
-		var m *AlterRoleStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterRoleStmt); err == nil {
-			x.Node = &Node_AlterRoleStmt{AlterRoleStmt: m}
-		}
-	case 181: // alter_role_set_stmt
-		var m *AlterRoleSetStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterRoleSetStmt); err == nil {
-			x.Node = &Node_AlterRoleSetStmt{AlterRoleSetStmt: m}
-		}
-	case 182: // drop_role_stmt
-		var m *DropRoleStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropRoleStmt); err == nil {
-			x.Node = &Node_DropRoleStmt{DropRoleStmt: m}
-		}
-	case 183: // create_seq_stmt
-		var m *CreateSeqStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateSeqStmt); err == nil {
-			x.Node = &Node_CreateSeqStmt{CreateSeqStmt: m}
-		}
-	case 184: // alter_seq_stmt
-		var m *AlterSeqStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterSeqStmt); err == nil {
-			x.Node = &Node_AlterSeqStmt{AlterSeqStmt: m}
-		}
-	case 185: // define_stmt
-		var m *DefineStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDefineStmt); err == nil {
-			x.Node = &Node_DefineStmt{DefineStmt: m}
-		}
-	case 186: // create_domain_stmt
-		var m *CreateDomainStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateDomainStmt); err == nil {
-			x.Node = &Node_CreateDomainStmt{CreateDomainStmt: m}
-		}
-	case 187: // create_op_class_stmt
-		var m *CreateOpClassStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateOpClassStmt); err == nil {
-			x.Node = &Node_CreateOpClassStmt{CreateOpClassStmt: m}
-		}
-	case 188: // create_op_class_item
-		var m *CreateOpClassItem
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateOpClassItem); err == nil {
-			x.Node = &Node_CreateOpClassItem{CreateOpClassItem: m}
-		}
-	case 189: // create_op_family_stmt
-		var m *CreateOpFamilyStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateOpFamilyStmt); err == nil {
-			x.Node = &Node_CreateOpFamilyStmt{CreateOpFamilyStmt: m}
-		}
-	case 190: // alter_op_family_stmt
-		var m *AlterOpFamilyStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterOpFamilyStmt); err == nil {
-			x.Node = &Node_AlterOpFamilyStmt{AlterOpFamilyStmt: m}
-		}
-	case 191: // drop_stmt
-		var m *DropStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropStmt); err == nil {
-			x.Node = &Node_DropStmt{DropStmt: m}
-		}
-	case 192: // truncate_stmt
-		var m *TruncateStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTruncateStmt); err == nil {
-			x.Node = &Node_TruncateStmt{TruncateStmt: m}
-		}
-	case 193: // comment_stmt
-		var m *CommentStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCommentStmt); err == nil {
-			x.Node = &Node_CommentStmt{CommentStmt: m}
-		}
-	case 194: // sec_label_stmt
-		var m *SecLabelStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeSecLabelStmt); err == nil {
-			x.Node = &Node_SecLabelStmt{SecLabelStmt: m}
-		}
-	case 195: // declare_cursor_stmt
-		var m *DeclareCursorStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDeclareCursorStmt); err == nil {
-			x.Node = &Node_DeclareCursorStmt{DeclareCursorStmt: m}
-		}
-	case 196: // close_portal_stmt
-		var m *ClosePortalStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeClosePortalStmt); err == nil {
-			x.Node = &Node_ClosePortalStmt{ClosePortalStmt: m}
-		}
-	case 197: // fetch_stmt
-		var m *FetchStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFetchStmt); err == nil {
-			x.Node = &Node_FetchStmt{FetchStmt: m}
-		}
-	case 198: // index_stmt
-		var m *IndexStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeIndexStmt); err == nil {
-			x.Node = &Node_IndexStmt{IndexStmt: m}
-		}
-	case 199: // create_stats_stmt
-		var m *CreateStatsStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateStatsStmt); err == nil {
-			x.Node = &Node_CreateStatsStmt{CreateStatsStmt: m}
-		}
-	case 200: // stats_elem
-		var m *StatsElem
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeStatsElem); err == nil {
-			x.Node = &Node_StatsElem{StatsElem: m}
-		}
-	case 201: // alter_stats_stmt
-		var m *AlterStatsStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterStatsStmt); err == nil {
-			x.Node = &Node_AlterStatsStmt{AlterStatsStmt: m}
-		}
-	case 202: // create_function_stmt
-		var m *CreateFunctionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateFunctionStmt); err == nil {
-			x.Node = &Node_CreateFunctionStmt{CreateFunctionStmt: m}
-		}
-	case 203: // function_parameter
-		var m *FunctionParameter
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFunctionParameter); err == nil {
-			x.Node = &Node_FunctionParameter{FunctionParameter: m}
-		}
-	case 204: // alter_function_stmt
-		var m *AlterFunctionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterFunctionStmt); err == nil {
-			x.Node = &Node_AlterFunctionStmt{AlterFunctionStmt: m}
-		}
-	case 205: // do_stmt
-		var m *DoStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDoStmt); err == nil {
-			x.Node = &Node_DoStmt{DoStmt: m}
-		}
-	case 206: // inline_code_block
-		var m *InlineCodeBlock
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeInlineCodeBlock); err == nil {
-			x.Node = &Node_InlineCodeBlock{InlineCodeBlock: m}
-		}
-	case 207: // call_stmt
-		var m *CallStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCallStmt); err == nil {
-			x.Node = &Node_CallStmt{CallStmt: m}
-		}
-	case 208: // call_context
-		var m *CallContext
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCallContext); err == nil {
-			x.Node = &Node_CallContext{CallContext: m}
-		}
-	case 209: // rename_stmt
-		var m *RenameStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRenameStmt); err == nil {
-			x.Node = &Node_RenameStmt{RenameStmt: m}
-		}
-	case 210: // alter_object_depends_stmt
-		var m *AlterObjectDependsStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterObjectDependsStmt); err == nil {
-			x.Node = &Node_AlterObjectDependsStmt{AlterObjectDependsStmt: m}
-		}
-	case 211: // alter_object_schema_stmt
-		var m *AlterObjectSchemaStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterObjectSchemaStmt); err == nil {
-			x.Node = &Node_AlterObjectSchemaStmt{AlterObjectSchemaStmt: m}
-		}
-	case 212: // alter_owner_stmt
-		var m *AlterOwnerStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterOwnerStmt); err == nil {
-			x.Node = &Node_AlterOwnerStmt{AlterOwnerStmt: m}
-		}
-	case 213: // alter_operator_stmt
-		var m *AlterOperatorStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterOperatorStmt); err == nil {
-			x.Node = &Node_AlterOperatorStmt{AlterOperatorStmt: m}
-		}
-	case 214: // alter_type_stmt
-		var m *AlterTypeStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTypeStmt); err == nil {
-			x.Node = &Node_AlterTypeStmt{AlterTypeStmt: m}
-		}
-	case 215: // rule_stmt
-		var m *RuleStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRuleStmt); err == nil {
-			x.Node = &Node_RuleStmt{RuleStmt: m}
-		}
-	case 216: // notify_stmt
-		var m *NotifyStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeNotifyStmt); err == nil {
-			x.Node = &Node_NotifyStmt{NotifyStmt: m}
-		}
-	case 217: // listen_stmt
-		var m *ListenStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeListenStmt); err == nil {
-			x.Node = &Node_ListenStmt{ListenStmt: m}
-		}
-	case 218: // unlisten_stmt
-		var m *UnlistenStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeUnlistenStmt); err == nil {
-			x.Node = &Node_UnlistenStmt{UnlistenStmt: m}
-		}
-	case 219: // transaction_stmt
-		var m *TransactionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeTransactionStmt); err == nil {
-			x.Node = &Node_TransactionStmt{TransactionStmt: m}
-		}
-	case 220: // composite_type_stmt
-		var m *CompositeTypeStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCompositeTypeStmt); err == nil {
-			x.Node = &Node_CompositeTypeStmt{CompositeTypeStmt: m}
-		}
-	case 221: // create_enum_stmt
-		var m *CreateEnumStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateEnumStmt); err == nil {
-			x.Node = &Node_CreateEnumStmt{CreateEnumStmt: m}
-		}
-	case 222: // create_range_stmt
-		var m *CreateRangeStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateRangeStmt); err == nil {
-			x.Node = &Node_CreateRangeStmt{CreateRangeStmt: m}
-		}
-	case 223: // alter_enum_stmt
-		var m *AlterEnumStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterEnumStmt); err == nil {
-			x.Node = &Node_AlterEnumStmt{AlterEnumStmt: m}
-		}
-	case 224: // view_stmt
-		var m *ViewStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeViewStmt); err == nil {
-			x.Node = &Node_ViewStmt{ViewStmt: m}
-		}
-	case 225: // load_stmt
-		var m *LoadStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeLoadStmt); err == nil {
-			x.Node = &Node_LoadStmt{LoadStmt: m}
-		}
-	case 226: // createdb_stmt
-		var m *CreatedbStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreatedbStmt); err == nil {
-			x.Node = &Node_CreatedbStmt{CreatedbStmt: m}
-		}
-	case 227: // alter_database_stmt
-		var m *AlterDatabaseStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterDatabaseStmt); err == nil {
-			x.Node = &Node_AlterDatabaseStmt{AlterDatabaseStmt: m}
-		}
-	case 228: // alter_database_refresh_coll_stmt
-		var m *AlterDatabaseRefreshCollStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterDatabaseRefreshCollStmt); err == nil {
-			x.Node = &Node_AlterDatabaseRefreshCollStmt{AlterDatabaseRefreshCollStmt: m}
-		}
-	case 229: // alter_database_set_stmt
-		var m *AlterDatabaseSetStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterDatabaseSetStmt); err == nil {
-			x.Node = &Node_AlterDatabaseSetStmt{AlterDatabaseSetStmt: m}
-		}
-	case 230: // dropdb_stmt
-		var m *DropdbStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropdbStmt); err == nil {
-			x.Node = &Node_DropdbStmt{DropdbStmt: m}
-		}
-	case 231: // alter_system_stmt
-		var m *AlterSystemStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterSystemStmt); err == nil {
-			x.Node = &Node_AlterSystemStmt{AlterSystemStmt: m}
-		}
-	case 232: // cluster_stmt
-		var m *ClusterStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeClusterStmt); err == nil {
-			x.Node = &Node_ClusterStmt{ClusterStmt: m}
-		}
-	case 233: // vacuum_stmt
-		var m *VacuumStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeVacuumStmt); err == nil {
-			x.Node = &Node_VacuumStmt{VacuumStmt: m}
-		}
-	case 234: // vacuum_relation
-		var m *VacuumRelation
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeVacuumRelation); err == nil {
-			x.Node = &Node_VacuumRelation{VacuumRelation: m}
-		}
-	case 235: // explain_stmt
-		var m *ExplainStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeExplainStmt); err == nil {
-			x.Node = &Node_ExplainStmt{ExplainStmt: m}
-		}
-	case 236: // create_table_as_stmt
-		var m *CreateTableAsStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateTableAsStmt); err == nil {
-			x.Node = &Node_CreateTableAsStmt{CreateTableAsStmt: m}
-		}
-	case 237: // refresh_mat_view_stmt
-		var m *RefreshMatViewStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeRefreshMatViewStmt); err == nil {
-			x.Node = &Node_RefreshMatViewStmt{RefreshMatViewStmt: m}
-		}
-	case 238: // check_point_stmt
-		var m *CheckPointStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCheckPointStmt); err == nil {
-			x.Node = &Node_CheckPointStmt{CheckPointStmt: m}
-		}
-	case 239: // discard_stmt
-		var m *DiscardStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDiscardStmt); err == nil {
-			x.Node = &Node_DiscardStmt{DiscardStmt: m}
-		}
-	case 240: // lock_stmt
-		var m *LockStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeLockStmt); err == nil {
-			x.Node = &Node_LockStmt{LockStmt: m}
-		}
-	case 241: // constraints_set_stmt
-		var m *ConstraintsSetStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeConstraintsSetStmt); err == nil {
-			x.Node = &Node_ConstraintsSetStmt{ConstraintsSetStmt: m}
-		}
-	case 242: // reindex_stmt
-		var m *ReindexStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeReindexStmt); err == nil {
-			x.Node = &Node_ReindexStmt{ReindexStmt: m}
-		}
-	case 243: // create_conversion_stmt
-		var m *CreateConversionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateConversionStmt); err == nil {
-			x.Node = &Node_CreateConversionStmt{CreateConversionStmt: m}
-		}
-	case 244: // create_cast_stmt
-		var m *CreateCastStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateCastStmt); err == nil {
-			x.Node = &Node_CreateCastStmt{CreateCastStmt: m}
-		}
-	case 245: // create_transform_stmt
-		var m *CreateTransformStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateTransformStmt); err == nil {
-			x.Node = &Node_CreateTransformStmt{CreateTransformStmt: m}
-		}
-	case 246: // prepare_stmt
-		var m *PrepareStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePrepareStmt); err == nil {
-			x.Node = &Node_PrepareStmt{PrepareStmt: m}
-		}
-	case 247: // execute_stmt
-		var m *ExecuteStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeExecuteStmt); err == nil {
-			x.Node = &Node_ExecuteStmt{ExecuteStmt: m}
-		}
-	case 248: // deallocate_stmt
-		var m *DeallocateStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDeallocateStmt); err == nil {
-			x.Node = &Node_DeallocateStmt{DeallocateStmt: m}
-		}
-	case 249: // drop_owned_stmt
-		var m *DropOwnedStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropOwnedStmt); err == nil {
-			x.Node = &Node_DropOwnedStmt{DropOwnedStmt: m}
-		}
-	case 250: // reassign_owned_stmt
-		var m *ReassignOwnedStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeReassignOwnedStmt); err == nil {
-			x.Node = &Node_ReassignOwnedStmt{ReassignOwnedStmt: m}
-		}
-	case 251: // alter_tsdictionary_stmt
-		var m *AlterTSDictionaryStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTSDictionaryStmt); err == nil {
-			x.Node = &Node_AlterTsdictionaryStmt{AlterTsdictionaryStmt: m}
-		}
-	case 252: // alter_tsconfiguration_stmt
-		var m *AlterTSConfigurationStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterTSConfigurationStmt); err == nil {
-			x.Node = &Node_AlterTsconfigurationStmt{AlterTsconfigurationStmt: m}
-		}
-	case 253: // publication_table
-		var m *PublicationTable
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePublicationTable); err == nil {
-			x.Node = &Node_PublicationTable{PublicationTable: m}
-		}
-	case 254: // publication_obj_spec
-		var m *PublicationObjSpec
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodePublicationObjSpec); err == nil {
-			x.Node = &Node_PublicationObjSpec{PublicationObjSpec: m}
-		}
-	case 255: // create_publication_stmt
-		var m *CreatePublicationStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreatePublicationStmt); err == nil {
-			x.Node = &Node_CreatePublicationStmt{CreatePublicationStmt: m}
-		}
-	case 256: // alter_publication_stmt
-		var m *AlterPublicationStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterPublicationStmt); err == nil {
-			x.Node = &Node_AlterPublicationStmt{AlterPublicationStmt: m}
-		}
-	case 257: // create_subscription_stmt
-		var m *CreateSubscriptionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeCreateSubscriptionStmt); err == nil {
-			x.Node = &Node_CreateSubscriptionStmt{CreateSubscriptionStmt: m}
-		}
-	case 258: // alter_subscription_stmt
-		var m *AlterSubscriptionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeAlterSubscriptionStmt); err == nil {
-			x.Node = &Node_AlterSubscriptionStmt{AlterSubscriptionStmt: m}
-		}
-	case 259: // drop_subscription_stmt
-		var m *DropSubscriptionStmt
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeDropSubscriptionStmt); err == nil {
-			x.Node = &Node_DropSubscriptionStmt{DropSubscriptionStmt: m}
-		}
-	case 260: // integer
-		var m *Integer
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeInteger); err == nil {
-			x.Node = &Node_Integer{Integer: m}
-		}
-	case 261: // float
-		var m *Float
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeFloat); err == nil {
-			x.Node = &Node_Float{Float: m}
-		}
-	case 262: // boolean
-		var m *Boolean
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeBoolean); err == nil {
-			x.Node = &Node_Boolean{Boolean: m}
-		}
-	case 263: // string
-		var m *String
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeString); err == nil {
-			x.Node = &Node_String_{String_: m}
-		}
-	case 264: // bit_string
-		var m *BitString
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeBitString); err == nil {
-			x.Node = &Node_BitString{BitString: m}
-		}
-	case 265: // list
-		var m *List
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeList); err == nil {
-			x.Node = &Node_List{List: m}
-		}
-	case 266: // int_list
-		var m *IntList
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeIntList); err == nil {
-			x.Node = &Node_IntList{IntList: m}
-		}
-	case 267: // oid_list
-		var m *OidList
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeOidList); err == nil {
-			x.Node = &Node_OidList{OidList: m}
-		}
-	case 268: // a_const
-		var m *A_Const
-		if m, b, err = message(wt, b, depth, x.Node != nil, decodeA_Const); err == nil {
-			x.Node = &Node_AConst{AConst: m}
-		}
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeInteger(b []byte, depth int) (*Integer, error) {
-	return decodeMessage(b, depth, &Integer{}, integerField)
-}
-
-func integerField(x *Integer, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // ival
-		x.Ival, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFloat(b []byte, depth int) (*Float, error) {
-	return decodeMessage(b, depth, &Float{}, floatField)
-}
-
-func floatField(x *Float, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // fval
-		x.Fval, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeBoolean(b []byte, depth int) (*Boolean, error) {
-	return decodeMessage(b, depth, &Boolean{}, booleanField)
-}
-
-func booleanField(x *Boolean, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // boolval
-		x.Boolval, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeString(b []byte, depth int) (*String, error) {
-	return decodeMessage(b, depth, &String{}, stringField)
-}
-
-func stringField(x *String, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // sval
-		x.Sval, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeBitString(b []byte, depth int) (*BitString, error) {
-	return decodeMessage(b, depth, &BitString{}, bitStringField)
-}
-
-func bitStringField(x *BitString, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // bsval
-		x.Bsval, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeList(b []byte, depth int) (*List, error) {
-	return decodeMessage(b, depth, &List{}, listField)
-}
-
-func listField(x *List, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // items
-		x.Items, b, err = appendMessage(wt, b, depth, x.Items, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeOidList(b []byte, depth int) (*OidList, error) {
-	return decodeMessage(b, depth, &OidList{}, oidListField)
-}
-
-func oidListField(x *OidList, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // items
-		x.Items, b, err = appendMessage(wt, b, depth, x.Items, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeIntList(b []byte, depth int) (*IntList, error) {
-	return decodeMessage(b, depth, &IntList{}, intListField)
-}
-
-func intListField(x *IntList, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // items
-		x.Items, b, err = appendMessage(wt, b, depth, x.Items, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeA_Const(b []byte, depth int) (*A_Const, error) {
-	return decodeMessage(b, depth, &A_Const{}, a_ConstField)
-}
-
-func a_ConstField(x *A_Const, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // ival
-		var m *Integer
-		if m, b, err = message(wt, b, depth, x.Val != nil, decodeInteger); err == nil {
-			x.Val = &A_Const_Ival{Ival: m}
-		}
-	case 2: // fval
-		var m *Float
-		if m, b, err = message(wt, b, depth, x.Val != nil, decodeFloat); err == nil {
-			x.Val = &A_Const_Fval{Fval: m}
-		}
-	case 3: // boolval
-		var m *Boolean
-		if m, b, err = message(wt, b, depth, x.Val != nil, decodeBoolean); err == nil {
-			x.Val = &A_Const_Boolval{Boolval: m}
-		}
-	case 4: // sval
-		var m *String
-		if m, b, err = message(wt, b, depth, x.Val != nil, decodeString); err == nil {
-			x.Val = &A_Const_Sval{Sval: m}
-		}
-	case 5: // bsval
-		var m *BitString
-		if m, b, err = message(wt, b, depth, x.Val != nil, decodeBitString); err == nil {
-			x.Val = &A_Const_Bsval{Bsval: m}
-		}
-	case 10: // isnull
-		x.Isnull, b, err = consumeBool(wt, b)
-	case 11: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlias(b []byte, depth int) (*Alias, error) {
-	return decodeMessage(b, depth, &Alias{}, aliasField)
-}
-
-func aliasField(x *Alias, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // aliasname
-		x.Aliasname, b, err = consumeString(wt, b)
-	case 2: // colnames
-		x.Colnames, b, err = appendMessage(wt, b, depth, x.Colnames, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeVar(b []byte, depth int) (*RangeVar, error) {
-	return decodeMessage(b, depth, &RangeVar{}, rangeVarField)
-}
-
-func rangeVarField(x *RangeVar, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // catalogname
-		x.Catalogname, b, err = consumeString(wt, b)
-	case 2: // schemaname
-		x.Schemaname, b, err = consumeString(wt, b)
-	case 3: // relname
-		x.Relname, b, err = consumeString(wt, b)
-	case 4: // inh
-		x.Inh, b, err = consumeBool(wt, b)
-	case 5: // relpersistence
-		x.Relpersistence, b, err = consumeString(wt, b)
-	case 6: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTableFunc(b []byte, depth int) (*TableFunc, error) {
-	return decodeMessage(b, depth, &TableFunc{}, tableFuncField)
-}
-
-func tableFuncField(x *TableFunc, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // functype
-		x.Functype, b, err = consumeVarint[TableFuncType](wt, b)
-	case 2: // ns_uris
-		x.NsUris, b, err = appendMessage(wt, b, depth, x.NsUris, decodeNode)
-	case 3: // ns_names
-		x.NsNames, b, err = appendMessage(wt, b, depth, x.NsNames, decodeNode)
-	case 4: // docexpr
-		x.Docexpr, b, err = message(wt, b, depth, x.Docexpr != nil, decodeNode)
-	case 5: // rowexpr
-		x.Rowexpr, b, err = message(wt, b, depth, x.Rowexpr != nil, decodeNode)
-	case 6: // colnames
-		x.Colnames, b, err = appendMessage(wt, b, depth, x.Colnames, decodeNode)
-	case 7: // coltypes
-		x.Coltypes, b, err = appendMessage(wt, b, depth, x.Coltypes, decodeNode)
-	case 8: // coltypmods
-		x.Coltypmods, b, err = appendMessage(wt, b, depth, x.Coltypmods, decodeNode)
-	case 9: // colcollations
-		x.Colcollations, b, err = appendMessage(wt, b, depth, x.Colcollations, decodeNode)
-	case 10: // colexprs
-		x.Colexprs, b, err = appendMessage(wt, b, depth, x.Colexprs, decodeNode)
-	case 11: // coldefexprs
-		x.Coldefexprs, b, err = appendMessage(wt, b, depth, x.Coldefexprs, decodeNode)
-	case 12: // colvalexprs
-		x.Colvalexprs, b, err = appendMessage(wt, b, depth, x.Colvalexprs, decodeNode)
-	case 13: // passingvalexprs
-		x.Passingvalexprs, b, err = appendMessage(wt, b, depth, x.Passingvalexprs, decodeNode)
-	case 14: // notnulls
-		x.Notnulls, b, err = appendUint64s(wt, b, x.Notnulls)
-	case 15: // plan
-		x.Plan, b, err = message(wt, b, depth, x.Plan != nil, decodeNode)
-	case 16: // ordinalitycol
-		x.Ordinalitycol, b, err = consumeVarint[int32](wt, b)
-	case 17: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeIntoClause(b []byte, depth int) (*IntoClause, error) {
-	return decodeMessage(b, depth, &IntoClause{}, intoClauseField)
-}
-
-func intoClauseField(x *IntoClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // rel
-		x.Rel, b, err = message(wt, b, depth, x.Rel != nil, decodeRangeVar)
-	case 2: // col_names
-		x.ColNames, b, err = appendMessage(wt, b, depth, x.ColNames, decodeNode)
-	case 3: // access_method
-		x.AccessMethod, b, err = consumeString(wt, b)
-	case 4: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 5: // on_commit
-		x.OnCommit, b, err = consumeVarint[OnCommitAction](wt, b)
-	case 6: // table_space_name
-		x.TableSpaceName, b, err = consumeString(wt, b)
-	case 7: // view_query
-		x.ViewQuery, b, err = message(wt, b, depth, x.ViewQuery != nil, decodeNode)
-	case 8: // skip_data
-		x.SkipData, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeVar(b []byte, depth int) (*Var, error) { return decodeMessage(b, depth, &Var{}, varField) }
-
-func varField(x *Var, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // varno
-		x.Varno, b, err = consumeVarint[int32](wt, b)
-	case 3: // varattno
-		x.Varattno, b, err = consumeVarint[int32](wt, b)
-	case 4: // vartype
-		x.Vartype, b, err = consumeVarint[uint32](wt, b)
-	case 5: // vartypmod
-		x.Vartypmod, b, err = consumeVarint[int32](wt, b)
-	case 6: // varcollid
-		x.Varcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // varnullingrels
-		x.Varnullingrels, b, err = appendUint64s(wt, b, x.Varnullingrels)
-	case 8: // varlevelsup
-		x.Varlevelsup, b, err = consumeVarint[uint32](wt, b)
-	case 9: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeParam(b []byte, depth int) (*Param, error) {
-	return decodeMessage(b, depth, &Param{}, paramField)
-}
-
-func paramField(x *Param, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // paramkind
-		x.Paramkind, b, err = consumeVarint[ParamKind](wt, b)
-	case 3: // paramid
-		x.Paramid, b, err = consumeVarint[int32](wt, b)
-	case 4: // paramtype
-		x.Paramtype, b, err = consumeVarint[uint32](wt, b)
-	case 5: // paramtypmod
-		x.Paramtypmod, b, err = consumeVarint[int32](wt, b)
-	case 6: // paramcollid
-		x.Paramcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAggref(b []byte, depth int) (*Aggref, error) {
-	return decodeMessage(b, depth, &Aggref{}, aggrefField)
-}
-
-func aggrefField(x *Aggref, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // aggfnoid
-		x.Aggfnoid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // aggtype
-		x.Aggtype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // aggcollid
-		x.Aggcollid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // aggargtypes
-		x.Aggargtypes, b, err = appendMessage(wt, b, depth, x.Aggargtypes, decodeNode)
-	case 7: // aggdirectargs
-		x.Aggdirectargs, b, err = appendMessage(wt, b, depth, x.Aggdirectargs, decodeNode)
-	case 8: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 9: // aggorder
-		x.Aggorder, b, err = appendMessage(wt, b, depth, x.Aggorder, decodeNode)
-	case 10: // aggdistinct
-		x.Aggdistinct, b, err = appendMessage(wt, b, depth, x.Aggdistinct, decodeNode)
-	case 11: // aggfilter
-		x.Aggfilter, b, err = message(wt, b, depth, x.Aggfilter != nil, decodeNode)
-	case 12: // aggstar
-		x.Aggstar, b, err = consumeBool(wt, b)
-	case 13: // aggvariadic
-		x.Aggvariadic, b, err = consumeBool(wt, b)
-	case 14: // aggkind
-		x.Aggkind, b, err = consumeString(wt, b)
-	case 15: // agglevelsup
-		x.Agglevelsup, b, err = consumeVarint[uint32](wt, b)
-	case 16: // aggsplit
-		x.Aggsplit, b, err = consumeVarint[AggSplit](wt, b)
-	case 17: // aggno
-		x.Aggno, b, err = consumeVarint[int32](wt, b)
-	case 18: // aggtransno
-		x.Aggtransno, b, err = consumeVarint[int32](wt, b)
-	case 19: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeGroupingFunc(b []byte, depth int) (*GroupingFunc, error) {
-	return decodeMessage(b, depth, &GroupingFunc{}, groupingFuncField)
-}
-
-func groupingFuncField(x *GroupingFunc, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 3: // refs
-		x.Refs, b, err = appendMessage(wt, b, depth, x.Refs, decodeNode)
-	case 4: // agglevelsup
-		x.Agglevelsup, b, err = consumeVarint[uint32](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeWindowFunc(b []byte, depth int) (*WindowFunc, error) {
-	return decodeMessage(b, depth, &WindowFunc{}, windowFuncField)
-}
-
-func windowFuncField(x *WindowFunc, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // winfnoid
-		x.Winfnoid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // wintype
-		x.Wintype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // wincollid
-		x.Wincollid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 7: // aggfilter
-		x.Aggfilter, b, err = message(wt, b, depth, x.Aggfilter != nil, decodeNode)
-	case 8: // run_condition
-		x.RunCondition, b, err = appendMessage(wt, b, depth, x.RunCondition, decodeNode)
-	case 9: // winref
-		x.Winref, b, err = consumeVarint[uint32](wt, b)
-	case 10: // winstar
-		x.Winstar, b, err = consumeBool(wt, b)
-	case 11: // winagg
-		x.Winagg, b, err = consumeBool(wt, b)
-	case 12: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeWindowFuncRunCondition(b []byte, depth int) (*WindowFuncRunCondition, error) {
-	return decodeMessage(b, depth, &WindowFuncRunCondition{}, windowFuncRunConditionField)
-}
-
-func windowFuncRunConditionField(x *WindowFuncRunCondition, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // opno
-		x.Opno, b, err = consumeVarint[uint32](wt, b)
-	case 3: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // wfunc_left
-		x.WfuncLeft, b, err = consumeBool(wt, b)
-	case 5: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeMergeSupportFunc(b []byte, depth int) (*MergeSupportFunc, error) {
-	return decodeMessage(b, depth, &MergeSupportFunc{}, mergeSupportFuncField)
-}
-
-func mergeSupportFuncField(x *MergeSupportFunc, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // msftype
-		x.Msftype, b, err = consumeVarint[uint32](wt, b)
-	case 3: // msfcollid
-		x.Msfcollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSubscriptingRef(b []byte, depth int) (*SubscriptingRef, error) {
-	return decodeMessage(b, depth, &SubscriptingRef{}, subscriptingRefField)
-}
-
-func subscriptingRefField(x *SubscriptingRef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // refcontainertype
-		x.Refcontainertype, b, err = consumeVarint[uint32](wt, b)
-	case 3: // refelemtype
-		x.Refelemtype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // refrestype
-		x.Refrestype, b, err = consumeVarint[uint32](wt, b)
-	case 5: // reftypmod
-		x.Reftypmod, b, err = consumeVarint[int32](wt, b)
-	case 6: // refcollid
-		x.Refcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // refupperindexpr
-		x.Refupperindexpr, b, err = appendMessage(wt, b, depth, x.Refupperindexpr, decodeNode)
-	case 8: // reflowerindexpr
-		x.Reflowerindexpr, b, err = appendMessage(wt, b, depth, x.Reflowerindexpr, decodeNode)
-	case 9: // refexpr
-		x.Refexpr, b, err = message(wt, b, depth, x.Refexpr != nil, decodeNode)
-	case 10: // refassgnexpr
-		x.Refassgnexpr, b, err = message(wt, b, depth, x.Refassgnexpr != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFuncExpr(b []byte, depth int) (*FuncExpr, error) {
-	return decodeMessage(b, depth, &FuncExpr{}, funcExprField)
-}
-
-func funcExprField(x *FuncExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // funcid
-		x.Funcid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // funcresulttype
-		x.Funcresulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // funcretset
-		x.Funcretset, b, err = consumeBool(wt, b)
-	case 5: // funcvariadic
-		x.Funcvariadic, b, err = consumeBool(wt, b)
-	case 6: // funcformat
-		x.Funcformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 7: // funccollid
-		x.Funccollid, b, err = consumeVarint[uint32](wt, b)
-	case 8: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 9: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 10: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeNamedArgExpr(b []byte, depth int) (*NamedArgExpr, error) {
-	return decodeMessage(b, depth, &NamedArgExpr{}, namedArgExprField)
-}
-
-func namedArgExprField(x *NamedArgExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 4: // argnumber
-		x.Argnumber, b, err = consumeVarint[int32](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeOpExpr(b []byte, depth int) (*OpExpr, error) {
-	return decodeMessage(b, depth, &OpExpr{}, opExprField)
-}
-
-func opExprField(x *OpExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // opno
-		x.Opno, b, err = consumeVarint[uint32](wt, b)
-	case 3: // opresulttype
-		x.Opresulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // opretset
-		x.Opretset, b, err = consumeBool(wt, b)
-	case 5: // opcollid
-		x.Opcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDistinctExpr(b []byte, depth int) (*DistinctExpr, error) {
-	return decodeMessage(b, depth, &DistinctExpr{}, distinctExprField)
-}
-
-func distinctExprField(x *DistinctExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // opno
-		x.Opno, b, err = consumeVarint[uint32](wt, b)
-	case 3: // opresulttype
-		x.Opresulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // opretset
-		x.Opretset, b, err = consumeBool(wt, b)
-	case 5: // opcollid
-		x.Opcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeNullIfExpr(b []byte, depth int) (*NullIfExpr, error) {
-	return decodeMessage(b, depth, &NullIfExpr{}, nullIfExprField)
-}
-
-func nullIfExprField(x *NullIfExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // opno
-		x.Opno, b, err = consumeVarint[uint32](wt, b)
-	case 3: // opresulttype
-		x.Opresulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // opretset
-		x.Opretset, b, err = consumeBool(wt, b)
-	case 5: // opcollid
-		x.Opcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeScalarArrayOpExpr(b []byte, depth int) (*ScalarArrayOpExpr, error) {
-	return decodeMessage(b, depth, &ScalarArrayOpExpr{}, scalarArrayOpExprField)
-}
-
-func scalarArrayOpExprField(x *ScalarArrayOpExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // opno
-		x.Opno, b, err = consumeVarint[uint32](wt, b)
-	case 3: // use_or
-		x.UseOr, b, err = consumeBool(wt, b)
-	case 4: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 6: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeBoolExpr(b []byte, depth int) (*BoolExpr, error) {
-	return decodeMessage(b, depth, &BoolExpr{}, boolExprField)
-}
-
-func boolExprField(x *BoolExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // boolop
-		x.Boolop, b, err = consumeVarint[BoolExprType](wt, b)
-	case 3: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSubLink(b []byte, depth int) (*SubLink, error) {
-	return decodeMessage(b, depth, &SubLink{}, subLinkField)
-}
-
-func subLinkField(x *SubLink, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // sub_link_type
-		x.SubLinkType, b, err = consumeVarint[SubLinkType](wt, b)
-	case 3: // sub_link_id
-		x.SubLinkId, b, err = consumeVarint[int32](wt, b)
-	case 4: // testexpr
-		x.Testexpr, b, err = message(wt, b, depth, x.Testexpr != nil, decodeNode)
-	case 5: // oper_name
-		x.OperName, b, err = appendMessage(wt, b, depth, x.OperName, decodeNode)
-	case 6: // subselect
-		x.Subselect, b, err = message(wt, b, depth, x.Subselect != nil, decodeNode)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSubPlan(b []byte, depth int) (*SubPlan, error) {
-	return decodeMessage(b, depth, &SubPlan{}, subPlanField)
-}
-
-func subPlanField(x *SubPlan, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // sub_link_type
-		x.SubLinkType, b, err = consumeVarint[SubLinkType](wt, b)
-	case 3: // testexpr
-		x.Testexpr, b, err = message(wt, b, depth, x.Testexpr != nil, decodeNode)
-	case 4: // param_ids
-		x.ParamIds, b, err = appendMessage(wt, b, depth, x.ParamIds, decodeNode)
-	case 5: // plan_id
-		x.PlanId, b, err = consumeVarint[int32](wt, b)
-	case 6: // plan_name
-		x.PlanName, b, err = consumeString(wt, b)
-	case 7: // first_col_type
-		x.FirstColType, b, err = consumeVarint[uint32](wt, b)
-	case 8: // first_col_typmod
-		x.FirstColTypmod, b, err = consumeVarint[int32](wt, b)
-	case 9: // first_col_collation
-		x.FirstColCollation, b, err = consumeVarint[uint32](wt, b)
-	case 10: // use_hash_table
-		x.UseHashTable, b, err = consumeBool(wt, b)
-	case 11: // unknown_eq_false
-		x.UnknownEqFalse, b, err = consumeBool(wt, b)
-	case 12: // parallel_safe
-		x.ParallelSafe, b, err = consumeBool(wt, b)
-	case 13: // set_param
-		x.SetParam, b, err = appendMessage(wt, b, depth, x.SetParam, decodeNode)
-	case 14: // par_param
-		x.ParParam, b, err = appendMessage(wt, b, depth, x.ParParam, decodeNode)
-	case 15: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 16: // startup_cost
-		x.StartupCost, b, err = consumeDouble(wt, b)
-	case 17: // per_call_cost
-		x.PerCallCost, b, err = consumeDouble(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlternativeSubPlan(b []byte, depth int) (*AlternativeSubPlan, error) {
-	return decodeMessage(b, depth, &AlternativeSubPlan{}, alternativeSubPlanField)
-}
-
-func alternativeSubPlanField(x *AlternativeSubPlan, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // subplans
-		x.Subplans, b, err = appendMessage(wt, b, depth, x.Subplans, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFieldSelect(b []byte, depth int) (*FieldSelect, error) {
-	return decodeMessage(b, depth, &FieldSelect{}, fieldSelectField)
-}
-
-func fieldSelectField(x *FieldSelect, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // fieldnum
-		x.Fieldnum, b, err = consumeVarint[int32](wt, b)
-	case 4: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	case 5: // resulttypmod
-		x.Resulttypmod, b, err = consumeVarint[int32](wt, b)
-	case 6: // resultcollid
-		x.Resultcollid, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFieldStore(b []byte, depth int) (*FieldStore, error) {
-	return decodeMessage(b, depth, &FieldStore{}, fieldStoreField)
-}
-
-func fieldStoreField(x *FieldStore, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // newvals
-		x.Newvals, b, err = appendMessage(wt, b, depth, x.Newvals, decodeNode)
-	case 4: // fieldnums
-		x.Fieldnums, b, err = appendMessage(wt, b, depth, x.Fieldnums, decodeNode)
-	case 5: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRelabelType(b []byte, depth int) (*RelabelType, error) {
-	return decodeMessage(b, depth, &RelabelType{}, relabelTypeField)
-}
-
-func relabelTypeField(x *RelabelType, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // resulttypmod
-		x.Resulttypmod, b, err = consumeVarint[int32](wt, b)
-	case 5: // resultcollid
-		x.Resultcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // relabelformat
-		x.Relabelformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCoerceViaIO(b []byte, depth int) (*CoerceViaIO, error) {
-	return decodeMessage(b, depth, &CoerceViaIO{}, coerceViaIOField)
-}
-
-func coerceViaIOField(x *CoerceViaIO, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // resultcollid
-		x.Resultcollid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // coerceformat
-		x.Coerceformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 6: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeArrayCoerceExpr(b []byte, depth int) (*ArrayCoerceExpr, error) {
-	return decodeMessage(b, depth, &ArrayCoerceExpr{}, arrayCoerceExprField)
-}
-
-func arrayCoerceExprField(x *ArrayCoerceExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // elemexpr
-		x.Elemexpr, b, err = message(wt, b, depth, x.Elemexpr != nil, decodeNode)
-	case 4: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	case 5: // resulttypmod
-		x.Resulttypmod, b, err = consumeVarint[int32](wt, b)
-	case 6: // resultcollid
-		x.Resultcollid, b, err = consumeVarint[uint32](wt, b)
-	case 7: // coerceformat
-		x.Coerceformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeConvertRowtypeExpr(b []byte, depth int) (*ConvertRowtypeExpr, error) {
-	return decodeMessage(b, depth, &ConvertRowtypeExpr{}, convertRowtypeExprField)
-}
-
-func convertRowtypeExprField(x *ConvertRowtypeExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // convertformat
-		x.Convertformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCollateExpr(b []byte, depth int) (*CollateExpr, error) {
-	return decodeMessage(b, depth, &CollateExpr{}, collateExprField)
-}
-
-func collateExprField(x *CollateExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // coll_oid
-		x.CollOid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCaseExpr(b []byte, depth int) (*CaseExpr, error) {
-	return decodeMessage(b, depth, &CaseExpr{}, caseExprField)
-}
-
-func caseExprField(x *CaseExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // casetype
-		x.Casetype, b, err = consumeVarint[uint32](wt, b)
-	case 3: // casecollid
-		x.Casecollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 5: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 6: // defresult
-		x.Defresult, b, err = message(wt, b, depth, x.Defresult != nil, decodeNode)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCaseWhen(b []byte, depth int) (*CaseWhen, error) {
-	return decodeMessage(b, depth, &CaseWhen{}, caseWhenField)
-}
-
-func caseWhenField(x *CaseWhen, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // result
-		x.Result, b, err = message(wt, b, depth, x.Result != nil, decodeNode)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCaseTestExpr(b []byte, depth int) (*CaseTestExpr, error) {
-	return decodeMessage(b, depth, &CaseTestExpr{}, caseTestExprField)
-}
-
-func caseTestExprField(x *CaseTestExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // type_id
-		x.TypeId, b, err = consumeVarint[uint32](wt, b)
-	case 3: // type_mod
-		x.TypeMod, b, err = consumeVarint[int32](wt, b)
-	case 4: // collation
-		x.Collation, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeArrayExpr(b []byte, depth int) (*ArrayExpr, error) {
-	return decodeMessage(b, depth, &ArrayExpr{}, arrayExprField)
-}
-
-func arrayExprField(x *ArrayExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // array_typeid
-		x.ArrayTypeid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // array_collid
-		x.ArrayCollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // element_typeid
-		x.ElementTypeid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // elements
-		x.Elements, b, err = appendMessage(wt, b, depth, x.Elements, decodeNode)
-	case 6: // multidims
-		x.Multidims, b, err = consumeBool(wt, b)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRowExpr(b []byte, depth int) (*RowExpr, error) {
-	return decodeMessage(b, depth, &RowExpr{}, rowExprField)
-}
-
-func rowExprField(x *RowExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 3: // row_typeid
-		x.RowTypeid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // row_format
-		x.RowFormat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 5: // colnames
-		x.Colnames, b, err = appendMessage(wt, b, depth, x.Colnames, decodeNode)
-	case 6: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRowCompareExpr(b []byte, depth int) (*RowCompareExpr, error) {
-	return decodeMessage(b, depth, &RowCompareExpr{}, rowCompareExprField)
-}
-
-func rowCompareExprField(x *RowCompareExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // rctype
-		x.Rctype, b, err = consumeVarint[RowCompareType](wt, b)
-	case 3: // opnos
-		x.Opnos, b, err = appendMessage(wt, b, depth, x.Opnos, decodeNode)
-	case 4: // opfamilies
-		x.Opfamilies, b, err = appendMessage(wt, b, depth, x.Opfamilies, decodeNode)
-	case 5: // inputcollids
-		x.Inputcollids, b, err = appendMessage(wt, b, depth, x.Inputcollids, decodeNode)
-	case 6: // largs
-		x.Largs, b, err = appendMessage(wt, b, depth, x.Largs, decodeNode)
-	case 7: // rargs
-		x.Rargs, b, err = appendMessage(wt, b, depth, x.Rargs, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCoalesceExpr(b []byte, depth int) (*CoalesceExpr, error) {
-	return decodeMessage(b, depth, &CoalesceExpr{}, coalesceExprField)
-}
-
-func coalesceExprField(x *CoalesceExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // coalescetype
-		x.Coalescetype, b, err = consumeVarint[uint32](wt, b)
-	case 3: // coalescecollid
-		x.Coalescecollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeMinMaxExpr(b []byte, depth int) (*MinMaxExpr, error) {
-	return decodeMessage(b, depth, &MinMaxExpr{}, minMaxExprField)
-}
-
-func minMaxExprField(x *MinMaxExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // minmaxtype
-		x.Minmaxtype, b, err = consumeVarint[uint32](wt, b)
-	case 3: // minmaxcollid
-		x.Minmaxcollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // inputcollid
-		x.Inputcollid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // op
-		x.Op, b, err = consumeVarint[MinMaxOp](wt, b)
-	case 6: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSQLValueFunction(b []byte, depth int) (*SQLValueFunction, error) {
-	return decodeMessage(b, depth, &SQLValueFunction{}, sQLValueFunctionField)
-}
-
-func sQLValueFunctionField(x *SQLValueFunction, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // op
-		x.Op, b, err = consumeVarint[SQLValueFunctionOp](wt, b)
-	case 3: // type
-		x.Type, b, err = consumeVarint[uint32](wt, b)
-	case 4: // typmod
-		x.Typmod, b, err = consumeVarint[int32](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeXmlExpr(b []byte, depth int) (*XmlExpr, error) {
-	return decodeMessage(b, depth, &XmlExpr{}, xmlExprField)
-}
-
-func xmlExprField(x *XmlExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // op
-		x.Op, b, err = consumeVarint[XmlExprOp](wt, b)
-	case 3: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 4: // named_args
-		x.NamedArgs, b, err = appendMessage(wt, b, depth, x.NamedArgs, decodeNode)
-	case 5: // arg_names
-		x.ArgNames, b, err = appendMessage(wt, b, depth, x.ArgNames, decodeNode)
-	case 6: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 7: // xmloption
-		x.Xmloption, b, err = consumeVarint[XmlOptionType](wt, b)
-	case 8: // indent
-		x.Indent, b, err = consumeBool(wt, b)
-	case 9: // type
-		x.Type, b, err = consumeVarint[uint32](wt, b)
-	case 10: // typmod
-		x.Typmod, b, err = consumeVarint[int32](wt, b)
-	case 11: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonFormat(b []byte, depth int) (*JsonFormat, error) {
-	return decodeMessage(b, depth, &JsonFormat{}, jsonFormatField)
-}
-
-func jsonFormatField(x *JsonFormat, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // format_type
-		x.FormatType, b, err = consumeVarint[JsonFormatType](wt, b)
-	case 2: // encoding
-		x.Encoding, b, err = consumeVarint[JsonEncoding](wt, b)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonReturning(b []byte, depth int) (*JsonReturning, error) {
-	return decodeMessage(b, depth, &JsonReturning{}, jsonReturningField)
-}
-
-func jsonReturningField(x *JsonReturning, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // format
-		x.Format, b, err = message(wt, b, depth, x.Format != nil, decodeJsonFormat)
-	case 2: // typid
-		x.Typid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // typmod
-		x.Typmod, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonValueExpr(b []byte, depth int) (*JsonValueExpr, error) {
-	return decodeMessage(b, depth, &JsonValueExpr{}, jsonValueExprField)
-}
-
-func jsonValueExprField(x *JsonValueExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // raw_expr
-		x.RawExpr, b, err = message(wt, b, depth, x.RawExpr != nil, decodeNode)
-	case 2: // formatted_expr
-		x.FormattedExpr, b, err = message(wt, b, depth, x.FormattedExpr != nil, decodeNode)
-	case 3: // format
-		x.Format, b, err = message(wt, b, depth, x.Format != nil, decodeJsonFormat)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonConstructorExpr(b []byte, depth int) (*JsonConstructorExpr, error) {
-	return decodeMessage(b, depth, &JsonConstructorExpr{}, jsonConstructorExprField)
-}
-
-func jsonConstructorExprField(x *JsonConstructorExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // type
-		x.Type, b, err = consumeVarint[JsonConstructorType](wt, b)
-	case 3: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 4: // func
-		x.Func, b, err = message(wt, b, depth, x.Func != nil, decodeNode)
-	case 5: // coercion
-		x.Coercion, b, err = message(wt, b, depth, x.Coercion != nil, decodeNode)
-	case 6: // returning
-		x.Returning, b, err = message(wt, b, depth, x.Returning != nil, decodeJsonReturning)
-	case 7: // absent_on_null
-		x.AbsentOnNull, b, err = consumeBool(wt, b)
-	case 8: // unique
-		x.Unique, b, err = consumeBool(wt, b)
-	case 9: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonIsPredicate(b []byte, depth int) (*JsonIsPredicate, error) {
-	return decodeMessage(b, depth, &JsonIsPredicate{}, jsonIsPredicateField)
-}
-
-func jsonIsPredicateField(x *JsonIsPredicate, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 2: // format
-		x.Format, b, err = message(wt, b, depth, x.Format != nil, decodeJsonFormat)
-	case 3: // item_type
-		x.ItemType, b, err = consumeVarint[JsonValueType](wt, b)
-	case 4: // unique_keys
-		x.UniqueKeys, b, err = consumeBool(wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonBehavior(b []byte, depth int) (*JsonBehavior, error) {
-	return decodeMessage(b, depth, &JsonBehavior{}, jsonBehaviorField)
-}
-
-func jsonBehaviorField(x *JsonBehavior, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // btype
-		x.Btype, b, err = consumeVarint[JsonBehaviorType](wt, b)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // coerce
-		x.Coerce, b, err = consumeBool(wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonExpr(b []byte, depth int) (*JsonExpr, error) {
-	return decodeMessage(b, depth, &JsonExpr{}, jsonExprField)
-}
-
-func jsonExprField(x *JsonExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // op
-		x.Op, b, err = consumeVarint[JsonExprOp](wt, b)
-	case 3: // column_name
-		x.ColumnName, b, err = consumeString(wt, b)
-	case 4: // formatted_expr
-		x.FormattedExpr, b, err = message(wt, b, depth, x.FormattedExpr != nil, decodeNode)
-	case 5: // format
-		x.Format, b, err = message(wt, b, depth, x.Format != nil, decodeJsonFormat)
-	case 6: // path_spec
-		x.PathSpec, b, err = message(wt, b, depth, x.PathSpec != nil, decodeNode)
-	case 7: // returning
-		x.Returning, b, err = message(wt, b, depth, x.Returning != nil, decodeJsonReturning)
-	case 8: // passing_names
-		x.PassingNames, b, err = appendMessage(wt, b, depth, x.PassingNames, decodeNode)
-	case 9: // passing_values
-		x.PassingValues, b, err = appendMessage(wt, b, depth, x.PassingValues, decodeNode)
-	case 10: // on_empty
-		x.OnEmpty, b, err = message(wt, b, depth, x.OnEmpty != nil, decodeJsonBehavior)
-	case 11: // on_error
-		x.OnError, b, err = message(wt, b, depth, x.OnError != nil, decodeJsonBehavior)
-	case 12: // use_io_coercion
-		x.UseIoCoercion, b, err = consumeBool(wt, b)
-	case 13: // use_json_coercion
-		x.UseJsonCoercion, b, err = consumeBool(wt, b)
-	case 14: // wrapper
-		x.Wrapper, b, err = consumeVarint[JsonWrapper](wt, b)
-	case 15: // omit_quotes
-		x.OmitQuotes, b, err = consumeBool(wt, b)
-	case 16: // collation
-		x.Collation, b, err = consumeVarint[uint32](wt, b)
-	case 17: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonTablePath(b []byte, depth int) (*JsonTablePath, error) {
-	return decodeMessage(b, depth, &JsonTablePath{}, jsonTablePathField)
-}
-
-func jsonTablePathField(x *JsonTablePath, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonTablePathScan(b []byte, depth int) (*JsonTablePathScan, error) {
-	return decodeMessage(b, depth, &JsonTablePathScan{}, jsonTablePathScanField)
-}
-
-func jsonTablePathScanField(x *JsonTablePathScan, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // plan
-		x.Plan, b, err = message(wt, b, depth, x.Plan != nil, decodeNode)
-	case 2: // path
-		x.Path, b, err = message(wt, b, depth, x.Path != nil, decodeJsonTablePath)
-	case 3: // error_on_error
-		x.ErrorOnError, b, err = consumeBool(wt, b)
-	case 4: // child
-		x.Child, b, err = message(wt, b, depth, x.Child != nil, decodeNode)
-	case 5: // col_min
-		x.ColMin, b, err = consumeVarint[int32](wt, b)
-	case 6: // col_max
-		x.ColMax, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonTableSiblingJoin(b []byte, depth int) (*JsonTableSiblingJoin, error) {
-	return decodeMessage(b, depth, &JsonTableSiblingJoin{}, jsonTableSiblingJoinField)
-}
-
-func jsonTableSiblingJoinField(x *JsonTableSiblingJoin, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // plan
-		x.Plan, b, err = message(wt, b, depth, x.Plan != nil, decodeNode)
-	case 2: // lplan
-		x.Lplan, b, err = message(wt, b, depth, x.Lplan != nil, decodeNode)
-	case 3: // rplan
-		x.Rplan, b, err = message(wt, b, depth, x.Rplan != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeNullTest(b []byte, depth int) (*NullTest, error) {
-	return decodeMessage(b, depth, &NullTest{}, nullTestField)
-}
-
-func nullTestField(x *NullTest, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // nulltesttype
-		x.Nulltesttype, b, err = consumeVarint[NullTestType](wt, b)
-	case 4: // argisrow
-		x.Argisrow, b, err = consumeBool(wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeBooleanTest(b []byte, depth int) (*BooleanTest, error) {
-	return decodeMessage(b, depth, &BooleanTest{}, booleanTestField)
-}
-
-func booleanTestField(x *BooleanTest, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // booltesttype
-		x.Booltesttype, b, err = consumeVarint[BoolTestType](wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeMergeAction(b []byte, depth int) (*MergeAction, error) {
-	return decodeMessage(b, depth, &MergeAction{}, mergeActionField)
-}
-
-func mergeActionField(x *MergeAction, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // match_kind
-		x.MatchKind, b, err = consumeVarint[MergeMatchKind](wt, b)
-	case 2: // command_type
-		x.CommandType, b, err = consumeVarint[CmdType](wt, b)
-	case 3: // override
-		x.Override, b, err = consumeVarint[OverridingKind](wt, b)
-	case 4: // qual
-		x.Qual, b, err = message(wt, b, depth, x.Qual != nil, decodeNode)
-	case 5: // target_list
-		x.TargetList, b, err = appendMessage(wt, b, depth, x.TargetList, decodeNode)
-	case 6: // update_colnos
-		x.UpdateColnos, b, err = appendMessage(wt, b, depth, x.UpdateColnos, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCoerceToDomain(b []byte, depth int) (*CoerceToDomain, error) {
-	return decodeMessage(b, depth, &CoerceToDomain{}, coerceToDomainField)
-}
-
-func coerceToDomainField(x *CoerceToDomain, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 3: // resulttype
-		x.Resulttype, b, err = consumeVarint[uint32](wt, b)
-	case 4: // resulttypmod
-		x.Resulttypmod, b, err = consumeVarint[int32](wt, b)
-	case 5: // resultcollid
-		x.Resultcollid, b, err = consumeVarint[uint32](wt, b)
-	case 6: // coercionformat
-		x.Coercionformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCoerceToDomainValue(b []byte, depth int) (*CoerceToDomainValue, error) {
-	return decodeMessage(b, depth, &CoerceToDomainValue{}, coerceToDomainValueField)
-}
-
-func coerceToDomainValueField(x *CoerceToDomainValue, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // type_id
-		x.TypeId, b, err = consumeVarint[uint32](wt, b)
-	case 3: // type_mod
-		x.TypeMod, b, err = consumeVarint[int32](wt, b)
-	case 4: // collation
-		x.Collation, b, err = consumeVarint[uint32](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSetToDefault(b []byte, depth int) (*SetToDefault, error) {
-	return decodeMessage(b, depth, &SetToDefault{}, setToDefaultField)
-}
-
-func setToDefaultField(x *SetToDefault, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // type_id
-		x.TypeId, b, err = consumeVarint[uint32](wt, b)
-	case 3: // type_mod
-		x.TypeMod, b, err = consumeVarint[int32](wt, b)
-	case 4: // collation
-		x.Collation, b, err = consumeVarint[uint32](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCurrentOfExpr(b []byte, depth int) (*CurrentOfExpr, error) {
-	return decodeMessage(b, depth, &CurrentOfExpr{}, currentOfExprField)
-}
-
-func currentOfExprField(x *CurrentOfExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // cvarno
-		x.Cvarno, b, err = consumeVarint[uint32](wt, b)
-	case 3: // cursor_name
-		x.CursorName, b, err = consumeString(wt, b)
-	case 4: // cursor_param
-		x.CursorParam, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeNextValueExpr(b []byte, depth int) (*NextValueExpr, error) {
-	return decodeMessage(b, depth, &NextValueExpr{}, nextValueExprField)
-}
-
-func nextValueExprField(x *NextValueExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // seqid
-		x.Seqid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // type_id
-		x.TypeId, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeInferenceElem(b []byte, depth int) (*InferenceElem, error) {
-	return decodeMessage(b, depth, &InferenceElem{}, inferenceElemField)
-}
-
-func inferenceElemField(x *InferenceElem, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // infercollid
-		x.Infercollid, b, err = consumeVarint[uint32](wt, b)
-	case 4: // inferopclass
-		x.Inferopclass, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTargetEntry(b []byte, depth int) (*TargetEntry, error) {
-	return decodeMessage(b, depth, &TargetEntry{}, targetEntryField)
-}
-
-func targetEntryField(x *TargetEntry, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xpr
-		x.Xpr, b, err = message(wt, b, depth, x.Xpr != nil, decodeNode)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // resno
-		x.Resno, b, err = consumeVarint[int32](wt, b)
-	case 4: // resname
-		x.Resname, b, err = consumeString(wt, b)
-	case 5: // ressortgroupref
-		x.Ressortgroupref, b, err = consumeVarint[uint32](wt, b)
-	case 6: // resorigtbl
-		x.Resorigtbl, b, err = consumeVarint[uint32](wt, b)
-	case 7: // resorigcol
-		x.Resorigcol, b, err = consumeVarint[int32](wt, b)
-	case 8: // resjunk
-		x.Resjunk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeTblRef(b []byte, depth int) (*RangeTblRef, error) {
-	return decodeMessage(b, depth, &RangeTblRef{}, rangeTblRefField)
-}
-
-func rangeTblRefField(x *RangeTblRef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // rtindex
-		x.Rtindex, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJoinExpr(b []byte, depth int) (*JoinExpr, error) {
-	return decodeMessage(b, depth, &JoinExpr{}, joinExprField)
-}
-
-func joinExprField(x *JoinExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // jointype
-		x.Jointype, b, err = consumeVarint[JoinType](wt, b)
-	case 2: // is_natural
-		x.IsNatural, b, err = consumeBool(wt, b)
-	case 3: // larg
-		x.Larg, b, err = message(wt, b, depth, x.Larg != nil, decodeNode)
-	case 4: // rarg
-		x.Rarg, b, err = message(wt, b, depth, x.Rarg != nil, decodeNode)
-	case 5: // using_clause
-		x.UsingClause, b, err = appendMessage(wt, b, depth, x.UsingClause, decodeNode)
-	case 6: // join_using_alias
-		x.JoinUsingAlias, b, err = message(wt, b, depth, x.JoinUsingAlias != nil, decodeAlias)
-	case 7: // quals
-		x.Quals, b, err = message(wt, b, depth, x.Quals != nil, decodeNode)
-	case 8: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	case 9: // rtindex
-		x.Rtindex, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFromExpr(b []byte, depth int) (*FromExpr, error) {
-	return decodeMessage(b, depth, &FromExpr{}, fromExprField)
-}
-
-func fromExprField(x *FromExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // fromlist
-		x.Fromlist, b, err = appendMessage(wt, b, depth, x.Fromlist, decodeNode)
-	case 2: // quals
-		x.Quals, b, err = message(wt, b, depth, x.Quals != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeOnConflictExpr(b []byte, depth int) (*OnConflictExpr, error) {
-	return decodeMessage(b, depth, &OnConflictExpr{}, onConflictExprField)
-}
-
-func onConflictExprField(x *OnConflictExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // action
-		x.Action, b, err = consumeVarint[OnConflictAction](wt, b)
-	case 2: // arbiter_elems
-		x.ArbiterElems, b, err = appendMessage(wt, b, depth, x.ArbiterElems, decodeNode)
-	case 3: // arbiter_where
-		x.ArbiterWhere, b, err = message(wt, b, depth, x.ArbiterWhere != nil, decodeNode)
-	case 4: // constraint
-		x.Constraint, b, err = consumeVarint[uint32](wt, b)
-	case 5: // on_conflict_set
-		x.OnConflictSet, b, err = appendMessage(wt, b, depth, x.OnConflictSet, decodeNode)
-	case 6: // on_conflict_where
-		x.OnConflictWhere, b, err = message(wt, b, depth, x.OnConflictWhere != nil, decodeNode)
-	case 7: // excl_rel_index
-		x.ExclRelIndex, b, err = consumeVarint[int32](wt, b)
-	case 8: // excl_rel_tlist
-		x.ExclRelTlist, b, err = appendMessage(wt, b, depth, x.ExclRelTlist, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeQuery(b []byte, depth int) (*Query, error) {
-	return decodeMessage(b, depth, &Query{}, queryField)
-}
-
-func queryField(x *Query, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // command_type
-		x.CommandType, b, err = consumeVarint[CmdType](wt, b)
-	case 2: // query_source
-		x.QuerySource, b, err = consumeVarint[QuerySource](wt, b)
-	case 3: // can_set_tag
-		x.CanSetTag, b, err = consumeBool(wt, b)
-	case 4: // utility_stmt
-		x.UtilityStmt, b, err = message(wt, b, depth, x.UtilityStmt != nil, decodeNode)
-	case 5: // result_relation
-		x.ResultRelation, b, err = consumeVarint[int32](wt, b)
-	case 6: // has_aggs
-		x.HasAggs, b, err = consumeBool(wt, b)
-	case 7: // has_window_funcs
-		x.HasWindowFuncs, b, err = consumeBool(wt, b)
-	case 8: // has_target_srfs
-		x.HasTargetSrfs, b, err = consumeBool(wt, b)
-	case 9: // has_sub_links
-		x.HasSubLinks, b, err = consumeBool(wt, b)
-	case 10: // has_distinct_on
-		x.HasDistinctOn, b, err = consumeBool(wt, b)
-	case 11: // has_recursive
-		x.HasRecursive, b, err = consumeBool(wt, b)
-	case 12: // has_modifying_cte
-		x.HasModifyingCte, b, err = consumeBool(wt, b)
-	case 13: // has_for_update
-		x.HasForUpdate, b, err = consumeBool(wt, b)
-	case 14: // has_row_security
-		x.HasRowSecurity, b, err = consumeBool(wt, b)
-	case 15: // is_return
-		x.IsReturn, b, err = consumeBool(wt, b)
-	case 16: // cte_list
-		x.CteList, b, err = appendMessage(wt, b, depth, x.CteList, decodeNode)
-	case 17: // rtable
-		x.Rtable, b, err = appendMessage(wt, b, depth, x.Rtable, decodeNode)
-	case 18: // rteperminfos
-		x.Rteperminfos, b, err = appendMessage(wt, b, depth, x.Rteperminfos, decodeNode)
-	case 19: // jointree
-		x.Jointree, b, err = message(wt, b, depth, x.Jointree != nil, decodeFromExpr)
-	case 20: // merge_action_list
-		x.MergeActionList, b, err = appendMessage(wt, b, depth, x.MergeActionList, decodeNode)
-	case 21: // merge_target_relation
-		x.MergeTargetRelation, b, err = consumeVarint[int32](wt, b)
-	case 22: // merge_join_condition
-		x.MergeJoinCondition, b, err = message(wt, b, depth, x.MergeJoinCondition != nil, decodeNode)
-	case 23: // target_list
-		x.TargetList, b, err = appendMessage(wt, b, depth, x.TargetList, decodeNode)
-	case 24: // override
-		x.Override, b, err = consumeVarint[OverridingKind](wt, b)
-	case 25: // on_conflict
-		x.OnConflict, b, err = message(wt, b, depth, x.OnConflict != nil, decodeOnConflictExpr)
-	case 26: // returning_list
-		x.ReturningList, b, err = appendMessage(wt, b, depth, x.ReturningList, decodeNode)
-	case 27: // group_clause
-		x.GroupClause, b, err = appendMessage(wt, b, depth, x.GroupClause, decodeNode)
-	case 28: // group_distinct
-		x.GroupDistinct, b, err = consumeBool(wt, b)
-	case 29: // grouping_sets
-		x.GroupingSets, b, err = appendMessage(wt, b, depth, x.GroupingSets, decodeNode)
-	case 30: // having_qual
-		x.HavingQual, b, err = message(wt, b, depth, x.HavingQual != nil, decodeNode)
-	case 31: // window_clause
-		x.WindowClause, b, err = appendMessage(wt, b, depth, x.WindowClause, decodeNode)
-	case 32: // distinct_clause
-		x.DistinctClause, b, err = appendMessage(wt, b, depth, x.DistinctClause, decodeNode)
-	case 33: // sort_clause
-		x.SortClause, b, err = appendMessage(wt, b, depth, x.SortClause, decodeNode)
-	case 34: // limit_offset
-		x.LimitOffset, b, err = message(wt, b, depth, x.LimitOffset != nil, decodeNode)
-	case 35: // limit_count
-		x.LimitCount, b, err = message(wt, b, depth, x.LimitCount != nil, decodeNode)
-	case 36: // limit_option
-		x.LimitOption, b, err = consumeVarint[LimitOption](wt, b)
-	case 37: // row_marks
-		x.RowMarks, b, err = appendMessage(wt, b, depth, x.RowMarks, decodeNode)
-	case 38: // set_operations
-		x.SetOperations, b, err = message(wt, b, depth, x.SetOperations != nil, decodeNode)
-	case 39: // constraint_deps
-		x.ConstraintDeps, b, err = appendMessage(wt, b, depth, x.ConstraintDeps, decodeNode)
-	case 40: // with_check_options
-		x.WithCheckOptions, b, err = appendMessage(wt, b, depth, x.WithCheckOptions, decodeNode)
-	case 41: // stmt_location
-		x.StmtLocation, b, err = consumeVarint[int32](wt, b)
-	case 42: // stmt_len
-		x.StmtLen, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTypeName(b []byte, depth int) (*TypeName, error) {
-	return decodeMessage(b, depth, &TypeName{}, typeNameField)
-}
-
-func typeNameField(x *TypeName, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // names
-		x.Names, b, err = appendMessage(wt, b, depth, x.Names, decodeNode)
-	case 2: // type_oid
-		x.TypeOid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // setof
-		x.Setof, b, err = consumeBool(wt, b)
-	case 4: // pct_type
-		x.PctType, b, err = consumeBool(wt, b)
-	case 5: // typmods
-		x.Typmods, b, err = appendMessage(wt, b, depth, x.Typmods, decodeNode)
-	case 6: // typemod
-		x.Typemod, b, err = consumeVarint[int32](wt, b)
-	case 7: // array_bounds
-		x.ArrayBounds, b, err = appendMessage(wt, b, depth, x.ArrayBounds, decodeNode)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeColumnRef(b []byte, depth int) (*ColumnRef, error) {
-	return decodeMessage(b, depth, &ColumnRef{}, columnRefField)
-}
-
-func columnRefField(x *ColumnRef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // fields
-		x.Fields, b, err = appendMessage(wt, b, depth, x.Fields, decodeNode)
-	case 2: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeParamRef(b []byte, depth int) (*ParamRef, error) {
-	return decodeMessage(b, depth, &ParamRef{}, paramRefField)
-}
-
-func paramRefField(x *ParamRef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // number
-		x.Number, b, err = consumeVarint[int32](wt, b)
-	case 2: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeA_Expr(b []byte, depth int) (*A_Expr, error) {
-	return decodeMessage(b, depth, &A_Expr{}, a_ExprField)
-}
-
-func a_ExprField(x *A_Expr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[A_Expr_Kind](wt, b)
-	case 2: // name
-		x.Name, b, err = appendMessage(wt, b, depth, x.Name, decodeNode)
-	case 3: // lexpr
-		x.Lexpr, b, err = message(wt, b, depth, x.Lexpr != nil, decodeNode)
-	case 4: // rexpr
-		x.Rexpr, b, err = message(wt, b, depth, x.Rexpr != nil, decodeNode)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTypeCast(b []byte, depth int) (*TypeCast, error) {
-	return decodeMessage(b, depth, &TypeCast{}, typeCastField)
-}
-
-func typeCastField(x *TypeCast, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 2: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCollateClause(b []byte, depth int) (*CollateClause, error) {
-	return decodeMessage(b, depth, &CollateClause{}, collateClauseField)
-}
-
-func collateClauseField(x *CollateClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 2: // collname
-		x.Collname, b, err = appendMessage(wt, b, depth, x.Collname, decodeNode)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRoleSpec(b []byte, depth int) (*RoleSpec, error) {
-	return decodeMessage(b, depth, &RoleSpec{}, roleSpecField)
-}
-
-func roleSpecField(x *RoleSpec, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // roletype
-		x.Roletype, b, err = consumeVarint[RoleSpecType](wt, b)
-	case 2: // rolename
-		x.Rolename, b, err = consumeString(wt, b)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFuncCall(b []byte, depth int) (*FuncCall, error) {
-	return decodeMessage(b, depth, &FuncCall{}, funcCallField)
-}
-
-func funcCallField(x *FuncCall, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // funcname
-		x.Funcname, b, err = appendMessage(wt, b, depth, x.Funcname, decodeNode)
-	case 2: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 3: // agg_order
-		x.AggOrder, b, err = appendMessage(wt, b, depth, x.AggOrder, decodeNode)
-	case 4: // agg_filter
-		x.AggFilter, b, err = message(wt, b, depth, x.AggFilter != nil, decodeNode)
-	case 5: // over
-		x.Over, b, err = message(wt, b, depth, x.Over != nil, decodeWindowDef)
-	case 6: // agg_within_group
-		x.AggWithinGroup, b, err = consumeBool(wt, b)
-	case 7: // agg_star
-		x.AggStar, b, err = consumeBool(wt, b)
-	case 8: // agg_distinct
-		x.AggDistinct, b, err = consumeBool(wt, b)
-	case 9: // func_variadic
-		x.FuncVariadic, b, err = consumeBool(wt, b)
-	case 10: // funcformat
-		x.Funcformat, b, err = consumeVarint[CoercionForm](wt, b)
-	case 11: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeA_Star(b []byte, depth int) (*A_Star, error) {
-	return decodeMessage(b, depth, &A_Star{}, a_StarField)
-}
-
-func a_StarField(x *A_Star, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	return b, errUnknownField
-}
-
-func decodeA_Indices(b []byte, depth int) (*A_Indices, error) {
-	return decodeMessage(b, depth, &A_Indices{}, a_IndicesField)
-}
-
-func a_IndicesField(x *A_Indices, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // is_slice
-		x.IsSlice, b, err = consumeBool(wt, b)
-	case 2: // lidx
-		x.Lidx, b, err = message(wt, b, depth, x.Lidx != nil, decodeNode)
-	case 3: // uidx
-		x.Uidx, b, err = message(wt, b, depth, x.Uidx != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeA_Indirection(b []byte, depth int) (*A_Indirection, error) {
-	return decodeMessage(b, depth, &A_Indirection{}, a_IndirectionField)
-}
-
-func a_IndirectionField(x *A_Indirection, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 2: // indirection
-		x.Indirection, b, err = appendMessage(wt, b, depth, x.Indirection, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeA_ArrayExpr(b []byte, depth int) (*A_ArrayExpr, error) {
-	return decodeMessage(b, depth, &A_ArrayExpr{}, a_ArrayExprField)
-}
-
-func a_ArrayExprField(x *A_ArrayExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // elements
-		x.Elements, b, err = appendMessage(wt, b, depth, x.Elements, decodeNode)
-	case 2: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeResTarget(b []byte, depth int) (*ResTarget, error) {
-	return decodeMessage(b, depth, &ResTarget{}, resTargetField)
-}
-
-func resTargetField(x *ResTarget, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // indirection
-		x.Indirection, b, err = appendMessage(wt, b, depth, x.Indirection, decodeNode)
-	case 3: // val
-		x.Val, b, err = message(wt, b, depth, x.Val != nil, decodeNode)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeMultiAssignRef(b []byte, depth int) (*MultiAssignRef, error) {
-	return decodeMessage(b, depth, &MultiAssignRef{}, multiAssignRefField)
-}
-
-func multiAssignRefField(x *MultiAssignRef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // source
-		x.Source, b, err = message(wt, b, depth, x.Source != nil, decodeNode)
-	case 2: // colno
-		x.Colno, b, err = consumeVarint[int32](wt, b)
-	case 3: // ncolumns
-		x.Ncolumns, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSortBy(b []byte, depth int) (*SortBy, error) {
-	return decodeMessage(b, depth, &SortBy{}, sortByField)
-}
-
-func sortByField(x *SortBy, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // node
-		x.Node, b, err = message(wt, b, depth, x.Node != nil, decodeNode)
-	case 2: // sortby_dir
-		x.SortbyDir, b, err = consumeVarint[SortByDir](wt, b)
-	case 3: // sortby_nulls
-		x.SortbyNulls, b, err = consumeVarint[SortByNulls](wt, b)
-	case 4: // use_op
-		x.UseOp, b, err = appendMessage(wt, b, depth, x.UseOp, decodeNode)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeWindowDef(b []byte, depth int) (*WindowDef, error) {
-	return decodeMessage(b, depth, &WindowDef{}, windowDefField)
-}
-
-func windowDefField(x *WindowDef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // refname
-		x.Refname, b, err = consumeString(wt, b)
-	case 3: // partition_clause
-		x.PartitionClause, b, err = appendMessage(wt, b, depth, x.PartitionClause, decodeNode)
-	case 4: // order_clause
-		x.OrderClause, b, err = appendMessage(wt, b, depth, x.OrderClause, decodeNode)
-	case 5: // frame_options
-		x.FrameOptions, b, err = consumeVarint[int32](wt, b)
-	case 6: // start_offset
-		x.StartOffset, b, err = message(wt, b, depth, x.StartOffset != nil, decodeNode)
-	case 7: // end_offset
-		x.EndOffset, b, err = message(wt, b, depth, x.EndOffset != nil, decodeNode)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeSubselect(b []byte, depth int) (*RangeSubselect, error) {
-	return decodeMessage(b, depth, &RangeSubselect{}, rangeSubselectField)
-}
-
-func rangeSubselectField(x *RangeSubselect, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // lateral
-		x.Lateral, b, err = consumeBool(wt, b)
-	case 2: // subquery
-		x.Subquery, b, err = message(wt, b, depth, x.Subquery != nil, decodeNode)
-	case 3: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeFunction(b []byte, depth int) (*RangeFunction, error) {
-	return decodeMessage(b, depth, &RangeFunction{}, rangeFunctionField)
-}
-
-func rangeFunctionField(x *RangeFunction, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // lateral
-		x.Lateral, b, err = consumeBool(wt, b)
-	case 2: // ordinality
-		x.Ordinality, b, err = consumeBool(wt, b)
-	case 3: // is_rowsfrom
-		x.IsRowsfrom, b, err = consumeBool(wt, b)
-	case 4: // functions
-		x.Functions, b, err = appendMessage(wt, b, depth, x.Functions, decodeNode)
-	case 5: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	case 6: // coldeflist
-		x.Coldeflist, b, err = appendMessage(wt, b, depth, x.Coldeflist, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeTableFunc(b []byte, depth int) (*RangeTableFunc, error) {
-	return decodeMessage(b, depth, &RangeTableFunc{}, rangeTableFuncField)
-}
-
-func rangeTableFuncField(x *RangeTableFunc, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // lateral
-		x.Lateral, b, err = consumeBool(wt, b)
-	case 2: // docexpr
-		x.Docexpr, b, err = message(wt, b, depth, x.Docexpr != nil, decodeNode)
-	case 3: // rowexpr
-		x.Rowexpr, b, err = message(wt, b, depth, x.Rowexpr != nil, decodeNode)
-	case 4: // namespaces
-		x.Namespaces, b, err = appendMessage(wt, b, depth, x.Namespaces, decodeNode)
-	case 5: // columns
-		x.Columns, b, err = appendMessage(wt, b, depth, x.Columns, decodeNode)
-	case 6: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeTableFuncCol(b []byte, depth int) (*RangeTableFuncCol, error) {
-	return decodeMessage(b, depth, &RangeTableFuncCol{}, rangeTableFuncColField)
-}
-
-func rangeTableFuncColField(x *RangeTableFuncCol, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // colname
-		x.Colname, b, err = consumeString(wt, b)
-	case 2: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 3: // for_ordinality
-		x.ForOrdinality, b, err = consumeBool(wt, b)
-	case 4: // is_not_null
-		x.IsNotNull, b, err = consumeBool(wt, b)
-	case 5: // colexpr
-		x.Colexpr, b, err = message(wt, b, depth, x.Colexpr != nil, decodeNode)
-	case 6: // coldefexpr
-		x.Coldefexpr, b, err = message(wt, b, depth, x.Coldefexpr != nil, decodeNode)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeTableSample(b []byte, depth int) (*RangeTableSample, error) {
-	return decodeMessage(b, depth, &RangeTableSample{}, rangeTableSampleField)
-}
-
-func rangeTableSampleField(x *RangeTableSample, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeNode)
-	case 2: // method
-		x.Method, b, err = appendMessage(wt, b, depth, x.Method, decodeNode)
-	case 3: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 4: // repeatable
-		x.Repeatable, b, err = message(wt, b, depth, x.Repeatable != nil, decodeNode)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeColumnDef(b []byte, depth int) (*ColumnDef, error) {
-	return decodeMessage(b, depth, &ColumnDef{}, columnDefField)
-}
-
-func columnDefField(x *ColumnDef, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // colname
-		x.Colname, b, err = consumeString(wt, b)
-	case 2: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 3: // compression
-		x.Compression, b, err = consumeString(wt, b)
-	case 4: // inhcount
-		x.Inhcount, b, err = consumeVarint[int32](wt, b)
-	case 5: // is_local
-		x.IsLocal, b, err = consumeBool(wt, b)
-	case 6: // is_not_null
-		x.IsNotNull, b, err = consumeBool(wt, b)
-	case 7: // is_from_type
-		x.IsFromType, b, err = consumeBool(wt, b)
-	case 8: // storage
-		x.Storage, b, err = consumeString(wt, b)
-	case 9: // storage_name
-		x.StorageName, b, err = consumeString(wt, b)
-	case 10: // raw_default
-		x.RawDefault, b, err = message(wt, b, depth, x.RawDefault != nil, decodeNode)
-	case 11: // cooked_default
-		x.CookedDefault, b, err = message(wt, b, depth, x.CookedDefault != nil, decodeNode)
-	case 12: // identity
-		x.Identity, b, err = consumeString(wt, b)
-	case 13: // identity_sequence
-		x.IdentitySequence, b, err = message(wt, b, depth, x.IdentitySequence != nil, decodeRangeVar)
-	case 14: // generated
-		x.Generated, b, err = consumeString(wt, b)
-	case 15: // coll_clause
-		x.CollClause, b, err = message(wt, b, depth, x.CollClause != nil, decodeCollateClause)
-	case 16: // coll_oid
-		x.CollOid, b, err = consumeVarint[uint32](wt, b)
-	case 17: // constraints
-		x.Constraints, b, err = appendMessage(wt, b, depth, x.Constraints, decodeNode)
-	case 18: // fdwoptions
-		x.Fdwoptions, b, err = appendMessage(wt, b, depth, x.Fdwoptions, decodeNode)
-	case 19: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTableLikeClause(b []byte, depth int) (*TableLikeClause, error) {
-	return decodeMessage(b, depth, &TableLikeClause{}, tableLikeClauseField)
-}
-
-func tableLikeClauseField(x *TableLikeClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // options
-		x.Options, b, err = consumeVarint[uint32](wt, b)
-	case 3: // relation_oid
-		x.RelationOid, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeIndexElem(b []byte, depth int) (*IndexElem, error) {
-	return decodeMessage(b, depth, &IndexElem{}, indexElemField)
-}
-
-func indexElemField(x *IndexElem, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // indexcolname
-		x.Indexcolname, b, err = consumeString(wt, b)
-	case 4: // collation
-		x.Collation, b, err = appendMessage(wt, b, depth, x.Collation, decodeNode)
-	case 5: // opclass
-		x.Opclass, b, err = appendMessage(wt, b, depth, x.Opclass, decodeNode)
-	case 6: // opclassopts
-		x.Opclassopts, b, err = appendMessage(wt, b, depth, x.Opclassopts, decodeNode)
-	case 7: // ordering
-		x.Ordering, b, err = consumeVarint[SortByDir](wt, b)
-	case 8: // nulls_ordering
-		x.NullsOrdering, b, err = consumeVarint[SortByNulls](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDefElem(b []byte, depth int) (*DefElem, error) {
-	return decodeMessage(b, depth, &DefElem{}, defElemField)
-}
-
-func defElemField(x *DefElem, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // defnamespace
-		x.Defnamespace, b, err = consumeString(wt, b)
-	case 2: // defname
-		x.Defname, b, err = consumeString(wt, b)
-	case 3: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeNode)
-	case 4: // defaction
-		x.Defaction, b, err = consumeVarint[DefElemAction](wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	case 6: // arg_location
-		x.ArgLocation, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeLockingClause(b []byte, depth int) (*LockingClause, error) {
-	return decodeMessage(b, depth, &LockingClause{}, lockingClauseField)
-}
-
-func lockingClauseField(x *LockingClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // locked_rels
-		x.LockedRels, b, err = appendMessage(wt, b, depth, x.LockedRels, decodeNode)
-	case 2: // strength
-		x.Strength, b, err = consumeVarint[LockClauseStrength](wt, b)
-	case 3: // wait_policy
-		x.WaitPolicy, b, err = consumeVarint[LockWaitPolicy](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeXmlSerialize(b []byte, depth int) (*XmlSerialize, error) {
-	return decodeMessage(b, depth, &XmlSerialize{}, xmlSerializeField)
-}
-
-func xmlSerializeField(x *XmlSerialize, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // xmloption
-		x.Xmloption, b, err = consumeVarint[XmlOptionType](wt, b)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 4: // indent
-		x.Indent, b, err = consumeBool(wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePartitionElem(b []byte, depth int) (*PartitionElem, error) {
-	return decodeMessage(b, depth, &PartitionElem{}, partitionElemField)
-}
-
-func partitionElemField(x *PartitionElem, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 3: // collation
-		x.Collation, b, err = appendMessage(wt, b, depth, x.Collation, decodeNode)
-	case 4: // opclass
-		x.Opclass, b, err = appendMessage(wt, b, depth, x.Opclass, decodeNode)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePartitionSpec(b []byte, depth int) (*PartitionSpec, error) {
-	return decodeMessage(b, depth, &PartitionSpec{}, partitionSpecField)
-}
-
-func partitionSpecField(x *PartitionSpec, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // strategy
-		x.Strategy, b, err = consumeVarint[PartitionStrategy](wt, b)
-	case 2: // part_params
-		x.PartParams, b, err = appendMessage(wt, b, depth, x.PartParams, decodeNode)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePartitionBoundSpec(b []byte, depth int) (*PartitionBoundSpec, error) {
-	return decodeMessage(b, depth, &PartitionBoundSpec{}, partitionBoundSpecField)
-}
-
-func partitionBoundSpecField(x *PartitionBoundSpec, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // strategy
-		x.Strategy, b, err = consumeString(wt, b)
-	case 2: // is_default
-		x.IsDefault, b, err = consumeBool(wt, b)
-	case 3: // modulus
-		x.Modulus, b, err = consumeVarint[int32](wt, b)
-	case 4: // remainder
-		x.Remainder, b, err = consumeVarint[int32](wt, b)
-	case 5: // listdatums
-		x.Listdatums, b, err = appendMessage(wt, b, depth, x.Listdatums, decodeNode)
-	case 6: // lowerdatums
-		x.Lowerdatums, b, err = appendMessage(wt, b, depth, x.Lowerdatums, decodeNode)
-	case 7: // upperdatums
-		x.Upperdatums, b, err = appendMessage(wt, b, depth, x.Upperdatums, decodeNode)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePartitionRangeDatum(b []byte, depth int) (*PartitionRangeDatum, error) {
-	return decodeMessage(b, depth, &PartitionRangeDatum{}, partitionRangeDatumField)
-}
-
-func partitionRangeDatumField(x *PartitionRangeDatum, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[PartitionRangeDatumKind](wt, b)
-	case 2: // value
-		x.Value, b, err = message(wt, b, depth, x.Value != nil, decodeNode)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSinglePartitionSpec(b []byte, depth int) (*SinglePartitionSpec, error) {
-	return decodeMessage(b, depth, &SinglePartitionSpec{}, singlePartitionSpecField)
-}
-
-func singlePartitionSpecField(x *SinglePartitionSpec, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	return b, errUnknownField
-}
-
-func decodePartitionCmd(b []byte, depth int) (*PartitionCmd, error) {
-	return decodeMessage(b, depth, &PartitionCmd{}, partitionCmdField)
-}
-
-func partitionCmdField(x *PartitionCmd, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = message(wt, b, depth, x.Name != nil, decodeRangeVar)
-	case 2: // bound
-		x.Bound, b, err = message(wt, b, depth, x.Bound != nil, decodePartitionBoundSpec)
-	case 3: // concurrent
-		x.Concurrent, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeTblEntry(b []byte, depth int) (*RangeTblEntry, error) {
-	return decodeMessage(b, depth, &RangeTblEntry{}, rangeTblEntryField)
-}
-
-func rangeTblEntryField(x *RangeTblEntry, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	case 2: // eref
-		x.Eref, b, err = message(wt, b, depth, x.Eref != nil, decodeAlias)
-	case 3: // rtekind
-		x.Rtekind, b, err = consumeVarint[RTEKind](wt, b)
-	case 4: // relid
-		x.Relid, b, err = consumeVarint[uint32](wt, b)
-	case 5: // inh
-		x.Inh, b, err = consumeBool(wt, b)
-	case 6: // relkind
-		x.Relkind, b, err = consumeString(wt, b)
-	case 7: // rellockmode
-		x.Rellockmode, b, err = consumeVarint[int32](wt, b)
-	case 8: // perminfoindex
-		x.Perminfoindex, b, err = consumeVarint[uint32](wt, b)
-	case 9: // tablesample
-		x.Tablesample, b, err = message(wt, b, depth, x.Tablesample != nil, decodeTableSampleClause)
-	case 10: // subquery
-		x.Subquery, b, err = message(wt, b, depth, x.Subquery != nil, decodeQuery)
-	case 11: // security_barrier
-		x.SecurityBarrier, b, err = consumeBool(wt, b)
-	case 12: // jointype
-		x.Jointype, b, err = consumeVarint[JoinType](wt, b)
-	case 13: // joinmergedcols
-		x.Joinmergedcols, b, err = consumeVarint[int32](wt, b)
-	case 14: // joinaliasvars
-		x.Joinaliasvars, b, err = appendMessage(wt, b, depth, x.Joinaliasvars, decodeNode)
-	case 15: // joinleftcols
-		x.Joinleftcols, b, err = appendMessage(wt, b, depth, x.Joinleftcols, decodeNode)
-	case 16: // joinrightcols
-		x.Joinrightcols, b, err = appendMessage(wt, b, depth, x.Joinrightcols, decodeNode)
-	case 17: // join_using_alias
-		x.JoinUsingAlias, b, err = message(wt, b, depth, x.JoinUsingAlias != nil, decodeAlias)
-	case 18: // functions
-		x.Functions, b, err = appendMessage(wt, b, depth, x.Functions, decodeNode)
-	case 19: // funcordinality
-		x.Funcordinality, b, err = consumeBool(wt, b)
-	case 20: // tablefunc
-		x.Tablefunc, b, err = message(wt, b, depth, x.Tablefunc != nil, decodeTableFunc)
-	case 21: // values_lists
-		x.ValuesLists, b, err = appendMessage(wt, b, depth, x.ValuesLists, decodeNode)
-	case 22: // ctename
-		x.Ctename, b, err = consumeString(wt, b)
-	case 23: // ctelevelsup
-		x.Ctelevelsup, b, err = consumeVarint[uint32](wt, b)
-	case 24: // self_reference
-		x.SelfReference, b, err = consumeBool(wt, b)
-	case 25: // coltypes
-		x.Coltypes, b, err = appendMessage(wt, b, depth, x.Coltypes, decodeNode)
-	case 26: // coltypmods
-		x.Coltypmods, b, err = appendMessage(wt, b, depth, x.Coltypmods, decodeNode)
-	case 27: // colcollations
-		x.Colcollations, b, err = appendMessage(wt, b, depth, x.Colcollations, decodeNode)
-	case 28: // enrname
-		x.Enrname, b, err = consumeString(wt, b)
-	case 29: // enrtuples
-		x.Enrtuples, b, err = consumeDouble(wt, b)
-	case 30: // lateral
-		x.Lateral, b, err = consumeBool(wt, b)
-	case 31: // in_from_cl
-		x.InFromCl, b, err = consumeBool(wt, b)
-	case 32: // security_quals
-		x.SecurityQuals, b, err = appendMessage(wt, b, depth, x.SecurityQuals, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRTEPermissionInfo(b []byte, depth int) (*RTEPermissionInfo, error) {
-	return decodeMessage(b, depth, &RTEPermissionInfo{}, rTEPermissionInfoField)
-}
-
-func rTEPermissionInfoField(x *RTEPermissionInfo, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relid
-		x.Relid, b, err = consumeVarint[uint32](wt, b)
-	case 2: // inh
-		x.Inh, b, err = consumeBool(wt, b)
-	case 3: // required_perms
-		x.RequiredPerms, b, err = consumeVarint[uint64](wt, b)
-	case 4: // check_as_user
-		x.CheckAsUser, b, err = consumeVarint[uint32](wt, b)
-	case 5: // selected_cols
-		x.SelectedCols, b, err = appendUint64s(wt, b, x.SelectedCols)
-	case 6: // inserted_cols
-		x.InsertedCols, b, err = appendUint64s(wt, b, x.InsertedCols)
-	case 7: // updated_cols
-		x.UpdatedCols, b, err = appendUint64s(wt, b, x.UpdatedCols)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRangeTblFunction(b []byte, depth int) (*RangeTblFunction, error) {
-	return decodeMessage(b, depth, &RangeTblFunction{}, rangeTblFunctionField)
-}
-
-func rangeTblFunctionField(x *RangeTblFunction, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // funcexpr
-		x.Funcexpr, b, err = message(wt, b, depth, x.Funcexpr != nil, decodeNode)
-	case 2: // funccolcount
-		x.Funccolcount, b, err = consumeVarint[int32](wt, b)
-	case 3: // funccolnames
-		x.Funccolnames, b, err = appendMessage(wt, b, depth, x.Funccolnames, decodeNode)
-	case 4: // funccoltypes
-		x.Funccoltypes, b, err = appendMessage(wt, b, depth, x.Funccoltypes, decodeNode)
-	case 5: // funccoltypmods
-		x.Funccoltypmods, b, err = appendMessage(wt, b, depth, x.Funccoltypmods, decodeNode)
-	case 6: // funccolcollations
-		x.Funccolcollations, b, err = appendMessage(wt, b, depth, x.Funccolcollations, decodeNode)
-	case 7: // funcparams
-		x.Funcparams, b, err = appendUint64s(wt, b, x.Funcparams)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTableSampleClause(b []byte, depth int) (*TableSampleClause, error) {
-	return decodeMessage(b, depth, &TableSampleClause{}, tableSampleClauseField)
-}
-
-func tableSampleClauseField(x *TableSampleClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // tsmhandler
-		x.Tsmhandler, b, err = consumeVarint[uint32](wt, b)
-	case 2: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 3: // repeatable
-		x.Repeatable, b, err = message(wt, b, depth, x.Repeatable != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeWithCheckOption(b []byte, depth int) (*WithCheckOption, error) {
-	return decodeMessage(b, depth, &WithCheckOption{}, withCheckOptionField)
-}
-
-func withCheckOptionField(x *WithCheckOption, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[WCOKind](wt, b)
-	case 2: // relname
-		x.Relname, b, err = consumeString(wt, b)
-	case 3: // polname
-		x.Polname, b, err = consumeString(wt, b)
-	case 4: // qual
-		x.Qual, b, err = message(wt, b, depth, x.Qual != nil, decodeNode)
-	case 5: // cascaded
-		x.Cascaded, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSortGroupClause(b []byte, depth int) (*SortGroupClause, error) {
-	return decodeMessage(b, depth, &SortGroupClause{}, sortGroupClauseField)
-}
-
-func sortGroupClauseField(x *SortGroupClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // tle_sort_group_ref
-		x.TleSortGroupRef, b, err = consumeVarint[uint32](wt, b)
-	case 2: // eqop
-		x.Eqop, b, err = consumeVarint[uint32](wt, b)
-	case 3: // sortop
-		x.Sortop, b, err = consumeVarint[uint32](wt, b)
-	case 4: // nulls_first
-		x.NullsFirst, b, err = consumeBool(wt, b)
-	case 5: // hashable
-		x.Hashable, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeGroupingSet(b []byte, depth int) (*GroupingSet, error) {
-	return decodeMessage(b, depth, &GroupingSet{}, groupingSetField)
-}
-
-func groupingSetField(x *GroupingSet, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[GroupingSetKind](wt, b)
-	case 2: // content
-		x.Content, b, err = appendMessage(wt, b, depth, x.Content, decodeNode)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeWindowClause(b []byte, depth int) (*WindowClause, error) {
-	return decodeMessage(b, depth, &WindowClause{}, windowClauseField)
-}
-
-func windowClauseField(x *WindowClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // refname
-		x.Refname, b, err = consumeString(wt, b)
-	case 3: // partition_clause
-		x.PartitionClause, b, err = appendMessage(wt, b, depth, x.PartitionClause, decodeNode)
-	case 4: // order_clause
-		x.OrderClause, b, err = appendMessage(wt, b, depth, x.OrderClause, decodeNode)
-	case 5: // frame_options
-		x.FrameOptions, b, err = consumeVarint[int32](wt, b)
-	case 6: // start_offset
-		x.StartOffset, b, err = message(wt, b, depth, x.StartOffset != nil, decodeNode)
-	case 7: // end_offset
-		x.EndOffset, b, err = message(wt, b, depth, x.EndOffset != nil, decodeNode)
-	case 8: // start_in_range_func
-		x.StartInRangeFunc, b, err = consumeVarint[uint32](wt, b)
-	case 9: // end_in_range_func
-		x.EndInRangeFunc, b, err = consumeVarint[uint32](wt, b)
-	case 10: // in_range_coll
-		x.InRangeColl, b, err = consumeVarint[uint32](wt, b)
-	case 11: // in_range_asc
-		x.InRangeAsc, b, err = consumeBool(wt, b)
-	case 12: // in_range_nulls_first
-		x.InRangeNullsFirst, b, err = consumeBool(wt, b)
-	case 13: // winref
-		x.Winref, b, err = consumeVarint[uint32](wt, b)
-	case 14: // copied_order
-		x.CopiedOrder, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRowMarkClause(b []byte, depth int) (*RowMarkClause, error) {
-	return decodeMessage(b, depth, &RowMarkClause{}, rowMarkClauseField)
-}
-
-func rowMarkClauseField(x *RowMarkClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // rti
-		x.Rti, b, err = consumeVarint[uint32](wt, b)
-	case 2: // strength
-		x.Strength, b, err = consumeVarint[LockClauseStrength](wt, b)
-	case 3: // wait_policy
-		x.WaitPolicy, b, err = consumeVarint[LockWaitPolicy](wt, b)
-	case 4: // pushed_down
-		x.PushedDown, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeWithClause(b []byte, depth int) (*WithClause, error) {
-	return decodeMessage(b, depth, &WithClause{}, withClauseField)
-}
-
-func withClauseField(x *WithClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // ctes
-		x.Ctes, b, err = appendMessage(wt, b, depth, x.Ctes, decodeNode)
-	case 2: // recursive
-		x.Recursive, b, err = consumeBool(wt, b)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeInferClause(b []byte, depth int) (*InferClause, error) {
-	return decodeMessage(b, depth, &InferClause{}, inferClauseField)
-}
-
-func inferClauseField(x *InferClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // index_elems
-		x.IndexElems, b, err = appendMessage(wt, b, depth, x.IndexElems, decodeNode)
-	case 2: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 3: // conname
-		x.Conname, b, err = consumeString(wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeOnConflictClause(b []byte, depth int) (*OnConflictClause, error) {
-	return decodeMessage(b, depth, &OnConflictClause{}, onConflictClauseField)
-}
-
-func onConflictClauseField(x *OnConflictClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // action
-		x.Action, b, err = consumeVarint[OnConflictAction](wt, b)
-	case 2: // infer
-		x.Infer, b, err = message(wt, b, depth, x.Infer != nil, decodeInferClause)
-	case 3: // target_list
-		x.TargetList, b, err = appendMessage(wt, b, depth, x.TargetList, decodeNode)
-	case 4: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCTESearchClause(b []byte, depth int) (*CTESearchClause, error) {
-	return decodeMessage(b, depth, &CTESearchClause{}, cTESearchClauseField)
-}
-
-func cTESearchClauseField(x *CTESearchClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // search_col_list
-		x.SearchColList, b, err = appendMessage(wt, b, depth, x.SearchColList, decodeNode)
-	case 2: // search_breadth_first
-		x.SearchBreadthFirst, b, err = consumeBool(wt, b)
-	case 3: // search_seq_column
-		x.SearchSeqColumn, b, err = consumeString(wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCTECycleClause(b []byte, depth int) (*CTECycleClause, error) {
-	return decodeMessage(b, depth, &CTECycleClause{}, cTECycleClauseField)
-}
-
-func cTECycleClauseField(x *CTECycleClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // cycle_col_list
-		x.CycleColList, b, err = appendMessage(wt, b, depth, x.CycleColList, decodeNode)
-	case 2: // cycle_mark_column
-		x.CycleMarkColumn, b, err = consumeString(wt, b)
-	case 3: // cycle_mark_value
-		x.CycleMarkValue, b, err = message(wt, b, depth, x.CycleMarkValue != nil, decodeNode)
-	case 4: // cycle_mark_default
-		x.CycleMarkDefault, b, err = message(wt, b, depth, x.CycleMarkDefault != nil, decodeNode)
-	case 5: // cycle_path_column
-		x.CyclePathColumn, b, err = consumeString(wt, b)
-	case 6: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	case 7: // cycle_mark_type
-		x.CycleMarkType, b, err = consumeVarint[uint32](wt, b)
-	case 8: // cycle_mark_typmod
-		x.CycleMarkTypmod, b, err = consumeVarint[int32](wt, b)
-	case 9: // cycle_mark_collation
-		x.CycleMarkCollation, b, err = consumeVarint[uint32](wt, b)
-	case 10: // cycle_mark_neop
-		x.CycleMarkNeop, b, err = consumeVarint[uint32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCommonTableExpr(b []byte, depth int) (*CommonTableExpr, error) {
-	return decodeMessage(b, depth, &CommonTableExpr{}, commonTableExprField)
-}
-
-func commonTableExprField(x *CommonTableExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // ctename
-		x.Ctename, b, err = consumeString(wt, b)
-	case 2: // aliascolnames
-		x.Aliascolnames, b, err = appendMessage(wt, b, depth, x.Aliascolnames, decodeNode)
-	case 3: // ctematerialized
-		x.Ctematerialized, b, err = consumeVarint[CTEMaterialize](wt, b)
-	case 4: // ctequery
-		x.Ctequery, b, err = message(wt, b, depth, x.Ctequery != nil, decodeNode)
-	case 5: // search_clause
-		x.SearchClause, b, err = message(wt, b, depth, x.SearchClause != nil, decodeCTESearchClause)
-	case 6: // cycle_clause
-		x.CycleClause, b, err = message(wt, b, depth, x.CycleClause != nil, decodeCTECycleClause)
-	case 7: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	case 8: // cterecursive
-		x.Cterecursive, b, err = consumeBool(wt, b)
-	case 9: // cterefcount
-		x.Cterefcount, b, err = consumeVarint[int32](wt, b)
-	case 10: // ctecolnames
-		x.Ctecolnames, b, err = appendMessage(wt, b, depth, x.Ctecolnames, decodeNode)
-	case 11: // ctecoltypes
-		x.Ctecoltypes, b, err = appendMessage(wt, b, depth, x.Ctecoltypes, decodeNode)
-	case 12: // ctecoltypmods
-		x.Ctecoltypmods, b, err = appendMessage(wt, b, depth, x.Ctecoltypmods, decodeNode)
-	case 13: // ctecolcollations
-		x.Ctecolcollations, b, err = appendMessage(wt, b, depth, x.Ctecolcollations, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeMergeWhenClause(b []byte, depth int) (*MergeWhenClause, error) {
-	return decodeMessage(b, depth, &MergeWhenClause{}, mergeWhenClauseField)
-}
-
-func mergeWhenClauseField(x *MergeWhenClause, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // match_kind
-		x.MatchKind, b, err = consumeVarint[MergeMatchKind](wt, b)
-	case 2: // command_type
-		x.CommandType, b, err = consumeVarint[CmdType](wt, b)
-	case 3: // override
-		x.Override, b, err = consumeVarint[OverridingKind](wt, b)
-	case 4: // condition
-		x.Condition, b, err = message(wt, b, depth, x.Condition != nil, decodeNode)
-	case 5: // target_list
-		x.TargetList, b, err = appendMessage(wt, b, depth, x.TargetList, decodeNode)
-	case 6: // values
-		x.Values, b, err = appendMessage(wt, b, depth, x.Values, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTriggerTransition(b []byte, depth int) (*TriggerTransition, error) {
-	return decodeMessage(b, depth, &TriggerTransition{}, triggerTransitionField)
-}
-
-func triggerTransitionField(x *TriggerTransition, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // is_new
-		x.IsNew, b, err = consumeBool(wt, b)
-	case 3: // is_table
-		x.IsTable, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonOutput(b []byte, depth int) (*JsonOutput, error) {
-	return decodeMessage(b, depth, &JsonOutput{}, jsonOutputField)
-}
-
-func jsonOutputField(x *JsonOutput, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 2: // returning
-		x.Returning, b, err = message(wt, b, depth, x.Returning != nil, decodeJsonReturning)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonArgument(b []byte, depth int) (*JsonArgument, error) {
-	return decodeMessage(b, depth, &JsonArgument{}, jsonArgumentField)
-}
-
-func jsonArgumentField(x *JsonArgument, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // val
-		x.Val, b, err = message(wt, b, depth, x.Val != nil, decodeJsonValueExpr)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonFuncExpr(b []byte, depth int) (*JsonFuncExpr, error) {
-	return decodeMessage(b, depth, &JsonFuncExpr{}, jsonFuncExprField)
-}
-
-func jsonFuncExprField(x *JsonFuncExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // op
-		x.Op, b, err = consumeVarint[JsonExprOp](wt, b)
-	case 2: // column_name
-		x.ColumnName, b, err = consumeString(wt, b)
-	case 3: // context_item
-		x.ContextItem, b, err = message(wt, b, depth, x.ContextItem != nil, decodeJsonValueExpr)
-	case 4: // pathspec
-		x.Pathspec, b, err = message(wt, b, depth, x.Pathspec != nil, decodeNode)
-	case 5: // passing
-		x.Passing, b, err = appendMessage(wt, b, depth, x.Passing, decodeNode)
-	case 6: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 7: // on_empty
-		x.OnEmpty, b, err = message(wt, b, depth, x.OnEmpty != nil, decodeJsonBehavior)
-	case 8: // on_error
-		x.OnError, b, err = message(wt, b, depth, x.OnError != nil, decodeJsonBehavior)
-	case 9: // wrapper
-		x.Wrapper, b, err = consumeVarint[JsonWrapper](wt, b)
-	case 10: // quotes
-		x.Quotes, b, err = consumeVarint[JsonQuotes](wt, b)
-	case 11: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonTablePathSpec(b []byte, depth int) (*JsonTablePathSpec, error) {
-	return decodeMessage(b, depth, &JsonTablePathSpec{}, jsonTablePathSpecField)
-}
-
-func jsonTablePathSpecField(x *JsonTablePathSpec, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // string
-		x.String_, b, err = message(wt, b, depth, x.String_ != nil, decodeNode)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 3: // name_location
-		x.NameLocation, b, err = consumeVarint[int32](wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonTable(b []byte, depth int) (*JsonTable, error) {
-	return decodeMessage(b, depth, &JsonTable{}, jsonTableField)
-}
-
-func jsonTableField(x *JsonTable, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // context_item
-		x.ContextItem, b, err = message(wt, b, depth, x.ContextItem != nil, decodeJsonValueExpr)
-	case 2: // pathspec
-		x.Pathspec, b, err = message(wt, b, depth, x.Pathspec != nil, decodeJsonTablePathSpec)
-	case 3: // passing
-		x.Passing, b, err = appendMessage(wt, b, depth, x.Passing, decodeNode)
-	case 4: // columns
-		x.Columns, b, err = appendMessage(wt, b, depth, x.Columns, decodeNode)
-	case 5: // on_error
-		x.OnError, b, err = message(wt, b, depth, x.OnError != nil, decodeJsonBehavior)
-	case 6: // alias
-		x.Alias, b, err = message(wt, b, depth, x.Alias != nil, decodeAlias)
-	case 7: // lateral
-		x.Lateral, b, err = consumeBool(wt, b)
-	case 8: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonTableColumn(b []byte, depth int) (*JsonTableColumn, error) {
-	return decodeMessage(b, depth, &JsonTableColumn{}, jsonTableColumnField)
-}
-
-func jsonTableColumnField(x *JsonTableColumn, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // coltype
-		x.Coltype, b, err = consumeVarint[JsonTableColumnType](wt, b)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 3: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 4: // pathspec
-		x.Pathspec, b, err = message(wt, b, depth, x.Pathspec != nil, decodeJsonTablePathSpec)
-	case 5: // format
-		x.Format, b, err = message(wt, b, depth, x.Format != nil, decodeJsonFormat)
-	case 6: // wrapper
-		x.Wrapper, b, err = consumeVarint[JsonWrapper](wt, b)
-	case 7: // quotes
-		x.Quotes, b, err = consumeVarint[JsonQuotes](wt, b)
-	case 8: // columns
-		x.Columns, b, err = appendMessage(wt, b, depth, x.Columns, decodeNode)
-	case 9: // on_empty
-		x.OnEmpty, b, err = message(wt, b, depth, x.OnEmpty != nil, decodeJsonBehavior)
-	case 10: // on_error
-		x.OnError, b, err = message(wt, b, depth, x.OnError != nil, decodeJsonBehavior)
-	case 11: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonKeyValue(b []byte, depth int) (*JsonKeyValue, error) {
-	return decodeMessage(b, depth, &JsonKeyValue{}, jsonKeyValueField)
-}
-
-func jsonKeyValueField(x *JsonKeyValue, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // key
-		x.Key, b, err = message(wt, b, depth, x.Key != nil, decodeNode)
-	case 2: // value
-		x.Value, b, err = message(wt, b, depth, x.Value != nil, decodeJsonValueExpr)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonParseExpr(b []byte, depth int) (*JsonParseExpr, error) {
-	return decodeMessage(b, depth, &JsonParseExpr{}, jsonParseExprField)
-}
-
-func jsonParseExprField(x *JsonParseExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeJsonValueExpr)
-	case 2: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 3: // unique_keys
-		x.UniqueKeys, b, err = consumeBool(wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonScalarExpr(b []byte, depth int) (*JsonScalarExpr, error) {
-	return decodeMessage(b, depth, &JsonScalarExpr{}, jsonScalarExprField)
-}
-
-func jsonScalarExprField(x *JsonScalarExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	case 2: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonSerializeExpr(b []byte, depth int) (*JsonSerializeExpr, error) {
-	return decodeMessage(b, depth, &JsonSerializeExpr{}, jsonSerializeExprField)
-}
-
-func jsonSerializeExprField(x *JsonSerializeExpr, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeJsonValueExpr)
-	case 2: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonObjectConstructor(b []byte, depth int) (*JsonObjectConstructor, error) {
-	return decodeMessage(b, depth, &JsonObjectConstructor{}, jsonObjectConstructorField)
-}
-
-func jsonObjectConstructorField(x *JsonObjectConstructor, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // exprs
-		x.Exprs, b, err = appendMessage(wt, b, depth, x.Exprs, decodeNode)
-	case 2: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 3: // absent_on_null
-		x.AbsentOnNull, b, err = consumeBool(wt, b)
-	case 4: // unique
-		x.Unique, b, err = consumeBool(wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonArrayConstructor(b []byte, depth int) (*JsonArrayConstructor, error) {
-	return decodeMessage(b, depth, &JsonArrayConstructor{}, jsonArrayConstructorField)
-}
-
-func jsonArrayConstructorField(x *JsonArrayConstructor, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // exprs
-		x.Exprs, b, err = appendMessage(wt, b, depth, x.Exprs, decodeNode)
-	case 2: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 3: // absent_on_null
-		x.AbsentOnNull, b, err = consumeBool(wt, b)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonArrayQueryConstructor(b []byte, depth int) (*JsonArrayQueryConstructor, error) {
-	return decodeMessage(b, depth, &JsonArrayQueryConstructor{}, jsonArrayQueryConstructorField)
-}
-
-func jsonArrayQueryConstructorField(x *JsonArrayQueryConstructor, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	case 2: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 3: // format
-		x.Format, b, err = message(wt, b, depth, x.Format != nil, decodeJsonFormat)
-	case 4: // absent_on_null
-		x.AbsentOnNull, b, err = consumeBool(wt, b)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonAggConstructor(b []byte, depth int) (*JsonAggConstructor, error) {
-	return decodeMessage(b, depth, &JsonAggConstructor{}, jsonAggConstructorField)
-}
-
-func jsonAggConstructorField(x *JsonAggConstructor, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // output
-		x.Output, b, err = message(wt, b, depth, x.Output != nil, decodeJsonOutput)
-	case 2: // agg_filter
-		x.AggFilter, b, err = message(wt, b, depth, x.AggFilter != nil, decodeNode)
-	case 3: // agg_order
-		x.AggOrder, b, err = appendMessage(wt, b, depth, x.AggOrder, decodeNode)
-	case 4: // over
-		x.Over, b, err = message(wt, b, depth, x.Over != nil, decodeWindowDef)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonObjectAgg(b []byte, depth int) (*JsonObjectAgg, error) {
-	return decodeMessage(b, depth, &JsonObjectAgg{}, jsonObjectAggField)
-}
-
-func jsonObjectAggField(x *JsonObjectAgg, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // constructor
-		x.Constructor, b, err = message(wt, b, depth, x.Constructor != nil, decodeJsonAggConstructor)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeJsonKeyValue)
-	case 3: // absent_on_null
-		x.AbsentOnNull, b, err = consumeBool(wt, b)
-	case 4: // unique
-		x.Unique, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeJsonArrayAgg(b []byte, depth int) (*JsonArrayAgg, error) {
-	return decodeMessage(b, depth, &JsonArrayAgg{}, jsonArrayAggField)
-}
-
-func jsonArrayAggField(x *JsonArrayAgg, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // constructor
-		x.Constructor, b, err = message(wt, b, depth, x.Constructor != nil, decodeJsonAggConstructor)
-	case 2: // arg
-		x.Arg, b, err = message(wt, b, depth, x.Arg != nil, decodeJsonValueExpr)
-	case 3: // absent_on_null
-		x.AbsentOnNull, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRawStmt(b []byte, depth int) (*RawStmt, error) {
-	return decodeMessage(b, depth, &RawStmt{}, rawStmtField)
-}
-
-func rawStmtField(x *RawStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // stmt
-		x.Stmt, b, err = message(wt, b, depth, x.Stmt != nil, decodeNode)
-	case 2: // stmt_location
-		x.StmtLocation, b, err = consumeVarint[int32](wt, b)
-	case 3: // stmt_len
-		x.StmtLen, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeInsertStmt(b []byte, depth int) (*InsertStmt, error) {
-	return decodeMessage(b, depth, &InsertStmt{}, insertStmtField)
-}
-
-func insertStmtField(x *InsertStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // cols
-		x.Cols, b, err = appendMessage(wt, b, depth, x.Cols, decodeNode)
-	case 3: // select_stmt
-		x.SelectStmt, b, err = message(wt, b, depth, x.SelectStmt != nil, decodeNode)
-	case 4: // on_conflict_clause
-		x.OnConflictClause, b, err = message(wt, b, depth, x.OnConflictClause != nil, decodeOnConflictClause)
-	case 5: // returning_list
-		x.ReturningList, b, err = appendMessage(wt, b, depth, x.ReturningList, decodeNode)
-	case 6: // with_clause
-		x.WithClause, b, err = message(wt, b, depth, x.WithClause != nil, decodeWithClause)
-	case 7: // override
-		x.Override, b, err = consumeVarint[OverridingKind](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDeleteStmt(b []byte, depth int) (*DeleteStmt, error) {
-	return decodeMessage(b, depth, &DeleteStmt{}, deleteStmtField)
-}
-
-func deleteStmtField(x *DeleteStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // using_clause
-		x.UsingClause, b, err = appendMessage(wt, b, depth, x.UsingClause, decodeNode)
-	case 3: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 4: // returning_list
-		x.ReturningList, b, err = appendMessage(wt, b, depth, x.ReturningList, decodeNode)
-	case 5: // with_clause
-		x.WithClause, b, err = message(wt, b, depth, x.WithClause != nil, decodeWithClause)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeUpdateStmt(b []byte, depth int) (*UpdateStmt, error) {
-	return decodeMessage(b, depth, &UpdateStmt{}, updateStmtField)
-}
-
-func updateStmtField(x *UpdateStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // target_list
-		x.TargetList, b, err = appendMessage(wt, b, depth, x.TargetList, decodeNode)
-	case 3: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 4: // from_clause
-		x.FromClause, b, err = appendMessage(wt, b, depth, x.FromClause, decodeNode)
-	case 5: // returning_list
-		x.ReturningList, b, err = appendMessage(wt, b, depth, x.ReturningList, decodeNode)
-	case 6: // with_clause
-		x.WithClause, b, err = message(wt, b, depth, x.WithClause != nil, decodeWithClause)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeMergeStmt(b []byte, depth int) (*MergeStmt, error) {
-	return decodeMessage(b, depth, &MergeStmt{}, mergeStmtField)
-}
-
-func mergeStmtField(x *MergeStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // source_relation
-		x.SourceRelation, b, err = message(wt, b, depth, x.SourceRelation != nil, decodeNode)
-	case 3: // join_condition
-		x.JoinCondition, b, err = message(wt, b, depth, x.JoinCondition != nil, decodeNode)
-	case 4: // merge_when_clauses
-		x.MergeWhenClauses, b, err = appendMessage(wt, b, depth, x.MergeWhenClauses, decodeNode)
-	case 5: // returning_list
-		x.ReturningList, b, err = appendMessage(wt, b, depth, x.ReturningList, decodeNode)
-	case 6: // with_clause
-		x.WithClause, b, err = message(wt, b, depth, x.WithClause != nil, decodeWithClause)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSelectStmt(b []byte, depth int) (*SelectStmt, error) {
-	return decodeMessage(b, depth, &SelectStmt{}, selectStmtField)
-}
-
-func selectStmtField(x *SelectStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // distinct_clause
-		x.DistinctClause, b, err = appendMessage(wt, b, depth, x.DistinctClause, decodeNode)
-	case 2: // into_clause
-		x.IntoClause, b, err = message(wt, b, depth, x.IntoClause != nil, decodeIntoClause)
-	case 3: // target_list
-		x.TargetList, b, err = appendMessage(wt, b, depth, x.TargetList, decodeNode)
-	case 4: // from_clause
-		x.FromClause, b, err = appendMessage(wt, b, depth, x.FromClause, decodeNode)
-	case 5: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 6: // group_clause
-		x.GroupClause, b, err = appendMessage(wt, b, depth, x.GroupClause, decodeNode)
-	case 7: // group_distinct
-		x.GroupDistinct, b, err = consumeBool(wt, b)
-	case 8: // having_clause
-		x.HavingClause, b, err = message(wt, b, depth, x.HavingClause != nil, decodeNode)
-	case 9: // window_clause
-		x.WindowClause, b, err = appendMessage(wt, b, depth, x.WindowClause, decodeNode)
-	case 10: // values_lists
-		x.ValuesLists, b, err = appendMessage(wt, b, depth, x.ValuesLists, decodeNode)
-	case 11: // sort_clause
-		x.SortClause, b, err = appendMessage(wt, b, depth, x.SortClause, decodeNode)
-	case 12: // limit_offset
-		x.LimitOffset, b, err = message(wt, b, depth, x.LimitOffset != nil, decodeNode)
-	case 13: // limit_count
-		x.LimitCount, b, err = message(wt, b, depth, x.LimitCount != nil, decodeNode)
-	case 14: // limit_option
-		x.LimitOption, b, err = consumeVarint[LimitOption](wt, b)
-	case 15: // locking_clause
-		x.LockingClause, b, err = appendMessage(wt, b, depth, x.LockingClause, decodeNode)
-	case 16: // with_clause
-		x.WithClause, b, err = message(wt, b, depth, x.WithClause != nil, decodeWithClause)
-	case 17: // op
-		x.Op, b, err = consumeVarint[SetOperation](wt, b)
-	case 18: // all
-		x.All, b, err = consumeBool(wt, b)
-	case 19: // larg
-		x.Larg, b, err = message(wt, b, depth, x.Larg != nil, decodeSelectStmt)
-	case 20: // rarg
-		x.Rarg, b, err = message(wt, b, depth, x.Rarg != nil, decodeSelectStmt)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSetOperationStmt(b []byte, depth int) (*SetOperationStmt, error) {
-	return decodeMessage(b, depth, &SetOperationStmt{}, setOperationStmtField)
-}
-
-func setOperationStmtField(x *SetOperationStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // op
-		x.Op, b, err = consumeVarint[SetOperation](wt, b)
-	case 2: // all
-		x.All, b, err = consumeBool(wt, b)
-	case 3: // larg
-		x.Larg, b, err = message(wt, b, depth, x.Larg != nil, decodeNode)
-	case 4: // rarg
-		x.Rarg, b, err = message(wt, b, depth, x.Rarg != nil, decodeNode)
-	case 5: // col_types
-		x.ColTypes, b, err = appendMessage(wt, b, depth, x.ColTypes, decodeNode)
-	case 6: // col_typmods
-		x.ColTypmods, b, err = appendMessage(wt, b, depth, x.ColTypmods, decodeNode)
-	case 7: // col_collations
-		x.ColCollations, b, err = appendMessage(wt, b, depth, x.ColCollations, decodeNode)
-	case 8: // group_clauses
-		x.GroupClauses, b, err = appendMessage(wt, b, depth, x.GroupClauses, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeReturnStmt(b []byte, depth int) (*ReturnStmt, error) {
-	return decodeMessage(b, depth, &ReturnStmt{}, returnStmtField)
-}
-
-func returnStmtField(x *ReturnStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // returnval
-		x.Returnval, b, err = message(wt, b, depth, x.Returnval != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePLAssignStmt(b []byte, depth int) (*PLAssignStmt, error) {
-	return decodeMessage(b, depth, &PLAssignStmt{}, pLAssignStmtField)
-}
-
-func pLAssignStmtField(x *PLAssignStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // indirection
-		x.Indirection, b, err = appendMessage(wt, b, depth, x.Indirection, decodeNode)
-	case 3: // nnames
-		x.Nnames, b, err = consumeVarint[int32](wt, b)
-	case 4: // val
-		x.Val, b, err = message(wt, b, depth, x.Val != nil, decodeSelectStmt)
-	case 5: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateSchemaStmt(b []byte, depth int) (*CreateSchemaStmt, error) {
-	return decodeMessage(b, depth, &CreateSchemaStmt{}, createSchemaStmtField)
-}
-
-func createSchemaStmtField(x *CreateSchemaStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // schemaname
-		x.Schemaname, b, err = consumeString(wt, b)
-	case 2: // authrole
-		x.Authrole, b, err = message(wt, b, depth, x.Authrole != nil, decodeRoleSpec)
-	case 3: // schema_elts
-		x.SchemaElts, b, err = appendMessage(wt, b, depth, x.SchemaElts, decodeNode)
-	case 4: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTableStmt(b []byte, depth int) (*AlterTableStmt, error) {
-	return decodeMessage(b, depth, &AlterTableStmt{}, alterTableStmtField)
-}
-
-func alterTableStmtField(x *AlterTableStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // cmds
-		x.Cmds, b, err = appendMessage(wt, b, depth, x.Cmds, decodeNode)
-	case 3: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 4: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeReplicaIdentityStmt(b []byte, depth int) (*ReplicaIdentityStmt, error) {
-	return decodeMessage(b, depth, &ReplicaIdentityStmt{}, replicaIdentityStmtField)
-}
-
-func replicaIdentityStmtField(x *ReplicaIdentityStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // identity_type
-		x.IdentityType, b, err = consumeString(wt, b)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTableCmd(b []byte, depth int) (*AlterTableCmd, error) {
-	return decodeMessage(b, depth, &AlterTableCmd{}, alterTableCmdField)
-}
-
-func alterTableCmdField(x *AlterTableCmd, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // subtype
-		x.Subtype, b, err = consumeVarint[AlterTableType](wt, b)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 3: // num
-		x.Num, b, err = consumeVarint[int32](wt, b)
-	case 4: // newowner
-		x.Newowner, b, err = message(wt, b, depth, x.Newowner != nil, decodeRoleSpec)
-	case 5: // def
-		x.Def, b, err = message(wt, b, depth, x.Def != nil, decodeNode)
-	case 6: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	case 7: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	case 8: // recurse
-		x.Recurse, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterCollationStmt(b []byte, depth int) (*AlterCollationStmt, error) {
-	return decodeMessage(b, depth, &AlterCollationStmt{}, alterCollationStmtField)
-}
-
-func alterCollationStmtField(x *AlterCollationStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // collname
-		x.Collname, b, err = appendMessage(wt, b, depth, x.Collname, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterDomainStmt(b []byte, depth int) (*AlterDomainStmt, error) {
-	return decodeMessage(b, depth, &AlterDomainStmt{}, alterDomainStmtField)
-}
-
-func alterDomainStmtField(x *AlterDomainStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // subtype
-		x.Subtype, b, err = consumeString(wt, b)
-	case 2: // type_name
-		x.TypeName, b, err = appendMessage(wt, b, depth, x.TypeName, decodeNode)
-	case 3: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 4: // def
-		x.Def, b, err = message(wt, b, depth, x.Def != nil, decodeNode)
-	case 5: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	case 6: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeGrantStmt(b []byte, depth int) (*GrantStmt, error) {
-	return decodeMessage(b, depth, &GrantStmt{}, grantStmtField)
-}
-
-func grantStmtField(x *GrantStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // is_grant
-		x.IsGrant, b, err = consumeBool(wt, b)
-	case 2: // targtype
-		x.Targtype, b, err = consumeVarint[GrantTargetType](wt, b)
-	case 3: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 4: // objects
-		x.Objects, b, err = appendMessage(wt, b, depth, x.Objects, decodeNode)
-	case 5: // privileges
-		x.Privileges, b, err = appendMessage(wt, b, depth, x.Privileges, decodeNode)
-	case 6: // grantees
-		x.Grantees, b, err = appendMessage(wt, b, depth, x.Grantees, decodeNode)
-	case 7: // grant_option
-		x.GrantOption, b, err = consumeBool(wt, b)
-	case 8: // grantor
-		x.Grantor, b, err = message(wt, b, depth, x.Grantor != nil, decodeRoleSpec)
-	case 9: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeObjectWithArgs(b []byte, depth int) (*ObjectWithArgs, error) {
-	return decodeMessage(b, depth, &ObjectWithArgs{}, objectWithArgsField)
-}
-
-func objectWithArgsField(x *ObjectWithArgs, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // objname
-		x.Objname, b, err = appendMessage(wt, b, depth, x.Objname, decodeNode)
-	case 2: // objargs
-		x.Objargs, b, err = appendMessage(wt, b, depth, x.Objargs, decodeNode)
-	case 3: // objfuncargs
-		x.Objfuncargs, b, err = appendMessage(wt, b, depth, x.Objfuncargs, decodeNode)
-	case 4: // args_unspecified
-		x.ArgsUnspecified, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAccessPriv(b []byte, depth int) (*AccessPriv, error) {
-	return decodeMessage(b, depth, &AccessPriv{}, accessPrivField)
-}
-
-func accessPrivField(x *AccessPriv, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // priv_name
-		x.PrivName, b, err = consumeString(wt, b)
-	case 2: // cols
-		x.Cols, b, err = appendMessage(wt, b, depth, x.Cols, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeGrantRoleStmt(b []byte, depth int) (*GrantRoleStmt, error) {
-	return decodeMessage(b, depth, &GrantRoleStmt{}, grantRoleStmtField)
-}
-
-func grantRoleStmtField(x *GrantRoleStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // granted_roles
-		x.GrantedRoles, b, err = appendMessage(wt, b, depth, x.GrantedRoles, decodeNode)
-	case 2: // grantee_roles
-		x.GranteeRoles, b, err = appendMessage(wt, b, depth, x.GranteeRoles, decodeNode)
-	case 3: // is_grant
-		x.IsGrant, b, err = consumeBool(wt, b)
-	case 4: // opt
-		x.Opt, b, err = appendMessage(wt, b, depth, x.Opt, decodeNode)
-	case 5: // grantor
-		x.Grantor, b, err = message(wt, b, depth, x.Grantor != nil, decodeRoleSpec)
-	case 6: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterDefaultPrivilegesStmt(b []byte, depth int) (*AlterDefaultPrivilegesStmt, error) {
-	return decodeMessage(b, depth, &AlterDefaultPrivilegesStmt{}, alterDefaultPrivilegesStmtField)
-}
-
-func alterDefaultPrivilegesStmtField(x *AlterDefaultPrivilegesStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 2: // action
-		x.Action, b, err = message(wt, b, depth, x.Action != nil, decodeGrantStmt)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCopyStmt(b []byte, depth int) (*CopyStmt, error) {
-	return decodeMessage(b, depth, &CopyStmt{}, copyStmtField)
-}
-
-func copyStmtField(x *CopyStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	case 3: // attlist
-		x.Attlist, b, err = appendMessage(wt, b, depth, x.Attlist, decodeNode)
-	case 4: // is_from
-		x.IsFrom, b, err = consumeBool(wt, b)
-	case 5: // is_program
-		x.IsProgram, b, err = consumeBool(wt, b)
-	case 6: // filename
-		x.Filename, b, err = consumeString(wt, b)
-	case 7: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 8: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeVariableSetStmt(b []byte, depth int) (*VariableSetStmt, error) {
-	return decodeMessage(b, depth, &VariableSetStmt{}, variableSetStmtField)
-}
-
-func variableSetStmtField(x *VariableSetStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[VariableSetKind](wt, b)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 3: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 4: // is_local
-		x.IsLocal, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeVariableShowStmt(b []byte, depth int) (*VariableShowStmt, error) {
-	return decodeMessage(b, depth, &VariableShowStmt{}, variableShowStmtField)
-}
-
-func variableShowStmtField(x *VariableShowStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateStmt(b []byte, depth int) (*CreateStmt, error) {
-	return decodeMessage(b, depth, &CreateStmt{}, createStmtField)
-}
-
-func createStmtField(x *CreateStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // table_elts
-		x.TableElts, b, err = appendMessage(wt, b, depth, x.TableElts, decodeNode)
-	case 3: // inh_relations
-		x.InhRelations, b, err = appendMessage(wt, b, depth, x.InhRelations, decodeNode)
-	case 4: // partbound
-		x.Partbound, b, err = message(wt, b, depth, x.Partbound != nil, decodePartitionBoundSpec)
-	case 5: // partspec
-		x.Partspec, b, err = message(wt, b, depth, x.Partspec != nil, decodePartitionSpec)
-	case 6: // of_typename
-		x.OfTypename, b, err = message(wt, b, depth, x.OfTypename != nil, decodeTypeName)
-	case 7: // constraints
-		x.Constraints, b, err = appendMessage(wt, b, depth, x.Constraints, decodeNode)
-	case 8: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 9: // oncommit
-		x.Oncommit, b, err = consumeVarint[OnCommitAction](wt, b)
-	case 10: // tablespacename
-		x.Tablespacename, b, err = consumeString(wt, b)
-	case 11: // access_method
-		x.AccessMethod, b, err = consumeString(wt, b)
-	case 12: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeConstraint(b []byte, depth int) (*Constraint, error) {
-	return decodeMessage(b, depth, &Constraint{}, constraintField)
-}
-
-func constraintField(x *Constraint, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // contype
-		x.Contype, b, err = consumeVarint[ConstrType](wt, b)
-	case 2: // conname
-		x.Conname, b, err = consumeString(wt, b)
-	case 3: // deferrable
-		x.Deferrable, b, err = consumeBool(wt, b)
-	case 4: // initdeferred
-		x.Initdeferred, b, err = consumeBool(wt, b)
-	case 5: // skip_validation
-		x.SkipValidation, b, err = consumeBool(wt, b)
-	case 6: // initially_valid
-		x.InitiallyValid, b, err = consumeBool(wt, b)
-	case 7: // is_no_inherit
-		x.IsNoInherit, b, err = consumeBool(wt, b)
-	case 8: // raw_expr
-		x.RawExpr, b, err = message(wt, b, depth, x.RawExpr != nil, decodeNode)
-	case 9: // cooked_expr
-		x.CookedExpr, b, err = consumeString(wt, b)
-	case 10: // generated_when
-		x.GeneratedWhen, b, err = consumeString(wt, b)
-	case 11: // inhcount
-		x.Inhcount, b, err = consumeVarint[int32](wt, b)
-	case 12: // nulls_not_distinct
-		x.NullsNotDistinct, b, err = consumeBool(wt, b)
-	case 13: // keys
-		x.Keys, b, err = appendMessage(wt, b, depth, x.Keys, decodeNode)
-	case 14: // including
-		x.Including, b, err = appendMessage(wt, b, depth, x.Including, decodeNode)
-	case 15: // exclusions
-		x.Exclusions, b, err = appendMessage(wt, b, depth, x.Exclusions, decodeNode)
-	case 16: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 17: // indexname
-		x.Indexname, b, err = consumeString(wt, b)
-	case 18: // indexspace
-		x.Indexspace, b, err = consumeString(wt, b)
-	case 19: // reset_default_tblspc
-		x.ResetDefaultTblspc, b, err = consumeBool(wt, b)
-	case 20: // access_method
-		x.AccessMethod, b, err = consumeString(wt, b)
-	case 21: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 22: // pktable
-		x.Pktable, b, err = message(wt, b, depth, x.Pktable != nil, decodeRangeVar)
-	case 23: // fk_attrs
-		x.FkAttrs, b, err = appendMessage(wt, b, depth, x.FkAttrs, decodeNode)
-	case 24: // pk_attrs
-		x.PkAttrs, b, err = appendMessage(wt, b, depth, x.PkAttrs, decodeNode)
-	case 25: // fk_matchtype
-		x.FkMatchtype, b, err = consumeString(wt, b)
-	case 26: // fk_upd_action
-		x.FkUpdAction, b, err = consumeString(wt, b)
-	case 27: // fk_del_action
-		x.FkDelAction, b, err = consumeString(wt, b)
-	case 28: // fk_del_set_cols
-		x.FkDelSetCols, b, err = appendMessage(wt, b, depth, x.FkDelSetCols, decodeNode)
-	case 29: // old_conpfeqop
-		x.OldConpfeqop, b, err = appendMessage(wt, b, depth, x.OldConpfeqop, decodeNode)
-	case 30: // old_pktable_oid
-		x.OldPktableOid, b, err = consumeVarint[uint32](wt, b)
-	case 31: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateTableSpaceStmt(b []byte, depth int) (*CreateTableSpaceStmt, error) {
-	return decodeMessage(b, depth, &CreateTableSpaceStmt{}, createTableSpaceStmtField)
-}
-
-func createTableSpaceStmtField(x *CreateTableSpaceStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // tablespacename
-		x.Tablespacename, b, err = consumeString(wt, b)
-	case 2: // owner
-		x.Owner, b, err = message(wt, b, depth, x.Owner != nil, decodeRoleSpec)
-	case 3: // location
-		x.Location, b, err = consumeString(wt, b)
-	case 4: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropTableSpaceStmt(b []byte, depth int) (*DropTableSpaceStmt, error) {
-	return decodeMessage(b, depth, &DropTableSpaceStmt{}, dropTableSpaceStmtField)
-}
-
-func dropTableSpaceStmtField(x *DropTableSpaceStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // tablespacename
-		x.Tablespacename, b, err = consumeString(wt, b)
-	case 2: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTableSpaceOptionsStmt(b []byte, depth int) (*AlterTableSpaceOptionsStmt, error) {
-	return decodeMessage(b, depth, &AlterTableSpaceOptionsStmt{}, alterTableSpaceOptionsStmtField)
-}
-
-func alterTableSpaceOptionsStmtField(x *AlterTableSpaceOptionsStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // tablespacename
-		x.Tablespacename, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // is_reset
-		x.IsReset, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTableMoveAllStmt(b []byte, depth int) (*AlterTableMoveAllStmt, error) {
-	return decodeMessage(b, depth, &AlterTableMoveAllStmt{}, alterTableMoveAllStmtField)
-}
-
-func alterTableMoveAllStmtField(x *AlterTableMoveAllStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // orig_tablespacename
-		x.OrigTablespacename, b, err = consumeString(wt, b)
-	case 2: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 3: // roles
-		x.Roles, b, err = appendMessage(wt, b, depth, x.Roles, decodeNode)
-	case 4: // new_tablespacename
-		x.NewTablespacename, b, err = consumeString(wt, b)
-	case 5: // nowait
-		x.Nowait, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateExtensionStmt(b []byte, depth int) (*CreateExtensionStmt, error) {
-	return decodeMessage(b, depth, &CreateExtensionStmt{}, createExtensionStmtField)
-}
-
-func createExtensionStmtField(x *CreateExtensionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // extname
-		x.Extname, b, err = consumeString(wt, b)
-	case 2: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterExtensionStmt(b []byte, depth int) (*AlterExtensionStmt, error) {
-	return decodeMessage(b, depth, &AlterExtensionStmt{}, alterExtensionStmtField)
-}
-
-func alterExtensionStmtField(x *AlterExtensionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // extname
-		x.Extname, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterExtensionContentsStmt(b []byte, depth int) (*AlterExtensionContentsStmt, error) {
-	return decodeMessage(b, depth, &AlterExtensionContentsStmt{}, alterExtensionContentsStmtField)
-}
-
-func alterExtensionContentsStmtField(x *AlterExtensionContentsStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // extname
-		x.Extname, b, err = consumeString(wt, b)
-	case 2: // action
-		x.Action, b, err = consumeVarint[int32](wt, b)
-	case 3: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 4: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateFdwStmt(b []byte, depth int) (*CreateFdwStmt, error) {
-	return decodeMessage(b, depth, &CreateFdwStmt{}, createFdwStmtField)
-}
-
-func createFdwStmtField(x *CreateFdwStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // fdwname
-		x.Fdwname, b, err = consumeString(wt, b)
-	case 2: // func_options
-		x.FuncOptions, b, err = appendMessage(wt, b, depth, x.FuncOptions, decodeNode)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterFdwStmt(b []byte, depth int) (*AlterFdwStmt, error) {
-	return decodeMessage(b, depth, &AlterFdwStmt{}, alterFdwStmtField)
-}
-
-func alterFdwStmtField(x *AlterFdwStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // fdwname
-		x.Fdwname, b, err = consumeString(wt, b)
-	case 2: // func_options
-		x.FuncOptions, b, err = appendMessage(wt, b, depth, x.FuncOptions, decodeNode)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateForeignServerStmt(b []byte, depth int) (*CreateForeignServerStmt, error) {
-	return decodeMessage(b, depth, &CreateForeignServerStmt{}, createForeignServerStmtField)
-}
-
-func createForeignServerStmtField(x *CreateForeignServerStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // servername
-		x.Servername, b, err = consumeString(wt, b)
-	case 2: // servertype
-		x.Servertype, b, err = consumeString(wt, b)
-	case 3: // version
-		x.Version, b, err = consumeString(wt, b)
-	case 4: // fdwname
-		x.Fdwname, b, err = consumeString(wt, b)
-	case 5: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	case 6: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterForeignServerStmt(b []byte, depth int) (*AlterForeignServerStmt, error) {
-	return decodeMessage(b, depth, &AlterForeignServerStmt{}, alterForeignServerStmtField)
-}
-
-func alterForeignServerStmtField(x *AlterForeignServerStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // servername
-		x.Servername, b, err = consumeString(wt, b)
-	case 2: // version
-		x.Version, b, err = consumeString(wt, b)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 4: // has_version
-		x.HasVersion, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateForeignTableStmt(b []byte, depth int) (*CreateForeignTableStmt, error) {
-	return decodeMessage(b, depth, &CreateForeignTableStmt{}, createForeignTableStmtField)
-}
-
-func createForeignTableStmtField(x *CreateForeignTableStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // base_stmt
-		x.BaseStmt, b, err = message(wt, b, depth, x.BaseStmt != nil, decodeCreateStmt)
-	case 2: // servername
-		x.Servername, b, err = consumeString(wt, b)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateUserMappingStmt(b []byte, depth int) (*CreateUserMappingStmt, error) {
-	return decodeMessage(b, depth, &CreateUserMappingStmt{}, createUserMappingStmtField)
-}
-
-func createUserMappingStmtField(x *CreateUserMappingStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // user
-		x.User, b, err = message(wt, b, depth, x.User != nil, decodeRoleSpec)
-	case 2: // servername
-		x.Servername, b, err = consumeString(wt, b)
-	case 3: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	case 4: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterUserMappingStmt(b []byte, depth int) (*AlterUserMappingStmt, error) {
-	return decodeMessage(b, depth, &AlterUserMappingStmt{}, alterUserMappingStmtField)
-}
-
-func alterUserMappingStmtField(x *AlterUserMappingStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // user
-		x.User, b, err = message(wt, b, depth, x.User != nil, decodeRoleSpec)
-	case 2: // servername
-		x.Servername, b, err = consumeString(wt, b)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropUserMappingStmt(b []byte, depth int) (*DropUserMappingStmt, error) {
-	return decodeMessage(b, depth, &DropUserMappingStmt{}, dropUserMappingStmtField)
-}
-
-func dropUserMappingStmtField(x *DropUserMappingStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // user
-		x.User, b, err = message(wt, b, depth, x.User != nil, decodeRoleSpec)
-	case 2: // servername
-		x.Servername, b, err = consumeString(wt, b)
-	case 3: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeImportForeignSchemaStmt(b []byte, depth int) (*ImportForeignSchemaStmt, error) {
-	return decodeMessage(b, depth, &ImportForeignSchemaStmt{}, importForeignSchemaStmtField)
-}
-
-func importForeignSchemaStmtField(x *ImportForeignSchemaStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // server_name
-		x.ServerName, b, err = consumeString(wt, b)
-	case 2: // remote_schema
-		x.RemoteSchema, b, err = consumeString(wt, b)
-	case 3: // local_schema
-		x.LocalSchema, b, err = consumeString(wt, b)
-	case 4: // list_type
-		x.ListType, b, err = consumeVarint[ImportForeignSchemaType](wt, b)
-	case 5: // table_list
-		x.TableList, b, err = appendMessage(wt, b, depth, x.TableList, decodeNode)
-	case 6: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreatePolicyStmt(b []byte, depth int) (*CreatePolicyStmt, error) {
-	return decodeMessage(b, depth, &CreatePolicyStmt{}, createPolicyStmtField)
-}
-
-func createPolicyStmtField(x *CreatePolicyStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // policy_name
-		x.PolicyName, b, err = consumeString(wt, b)
-	case 2: // table
-		x.Table, b, err = message(wt, b, depth, x.Table != nil, decodeRangeVar)
-	case 3: // cmd_name
-		x.CmdName, b, err = consumeString(wt, b)
-	case 4: // permissive
-		x.Permissive, b, err = consumeBool(wt, b)
-	case 5: // roles
-		x.Roles, b, err = appendMessage(wt, b, depth, x.Roles, decodeNode)
-	case 6: // qual
-		x.Qual, b, err = message(wt, b, depth, x.Qual != nil, decodeNode)
-	case 7: // with_check
-		x.WithCheck, b, err = message(wt, b, depth, x.WithCheck != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterPolicyStmt(b []byte, depth int) (*AlterPolicyStmt, error) {
-	return decodeMessage(b, depth, &AlterPolicyStmt{}, alterPolicyStmtField)
-}
-
-func alterPolicyStmtField(x *AlterPolicyStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // policy_name
-		x.PolicyName, b, err = consumeString(wt, b)
-	case 2: // table
-		x.Table, b, err = message(wt, b, depth, x.Table != nil, decodeRangeVar)
-	case 3: // roles
-		x.Roles, b, err = appendMessage(wt, b, depth, x.Roles, decodeNode)
-	case 4: // qual
-		x.Qual, b, err = message(wt, b, depth, x.Qual != nil, decodeNode)
-	case 5: // with_check
-		x.WithCheck, b, err = message(wt, b, depth, x.WithCheck != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateAmStmt(b []byte, depth int) (*CreateAmStmt, error) {
-	return decodeMessage(b, depth, &CreateAmStmt{}, createAmStmtField)
-}
-
-func createAmStmtField(x *CreateAmStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // amname
-		x.Amname, b, err = consumeString(wt, b)
-	case 2: // handler_name
-		x.HandlerName, b, err = appendMessage(wt, b, depth, x.HandlerName, decodeNode)
-	case 3: // amtype
-		x.Amtype, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateTrigStmt(b []byte, depth int) (*CreateTrigStmt, error) {
-	return decodeMessage(b, depth, &CreateTrigStmt{}, createTrigStmtField)
-}
-
-func createTrigStmtField(x *CreateTrigStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	case 2: // isconstraint
-		x.Isconstraint, b, err = consumeBool(wt, b)
-	case 3: // trigname
-		x.Trigname, b, err = consumeString(wt, b)
-	case 4: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 5: // funcname
-		x.Funcname, b, err = appendMessage(wt, b, depth, x.Funcname, decodeNode)
-	case 6: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 7: // row
-		x.Row, b, err = consumeBool(wt, b)
-	case 8: // timing
-		x.Timing, b, err = consumeVarint[int32](wt, b)
-	case 9: // events
-		x.Events, b, err = consumeVarint[int32](wt, b)
-	case 10: // columns
-		x.Columns, b, err = appendMessage(wt, b, depth, x.Columns, decodeNode)
-	case 11: // when_clause
-		x.WhenClause, b, err = message(wt, b, depth, x.WhenClause != nil, decodeNode)
-	case 12: // transition_rels
-		x.TransitionRels, b, err = appendMessage(wt, b, depth, x.TransitionRels, decodeNode)
-	case 13: // deferrable
-		x.Deferrable, b, err = consumeBool(wt, b)
-	case 14: // initdeferred
-		x.Initdeferred, b, err = consumeBool(wt, b)
-	case 15: // constrrel
-		x.Constrrel, b, err = message(wt, b, depth, x.Constrrel != nil, decodeRangeVar)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateEventTrigStmt(b []byte, depth int) (*CreateEventTrigStmt, error) {
-	return decodeMessage(b, depth, &CreateEventTrigStmt{}, createEventTrigStmtField)
-}
-
-func createEventTrigStmtField(x *CreateEventTrigStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // trigname
-		x.Trigname, b, err = consumeString(wt, b)
-	case 2: // eventname
-		x.Eventname, b, err = consumeString(wt, b)
-	case 3: // whenclause
-		x.Whenclause, b, err = appendMessage(wt, b, depth, x.Whenclause, decodeNode)
-	case 4: // funcname
-		x.Funcname, b, err = appendMessage(wt, b, depth, x.Funcname, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterEventTrigStmt(b []byte, depth int) (*AlterEventTrigStmt, error) {
-	return decodeMessage(b, depth, &AlterEventTrigStmt{}, alterEventTrigStmtField)
-}
-
-func alterEventTrigStmtField(x *AlterEventTrigStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // trigname
-		x.Trigname, b, err = consumeString(wt, b)
-	case 2: // tgenabled
-		x.Tgenabled, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreatePLangStmt(b []byte, depth int) (*CreatePLangStmt, error) {
-	return decodeMessage(b, depth, &CreatePLangStmt{}, createPLangStmtField)
-}
-
-func createPLangStmtField(x *CreatePLangStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	case 2: // plname
-		x.Plname, b, err = consumeString(wt, b)
-	case 3: // plhandler
-		x.Plhandler, b, err = appendMessage(wt, b, depth, x.Plhandler, decodeNode)
-	case 4: // plinline
-		x.Plinline, b, err = appendMessage(wt, b, depth, x.Plinline, decodeNode)
-	case 5: // plvalidator
-		x.Plvalidator, b, err = appendMessage(wt, b, depth, x.Plvalidator, decodeNode)
-	case 6: // pltrusted
-		x.Pltrusted, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateRoleStmt(b []byte, depth int) (*CreateRoleStmt, error) {
-	return decodeMessage(b, depth, &CreateRoleStmt{}, createRoleStmtField)
-}
-
-func createRoleStmtField(x *CreateRoleStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // stmt_type
-		x.StmtType, b, err = consumeVarint[RoleStmtType](wt, b)
-	case 2: // role
-		x.Role, b, err = consumeString(wt, b)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterRoleStmt(b []byte, depth int) (*AlterRoleStmt, error) {
-	return decodeMessage(b, depth, &AlterRoleStmt{}, alterRoleStmtField)
-}
-
-func alterRoleStmtField(x *AlterRoleStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // role
-		x.Role, b, err = message(wt, b, depth, x.Role != nil, decodeRoleSpec)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // action
-		x.Action, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterRoleSetStmt(b []byte, depth int) (*AlterRoleSetStmt, error) {
-	return decodeMessage(b, depth, &AlterRoleSetStmt{}, alterRoleSetStmtField)
-}
-
-func alterRoleSetStmtField(x *AlterRoleSetStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // role
-		x.Role, b, err = message(wt, b, depth, x.Role != nil, decodeRoleSpec)
-	case 2: // database
-		x.Database, b, err = consumeString(wt, b)
-	case 3: // setstmt
-		x.Setstmt, b, err = message(wt, b, depth, x.Setstmt != nil, decodeVariableSetStmt)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropRoleStmt(b []byte, depth int) (*DropRoleStmt, error) {
-	return decodeMessage(b, depth, &DropRoleStmt{}, dropRoleStmtField)
-}
-
-func dropRoleStmtField(x *DropRoleStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // roles
-		x.Roles, b, err = appendMessage(wt, b, depth, x.Roles, decodeNode)
-	case 2: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateSeqStmt(b []byte, depth int) (*CreateSeqStmt, error) {
-	return decodeMessage(b, depth, &CreateSeqStmt{}, createSeqStmtField)
-}
-
-func createSeqStmtField(x *CreateSeqStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // sequence
-		x.Sequence, b, err = message(wt, b, depth, x.Sequence != nil, decodeRangeVar)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // owner_id
-		x.OwnerId, b, err = consumeVarint[uint32](wt, b)
-	case 4: // for_identity
-		x.ForIdentity, b, err = consumeBool(wt, b)
-	case 5: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterSeqStmt(b []byte, depth int) (*AlterSeqStmt, error) {
-	return decodeMessage(b, depth, &AlterSeqStmt{}, alterSeqStmtField)
-}
-
-func alterSeqStmtField(x *AlterSeqStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // sequence
-		x.Sequence, b, err = message(wt, b, depth, x.Sequence != nil, decodeRangeVar)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // for_identity
-		x.ForIdentity, b, err = consumeBool(wt, b)
-	case 4: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDefineStmt(b []byte, depth int) (*DefineStmt, error) {
-	return decodeMessage(b, depth, &DefineStmt{}, defineStmtField)
-}
-
-func defineStmtField(x *DefineStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // oldstyle
-		x.Oldstyle, b, err = consumeBool(wt, b)
-	case 3: // defnames
-		x.Defnames, b, err = appendMessage(wt, b, depth, x.Defnames, decodeNode)
-	case 4: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	case 5: // definition
-		x.Definition, b, err = appendMessage(wt, b, depth, x.Definition, decodeNode)
-	case 6: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	case 7: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateDomainStmt(b []byte, depth int) (*CreateDomainStmt, error) {
-	return decodeMessage(b, depth, &CreateDomainStmt{}, createDomainStmtField)
-}
-
-func createDomainStmtField(x *CreateDomainStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // domainname
-		x.Domainname, b, err = appendMessage(wt, b, depth, x.Domainname, decodeNode)
-	case 2: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 3: // coll_clause
-		x.CollClause, b, err = message(wt, b, depth, x.CollClause != nil, decodeCollateClause)
-	case 4: // constraints
-		x.Constraints, b, err = appendMessage(wt, b, depth, x.Constraints, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateOpClassStmt(b []byte, depth int) (*CreateOpClassStmt, error) {
-	return decodeMessage(b, depth, &CreateOpClassStmt{}, createOpClassStmtField)
-}
-
-func createOpClassStmtField(x *CreateOpClassStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // opclassname
-		x.Opclassname, b, err = appendMessage(wt, b, depth, x.Opclassname, decodeNode)
-	case 2: // opfamilyname
-		x.Opfamilyname, b, err = appendMessage(wt, b, depth, x.Opfamilyname, decodeNode)
-	case 3: // amname
-		x.Amname, b, err = consumeString(wt, b)
-	case 4: // datatype
-		x.Datatype, b, err = message(wt, b, depth, x.Datatype != nil, decodeTypeName)
-	case 5: // items
-		x.Items, b, err = appendMessage(wt, b, depth, x.Items, decodeNode)
-	case 6: // is_default
-		x.IsDefault, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateOpClassItem(b []byte, depth int) (*CreateOpClassItem, error) {
-	return decodeMessage(b, depth, &CreateOpClassItem{}, createOpClassItemField)
-}
-
-func createOpClassItemField(x *CreateOpClassItem, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // itemtype
-		x.Itemtype, b, err = consumeVarint[int32](wt, b)
-	case 2: // name
-		x.Name, b, err = message(wt, b, depth, x.Name != nil, decodeObjectWithArgs)
-	case 3: // number
-		x.Number, b, err = consumeVarint[int32](wt, b)
-	case 4: // order_family
-		x.OrderFamily, b, err = appendMessage(wt, b, depth, x.OrderFamily, decodeNode)
-	case 5: // class_args
-		x.ClassArgs, b, err = appendMessage(wt, b, depth, x.ClassArgs, decodeNode)
-	case 6: // storedtype
-		x.Storedtype, b, err = message(wt, b, depth, x.Storedtype != nil, decodeTypeName)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateOpFamilyStmt(b []byte, depth int) (*CreateOpFamilyStmt, error) {
-	return decodeMessage(b, depth, &CreateOpFamilyStmt{}, createOpFamilyStmtField)
-}
-
-func createOpFamilyStmtField(x *CreateOpFamilyStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // opfamilyname
-		x.Opfamilyname, b, err = appendMessage(wt, b, depth, x.Opfamilyname, decodeNode)
-	case 2: // amname
-		x.Amname, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterOpFamilyStmt(b []byte, depth int) (*AlterOpFamilyStmt, error) {
-	return decodeMessage(b, depth, &AlterOpFamilyStmt{}, alterOpFamilyStmtField)
-}
-
-func alterOpFamilyStmtField(x *AlterOpFamilyStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // opfamilyname
-		x.Opfamilyname, b, err = appendMessage(wt, b, depth, x.Opfamilyname, decodeNode)
-	case 2: // amname
-		x.Amname, b, err = consumeString(wt, b)
-	case 3: // is_drop
-		x.IsDrop, b, err = consumeBool(wt, b)
-	case 4: // items
-		x.Items, b, err = appendMessage(wt, b, depth, x.Items, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropStmt(b []byte, depth int) (*DropStmt, error) {
-	return decodeMessage(b, depth, &DropStmt{}, dropStmtField)
-}
-
-func dropStmtField(x *DropStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // objects
-		x.Objects, b, err = appendMessage(wt, b, depth, x.Objects, decodeNode)
-	case 2: // remove_type
-		x.RemoveType, b, err = consumeVarint[ObjectType](wt, b)
-	case 3: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	case 4: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	case 5: // concurrent
-		x.Concurrent, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTruncateStmt(b []byte, depth int) (*TruncateStmt, error) {
-	return decodeMessage(b, depth, &TruncateStmt{}, truncateStmtField)
-}
-
-func truncateStmtField(x *TruncateStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relations
-		x.Relations, b, err = appendMessage(wt, b, depth, x.Relations, decodeNode)
-	case 2: // restart_seqs
-		x.RestartSeqs, b, err = consumeBool(wt, b)
-	case 3: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCommentStmt(b []byte, depth int) (*CommentStmt, error) {
-	return decodeMessage(b, depth, &CommentStmt{}, commentStmtField)
-}
-
-func commentStmtField(x *CommentStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	case 3: // comment
-		x.Comment, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeSecLabelStmt(b []byte, depth int) (*SecLabelStmt, error) {
-	return decodeMessage(b, depth, &SecLabelStmt{}, secLabelStmtField)
-}
-
-func secLabelStmtField(x *SecLabelStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	case 3: // provider
-		x.Provider, b, err = consumeString(wt, b)
-	case 4: // label
-		x.Label, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDeclareCursorStmt(b []byte, depth int) (*DeclareCursorStmt, error) {
-	return decodeMessage(b, depth, &DeclareCursorStmt{}, declareCursorStmtField)
-}
-
-func declareCursorStmtField(x *DeclareCursorStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // portalname
-		x.Portalname, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = consumeVarint[int32](wt, b)
-	case 3: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeClosePortalStmt(b []byte, depth int) (*ClosePortalStmt, error) {
-	return decodeMessage(b, depth, &ClosePortalStmt{}, closePortalStmtField)
-}
-
-func closePortalStmtField(x *ClosePortalStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // portalname
-		x.Portalname, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFetchStmt(b []byte, depth int) (*FetchStmt, error) {
-	return decodeMessage(b, depth, &FetchStmt{}, fetchStmtField)
-}
-
-func fetchStmtField(x *FetchStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // direction
-		x.Direction, b, err = consumeVarint[FetchDirection](wt, b)
-	case 2: // how_many
-		x.HowMany, b, err = consumeVarint[int64](wt, b)
-	case 3: // portalname
-		x.Portalname, b, err = consumeString(wt, b)
-	case 4: // ismove
-		x.Ismove, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeIndexStmt(b []byte, depth int) (*IndexStmt, error) {
-	return decodeMessage(b, depth, &IndexStmt{}, indexStmtField)
-}
-
-func indexStmtField(x *IndexStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // idxname
-		x.Idxname, b, err = consumeString(wt, b)
-	case 2: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 3: // access_method
-		x.AccessMethod, b, err = consumeString(wt, b)
-	case 4: // table_space
-		x.TableSpace, b, err = consumeString(wt, b)
-	case 5: // index_params
-		x.IndexParams, b, err = appendMessage(wt, b, depth, x.IndexParams, decodeNode)
-	case 6: // index_including_params
-		x.IndexIncludingParams, b, err = appendMessage(wt, b, depth, x.IndexIncludingParams, decodeNode)
-	case 7: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 8: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 9: // exclude_op_names
-		x.ExcludeOpNames, b, err = appendMessage(wt, b, depth, x.ExcludeOpNames, decodeNode)
-	case 10: // idxcomment
-		x.Idxcomment, b, err = consumeString(wt, b)
-	case 11: // index_oid
-		x.IndexOid, b, err = consumeVarint[uint32](wt, b)
-	case 12: // old_number
-		x.OldNumber, b, err = consumeVarint[uint32](wt, b)
-	case 13: // old_create_subid
-		x.OldCreateSubid, b, err = consumeVarint[uint32](wt, b)
-	case 14: // old_first_relfilelocator_subid
-		x.OldFirstRelfilelocatorSubid, b, err = consumeVarint[uint32](wt, b)
-	case 15: // unique
-		x.Unique, b, err = consumeBool(wt, b)
-	case 16: // nulls_not_distinct
-		x.NullsNotDistinct, b, err = consumeBool(wt, b)
-	case 17: // primary
-		x.Primary, b, err = consumeBool(wt, b)
-	case 18: // isconstraint
-		x.Isconstraint, b, err = consumeBool(wt, b)
-	case 19: // deferrable
-		x.Deferrable, b, err = consumeBool(wt, b)
-	case 20: // initdeferred
-		x.Initdeferred, b, err = consumeBool(wt, b)
-	case 21: // transformed
-		x.Transformed, b, err = consumeBool(wt, b)
-	case 22: // concurrent
-		x.Concurrent, b, err = consumeBool(wt, b)
-	case 23: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	case 24: // reset_default_tblspc
-		x.ResetDefaultTblspc, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateStatsStmt(b []byte, depth int) (*CreateStatsStmt, error) {
-	return decodeMessage(b, depth, &CreateStatsStmt{}, createStatsStmtField)
-}
-
-func createStatsStmtField(x *CreateStatsStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // defnames
-		x.Defnames, b, err = appendMessage(wt, b, depth, x.Defnames, decodeNode)
-	case 2: // stat_types
-		x.StatTypes, b, err = appendMessage(wt, b, depth, x.StatTypes, decodeNode)
-	case 3: // exprs
-		x.Exprs, b, err = appendMessage(wt, b, depth, x.Exprs, decodeNode)
-	case 4: // relations
-		x.Relations, b, err = appendMessage(wt, b, depth, x.Relations, decodeNode)
-	case 5: // stxcomment
-		x.Stxcomment, b, err = consumeString(wt, b)
-	case 6: // transformed
-		x.Transformed, b, err = consumeBool(wt, b)
-	case 7: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeStatsElem(b []byte, depth int) (*StatsElem, error) {
-	return decodeMessage(b, depth, &StatsElem{}, statsElemField)
-}
-
-func statsElemField(x *StatsElem, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // expr
-		x.Expr, b, err = message(wt, b, depth, x.Expr != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterStatsStmt(b []byte, depth int) (*AlterStatsStmt, error) {
-	return decodeMessage(b, depth, &AlterStatsStmt{}, alterStatsStmtField)
-}
-
-func alterStatsStmtField(x *AlterStatsStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // defnames
-		x.Defnames, b, err = appendMessage(wt, b, depth, x.Defnames, decodeNode)
-	case 2: // stxstattarget
-		x.Stxstattarget, b, err = message(wt, b, depth, x.Stxstattarget != nil, decodeNode)
-	case 3: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateFunctionStmt(b []byte, depth int) (*CreateFunctionStmt, error) {
-	return decodeMessage(b, depth, &CreateFunctionStmt{}, createFunctionStmtField)
-}
-
-func createFunctionStmtField(x *CreateFunctionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // is_procedure
-		x.IsProcedure, b, err = consumeBool(wt, b)
-	case 2: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	case 3: // funcname
-		x.Funcname, b, err = appendMessage(wt, b, depth, x.Funcname, decodeNode)
-	case 4: // parameters
-		x.Parameters, b, err = appendMessage(wt, b, depth, x.Parameters, decodeNode)
-	case 5: // return_type
-		x.ReturnType, b, err = message(wt, b, depth, x.ReturnType != nil, decodeTypeName)
-	case 6: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 7: // sql_body
-		x.SqlBody, b, err = message(wt, b, depth, x.SqlBody != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeFunctionParameter(b []byte, depth int) (*FunctionParameter, error) {
-	return decodeMessage(b, depth, &FunctionParameter{}, functionParameterField)
-}
-
-func functionParameterField(x *FunctionParameter, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // arg_type
-		x.ArgType, b, err = message(wt, b, depth, x.ArgType != nil, decodeTypeName)
-	case 3: // mode
-		x.Mode, b, err = consumeVarint[FunctionParameterMode](wt, b)
-	case 4: // defexpr
-		x.Defexpr, b, err = message(wt, b, depth, x.Defexpr != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterFunctionStmt(b []byte, depth int) (*AlterFunctionStmt, error) {
-	return decodeMessage(b, depth, &AlterFunctionStmt{}, alterFunctionStmtField)
-}
-
-func alterFunctionStmtField(x *AlterFunctionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // func
-		x.Func, b, err = message(wt, b, depth, x.Func != nil, decodeObjectWithArgs)
-	case 3: // actions
-		x.Actions, b, err = appendMessage(wt, b, depth, x.Actions, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDoStmt(b []byte, depth int) (*DoStmt, error) {
-	return decodeMessage(b, depth, &DoStmt{}, doStmtField)
-}
-
-func doStmtField(x *DoStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // args
-		x.Args, b, err = appendMessage(wt, b, depth, x.Args, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeInlineCodeBlock(b []byte, depth int) (*InlineCodeBlock, error) {
-	return decodeMessage(b, depth, &InlineCodeBlock{}, inlineCodeBlockField)
-}
-
-func inlineCodeBlockField(x *InlineCodeBlock, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // source_text
-		x.SourceText, b, err = consumeString(wt, b)
-	case 2: // lang_oid
-		x.LangOid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // lang_is_trusted
-		x.LangIsTrusted, b, err = consumeBool(wt, b)
-	case 4: // atomic
-		x.Atomic, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCallStmt(b []byte, depth int) (*CallStmt, error) {
-	return decodeMessage(b, depth, &CallStmt{}, callStmtField)
-}
-
-func callStmtField(x *CallStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // funccall
-		x.Funccall, b, err = message(wt, b, depth, x.Funccall != nil, decodeFuncCall)
-	case 2: // funcexpr
-		x.Funcexpr, b, err = message(wt, b, depth, x.Funcexpr != nil, decodeFuncExpr)
-	case 3: // outargs
-		x.Outargs, b, err = appendMessage(wt, b, depth, x.Outargs, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCallContext(b []byte, depth int) (*CallContext, error) {
-	return decodeMessage(b, depth, &CallContext{}, callContextField)
-}
-
-func callContextField(x *CallContext, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // atomic
-		x.Atomic, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRenameStmt(b []byte, depth int) (*RenameStmt, error) {
-	return decodeMessage(b, depth, &RenameStmt{}, renameStmtField)
-}
-
-func renameStmtField(x *RenameStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // rename_type
-		x.RenameType, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // relation_type
-		x.RelationType, b, err = consumeVarint[ObjectType](wt, b)
-	case 3: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 4: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	case 5: // subname
-		x.Subname, b, err = consumeString(wt, b)
-	case 6: // newname
-		x.Newname, b, err = consumeString(wt, b)
-	case 7: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	case 8: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterObjectDependsStmt(b []byte, depth int) (*AlterObjectDependsStmt, error) {
-	return decodeMessage(b, depth, &AlterObjectDependsStmt{}, alterObjectDependsStmtField)
-}
-
-func alterObjectDependsStmtField(x *AlterObjectDependsStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // object_type
-		x.ObjectType, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 3: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	case 4: // extname
-		x.Extname, b, err = message(wt, b, depth, x.Extname != nil, decodeString)
-	case 5: // remove
-		x.Remove, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterObjectSchemaStmt(b []byte, depth int) (*AlterObjectSchemaStmt, error) {
-	return decodeMessage(b, depth, &AlterObjectSchemaStmt{}, alterObjectSchemaStmtField)
-}
-
-func alterObjectSchemaStmtField(x *AlterObjectSchemaStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // object_type
-		x.ObjectType, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 3: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	case 4: // newschema
-		x.Newschema, b, err = consumeString(wt, b)
-	case 5: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterOwnerStmt(b []byte, depth int) (*AlterOwnerStmt, error) {
-	return decodeMessage(b, depth, &AlterOwnerStmt{}, alterOwnerStmtField)
-}
-
-func alterOwnerStmtField(x *AlterOwnerStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // object_type
-		x.ObjectType, b, err = consumeVarint[ObjectType](wt, b)
-	case 2: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 3: // object
-		x.Object, b, err = message(wt, b, depth, x.Object != nil, decodeNode)
-	case 4: // newowner
-		x.Newowner, b, err = message(wt, b, depth, x.Newowner != nil, decodeRoleSpec)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterOperatorStmt(b []byte, depth int) (*AlterOperatorStmt, error) {
-	return decodeMessage(b, depth, &AlterOperatorStmt{}, alterOperatorStmtField)
-}
-
-func alterOperatorStmtField(x *AlterOperatorStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // opername
-		x.Opername, b, err = message(wt, b, depth, x.Opername != nil, decodeObjectWithArgs)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTypeStmt(b []byte, depth int) (*AlterTypeStmt, error) {
-	return decodeMessage(b, depth, &AlterTypeStmt{}, alterTypeStmtField)
-}
-
-func alterTypeStmtField(x *AlterTypeStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // type_name
-		x.TypeName, b, err = appendMessage(wt, b, depth, x.TypeName, decodeNode)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRuleStmt(b []byte, depth int) (*RuleStmt, error) {
-	return decodeMessage(b, depth, &RuleStmt{}, ruleStmtField)
-}
-
-func ruleStmtField(x *RuleStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // rulename
-		x.Rulename, b, err = consumeString(wt, b)
-	case 3: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 4: // event
-		x.Event, b, err = consumeVarint[CmdType](wt, b)
-	case 5: // instead
-		x.Instead, b, err = consumeBool(wt, b)
-	case 6: // actions
-		x.Actions, b, err = appendMessage(wt, b, depth, x.Actions, decodeNode)
-	case 7: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeNotifyStmt(b []byte, depth int) (*NotifyStmt, error) {
-	return decodeMessage(b, depth, &NotifyStmt{}, notifyStmtField)
-}
-
-func notifyStmtField(x *NotifyStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // conditionname
-		x.Conditionname, b, err = consumeString(wt, b)
-	case 2: // payload
-		x.Payload, b, err = consumeString(wt, b)
-	case 3: // payload_location
-		x.PayloadLocation, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeListenStmt(b []byte, depth int) (*ListenStmt, error) {
-	return decodeMessage(b, depth, &ListenStmt{}, listenStmtField)
-}
-
-func listenStmtField(x *ListenStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // conditionname
-		x.Conditionname, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeUnlistenStmt(b []byte, depth int) (*UnlistenStmt, error) {
-	return decodeMessage(b, depth, &UnlistenStmt{}, unlistenStmtField)
-}
-
-func unlistenStmtField(x *UnlistenStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // conditionname
-		x.Conditionname, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeTransactionStmt(b []byte, depth int) (*TransactionStmt, error) {
-	return decodeMessage(b, depth, &TransactionStmt{}, transactionStmtField)
-}
-
-func transactionStmtField(x *TransactionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[TransactionStmtKind](wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // savepoint_name
-		x.SavepointName, b, err = consumeString(wt, b)
-	case 4: // gid
-		x.Gid, b, err = consumeString(wt, b)
-	case 5: // chain
-		x.Chain, b, err = consumeBool(wt, b)
-	case 6: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCompositeTypeStmt(b []byte, depth int) (*CompositeTypeStmt, error) {
-	return decodeMessage(b, depth, &CompositeTypeStmt{}, compositeTypeStmtField)
-}
-
-func compositeTypeStmtField(x *CompositeTypeStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // typevar
-		x.Typevar, b, err = message(wt, b, depth, x.Typevar != nil, decodeRangeVar)
-	case 2: // coldeflist
-		x.Coldeflist, b, err = appendMessage(wt, b, depth, x.Coldeflist, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateEnumStmt(b []byte, depth int) (*CreateEnumStmt, error) {
-	return decodeMessage(b, depth, &CreateEnumStmt{}, createEnumStmtField)
-}
-
-func createEnumStmtField(x *CreateEnumStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // type_name
-		x.TypeName, b, err = appendMessage(wt, b, depth, x.TypeName, decodeNode)
-	case 2: // vals
-		x.Vals, b, err = appendMessage(wt, b, depth, x.Vals, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateRangeStmt(b []byte, depth int) (*CreateRangeStmt, error) {
-	return decodeMessage(b, depth, &CreateRangeStmt{}, createRangeStmtField)
-}
-
-func createRangeStmtField(x *CreateRangeStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // type_name
-		x.TypeName, b, err = appendMessage(wt, b, depth, x.TypeName, decodeNode)
-	case 2: // params
-		x.Params, b, err = appendMessage(wt, b, depth, x.Params, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterEnumStmt(b []byte, depth int) (*AlterEnumStmt, error) {
-	return decodeMessage(b, depth, &AlterEnumStmt{}, alterEnumStmtField)
-}
-
-func alterEnumStmtField(x *AlterEnumStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // type_name
-		x.TypeName, b, err = appendMessage(wt, b, depth, x.TypeName, decodeNode)
-	case 2: // old_val
-		x.OldVal, b, err = consumeString(wt, b)
-	case 3: // new_val
-		x.NewVal, b, err = consumeString(wt, b)
-	case 4: // new_val_neighbor
-		x.NewValNeighbor, b, err = consumeString(wt, b)
-	case 5: // new_val_is_after
-		x.NewValIsAfter, b, err = consumeBool(wt, b)
-	case 6: // skip_if_new_val_exists
-		x.SkipIfNewValExists, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeViewStmt(b []byte, depth int) (*ViewStmt, error) {
-	return decodeMessage(b, depth, &ViewStmt{}, viewStmtField)
-}
-
-func viewStmtField(x *ViewStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // view
-		x.View, b, err = message(wt, b, depth, x.View != nil, decodeRangeVar)
-	case 2: // aliases
-		x.Aliases, b, err = appendMessage(wt, b, depth, x.Aliases, decodeNode)
-	case 3: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	case 4: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	case 5: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 6: // with_check_option
-		x.WithCheckOption, b, err = consumeVarint[ViewCheckOption](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeLoadStmt(b []byte, depth int) (*LoadStmt, error) {
-	return decodeMessage(b, depth, &LoadStmt{}, loadStmtField)
-}
-
-func loadStmtField(x *LoadStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // filename
-		x.Filename, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreatedbStmt(b []byte, depth int) (*CreatedbStmt, error) {
-	return decodeMessage(b, depth, &CreatedbStmt{}, createdbStmtField)
-}
-
-func createdbStmtField(x *CreatedbStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // dbname
-		x.Dbname, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterDatabaseStmt(b []byte, depth int) (*AlterDatabaseStmt, error) {
-	return decodeMessage(b, depth, &AlterDatabaseStmt{}, alterDatabaseStmtField)
-}
-
-func alterDatabaseStmtField(x *AlterDatabaseStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // dbname
-		x.Dbname, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterDatabaseRefreshCollStmt(b []byte, depth int) (*AlterDatabaseRefreshCollStmt, error) {
-	return decodeMessage(b, depth, &AlterDatabaseRefreshCollStmt{}, alterDatabaseRefreshCollStmtField)
-}
-
-func alterDatabaseRefreshCollStmtField(x *AlterDatabaseRefreshCollStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // dbname
-		x.Dbname, b, err = consumeString(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterDatabaseSetStmt(b []byte, depth int) (*AlterDatabaseSetStmt, error) {
-	return decodeMessage(b, depth, &AlterDatabaseSetStmt{}, alterDatabaseSetStmtField)
-}
-
-func alterDatabaseSetStmtField(x *AlterDatabaseSetStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // dbname
-		x.Dbname, b, err = consumeString(wt, b)
-	case 2: // setstmt
-		x.Setstmt, b, err = message(wt, b, depth, x.Setstmt != nil, decodeVariableSetStmt)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropdbStmt(b []byte, depth int) (*DropdbStmt, error) {
-	return decodeMessage(b, depth, &DropdbStmt{}, dropdbStmtField)
-}
-
-func dropdbStmtField(x *DropdbStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // dbname
-		x.Dbname, b, err = consumeString(wt, b)
-	case 2: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	case 3: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterSystemStmt(b []byte, depth int) (*AlterSystemStmt, error) {
-	return decodeMessage(b, depth, &AlterSystemStmt{}, alterSystemStmtField)
-}
-
-func alterSystemStmtField(x *AlterSystemStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // setstmt
-		x.Setstmt, b, err = message(wt, b, depth, x.Setstmt != nil, decodeVariableSetStmt)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeClusterStmt(b []byte, depth int) (*ClusterStmt, error) {
-	return decodeMessage(b, depth, &ClusterStmt{}, clusterStmtField)
-}
-
-func clusterStmtField(x *ClusterStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // indexname
-		x.Indexname, b, err = consumeString(wt, b)
-	case 3: // params
-		x.Params, b, err = appendMessage(wt, b, depth, x.Params, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeVacuumStmt(b []byte, depth int) (*VacuumStmt, error) {
-	return decodeMessage(b, depth, &VacuumStmt{}, vacuumStmtField)
-}
-
-func vacuumStmtField(x *VacuumStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 2: // rels
-		x.Rels, b, err = appendMessage(wt, b, depth, x.Rels, decodeNode)
-	case 3: // is_vacuumcmd
-		x.IsVacuumcmd, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeVacuumRelation(b []byte, depth int) (*VacuumRelation, error) {
-	return decodeMessage(b, depth, &VacuumRelation{}, vacuumRelationField)
-}
-
-func vacuumRelationField(x *VacuumRelation, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // oid
-		x.Oid, b, err = consumeVarint[uint32](wt, b)
-	case 3: // va_cols
-		x.VaCols, b, err = appendMessage(wt, b, depth, x.VaCols, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeExplainStmt(b []byte, depth int) (*ExplainStmt, error) {
-	return decodeMessage(b, depth, &ExplainStmt{}, explainStmtField)
-}
-
-func explainStmtField(x *ExplainStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateTableAsStmt(b []byte, depth int) (*CreateTableAsStmt, error) {
-	return decodeMessage(b, depth, &CreateTableAsStmt{}, createTableAsStmtField)
-}
-
-func createTableAsStmtField(x *CreateTableAsStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	case 2: // into
-		x.Into, b, err = message(wt, b, depth, x.Into != nil, decodeIntoClause)
-	case 3: // objtype
-		x.Objtype, b, err = consumeVarint[ObjectType](wt, b)
-	case 4: // is_select_into
-		x.IsSelectInto, b, err = consumeBool(wt, b)
-	case 5: // if_not_exists
-		x.IfNotExists, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeRefreshMatViewStmt(b []byte, depth int) (*RefreshMatViewStmt, error) {
-	return decodeMessage(b, depth, &RefreshMatViewStmt{}, refreshMatViewStmtField)
-}
-
-func refreshMatViewStmtField(x *RefreshMatViewStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // concurrent
-		x.Concurrent, b, err = consumeBool(wt, b)
-	case 2: // skip_data
-		x.SkipData, b, err = consumeBool(wt, b)
-	case 3: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCheckPointStmt(b []byte, depth int) (*CheckPointStmt, error) {
-	return decodeMessage(b, depth, &CheckPointStmt{}, checkPointStmtField)
-}
-
-func checkPointStmtField(x *CheckPointStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	return b, errUnknownField
-}
-
-func decodeDiscardStmt(b []byte, depth int) (*DiscardStmt, error) {
-	return decodeMessage(b, depth, &DiscardStmt{}, discardStmtField)
-}
-
-func discardStmtField(x *DiscardStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // target
-		x.Target, b, err = consumeVarint[DiscardMode](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeLockStmt(b []byte, depth int) (*LockStmt, error) {
-	return decodeMessage(b, depth, &LockStmt{}, lockStmtField)
-}
-
-func lockStmtField(x *LockStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relations
-		x.Relations, b, err = appendMessage(wt, b, depth, x.Relations, decodeNode)
-	case 2: // mode
-		x.Mode, b, err = consumeVarint[int32](wt, b)
-	case 3: // nowait
-		x.Nowait, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeConstraintsSetStmt(b []byte, depth int) (*ConstraintsSetStmt, error) {
-	return decodeMessage(b, depth, &ConstraintsSetStmt{}, constraintsSetStmtField)
-}
-
-func constraintsSetStmtField(x *ConstraintsSetStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // constraints
-		x.Constraints, b, err = appendMessage(wt, b, depth, x.Constraints, decodeNode)
-	case 2: // deferred
-		x.Deferred, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeReindexStmt(b []byte, depth int) (*ReindexStmt, error) {
-	return decodeMessage(b, depth, &ReindexStmt{}, reindexStmtField)
-}
-
-func reindexStmtField(x *ReindexStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[ReindexObjectType](wt, b)
-	case 2: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 3: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 4: // params
-		x.Params, b, err = appendMessage(wt, b, depth, x.Params, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateConversionStmt(b []byte, depth int) (*CreateConversionStmt, error) {
-	return decodeMessage(b, depth, &CreateConversionStmt{}, createConversionStmtField)
-}
-
-func createConversionStmtField(x *CreateConversionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // conversion_name
-		x.ConversionName, b, err = appendMessage(wt, b, depth, x.ConversionName, decodeNode)
-	case 2: // for_encoding_name
-		x.ForEncodingName, b, err = consumeString(wt, b)
-	case 3: // to_encoding_name
-		x.ToEncodingName, b, err = consumeString(wt, b)
-	case 4: // func_name
-		x.FuncName, b, err = appendMessage(wt, b, depth, x.FuncName, decodeNode)
-	case 5: // def
-		x.Def, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateCastStmt(b []byte, depth int) (*CreateCastStmt, error) {
-	return decodeMessage(b, depth, &CreateCastStmt{}, createCastStmtField)
-}
-
-func createCastStmtField(x *CreateCastStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // sourcetype
-		x.Sourcetype, b, err = message(wt, b, depth, x.Sourcetype != nil, decodeTypeName)
-	case 2: // targettype
-		x.Targettype, b, err = message(wt, b, depth, x.Targettype != nil, decodeTypeName)
-	case 3: // func
-		x.Func, b, err = message(wt, b, depth, x.Func != nil, decodeObjectWithArgs)
-	case 4: // context
-		x.Context, b, err = consumeVarint[CoercionContext](wt, b)
-	case 5: // inout
-		x.Inout, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateTransformStmt(b []byte, depth int) (*CreateTransformStmt, error) {
-	return decodeMessage(b, depth, &CreateTransformStmt{}, createTransformStmtField)
-}
-
-func createTransformStmtField(x *CreateTransformStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	case 2: // type_name
-		x.TypeName, b, err = message(wt, b, depth, x.TypeName != nil, decodeTypeName)
-	case 3: // lang
-		x.Lang, b, err = consumeString(wt, b)
-	case 4: // fromsql
-		x.Fromsql, b, err = message(wt, b, depth, x.Fromsql != nil, decodeObjectWithArgs)
-	case 5: // tosql
-		x.Tosql, b, err = message(wt, b, depth, x.Tosql != nil, decodeObjectWithArgs)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePrepareStmt(b []byte, depth int) (*PrepareStmt, error) {
-	return decodeMessage(b, depth, &PrepareStmt{}, prepareStmtField)
-}
-
-func prepareStmtField(x *PrepareStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // argtypes
-		x.Argtypes, b, err = appendMessage(wt, b, depth, x.Argtypes, decodeNode)
-	case 3: // query
-		x.Query, b, err = message(wt, b, depth, x.Query != nil, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeExecuteStmt(b []byte, depth int) (*ExecuteStmt, error) {
-	return decodeMessage(b, depth, &ExecuteStmt{}, executeStmtField)
-}
-
-func executeStmtField(x *ExecuteStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // params
-		x.Params, b, err = appendMessage(wt, b, depth, x.Params, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDeallocateStmt(b []byte, depth int) (*DeallocateStmt, error) {
-	return decodeMessage(b, depth, &DeallocateStmt{}, deallocateStmtField)
-}
-
-func deallocateStmtField(x *DeallocateStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 2: // isall
-		x.Isall, b, err = consumeBool(wt, b)
-	case 3: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropOwnedStmt(b []byte, depth int) (*DropOwnedStmt, error) {
-	return decodeMessage(b, depth, &DropOwnedStmt{}, dropOwnedStmtField)
-}
-
-func dropOwnedStmtField(x *DropOwnedStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // roles
-		x.Roles, b, err = appendMessage(wt, b, depth, x.Roles, decodeNode)
-	case 2: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeReassignOwnedStmt(b []byte, depth int) (*ReassignOwnedStmt, error) {
-	return decodeMessage(b, depth, &ReassignOwnedStmt{}, reassignOwnedStmtField)
-}
-
-func reassignOwnedStmtField(x *ReassignOwnedStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // roles
-		x.Roles, b, err = appendMessage(wt, b, depth, x.Roles, decodeNode)
-	case 2: // newrole
-		x.Newrole, b, err = message(wt, b, depth, x.Newrole != nil, decodeRoleSpec)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTSDictionaryStmt(b []byte, depth int) (*AlterTSDictionaryStmt, error) {
-	return decodeMessage(b, depth, &AlterTSDictionaryStmt{}, alterTSDictionaryStmtField)
-}
-
-func alterTSDictionaryStmtField(x *AlterTSDictionaryStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // dictname
-		x.Dictname, b, err = appendMessage(wt, b, depth, x.Dictname, decodeNode)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterTSConfigurationStmt(b []byte, depth int) (*AlterTSConfigurationStmt, error) {
-	return decodeMessage(b, depth, &AlterTSConfigurationStmt{}, alterTSConfigurationStmtField)
-}
-
-func alterTSConfigurationStmtField(x *AlterTSConfigurationStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[AlterTSConfigType](wt, b)
-	case 2: // cfgname
-		x.Cfgname, b, err = appendMessage(wt, b, depth, x.Cfgname, decodeNode)
-	case 3: // tokentype
-		x.Tokentype, b, err = appendMessage(wt, b, depth, x.Tokentype, decodeNode)
-	case 4: // dicts
-		x.Dicts, b, err = appendMessage(wt, b, depth, x.Dicts, decodeNode)
-	case 5: // override
-		x.Override, b, err = consumeBool(wt, b)
-	case 6: // replace
-		x.Replace, b, err = consumeBool(wt, b)
-	case 7: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePublicationTable(b []byte, depth int) (*PublicationTable, error) {
-	return decodeMessage(b, depth, &PublicationTable{}, publicationTableField)
-}
-
-func publicationTableField(x *PublicationTable, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // relation
-		x.Relation, b, err = message(wt, b, depth, x.Relation != nil, decodeRangeVar)
-	case 2: // where_clause
-		x.WhereClause, b, err = message(wt, b, depth, x.WhereClause != nil, decodeNode)
-	case 3: // columns
-		x.Columns, b, err = appendMessage(wt, b, depth, x.Columns, decodeNode)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodePublicationObjSpec(b []byte, depth int) (*PublicationObjSpec, error) {
-	return decodeMessage(b, depth, &PublicationObjSpec{}, publicationObjSpecField)
-}
-
-func publicationObjSpecField(x *PublicationObjSpec, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // pubobjtype
-		x.Pubobjtype, b, err = consumeVarint[PublicationObjSpecType](wt, b)
-	case 2: // name
-		x.Name, b, err = consumeString(wt, b)
-	case 3: // pubtable
-		x.Pubtable, b, err = message(wt, b, depth, x.Pubtable != nil, decodePublicationTable)
-	case 4: // location
-		x.Location, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreatePublicationStmt(b []byte, depth int) (*CreatePublicationStmt, error) {
-	return decodeMessage(b, depth, &CreatePublicationStmt{}, createPublicationStmtField)
-}
-
-func createPublicationStmtField(x *CreatePublicationStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // pubname
-		x.Pubname, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // pubobjects
-		x.Pubobjects, b, err = appendMessage(wt, b, depth, x.Pubobjects, decodeNode)
-	case 4: // for_all_tables
-		x.ForAllTables, b, err = consumeBool(wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterPublicationStmt(b []byte, depth int) (*AlterPublicationStmt, error) {
-	return decodeMessage(b, depth, &AlterPublicationStmt{}, alterPublicationStmtField)
-}
-
-func alterPublicationStmtField(x *AlterPublicationStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // pubname
-		x.Pubname, b, err = consumeString(wt, b)
-	case 2: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 3: // pubobjects
-		x.Pubobjects, b, err = appendMessage(wt, b, depth, x.Pubobjects, decodeNode)
-	case 4: // for_all_tables
-		x.ForAllTables, b, err = consumeBool(wt, b)
-	case 5: // action
-		x.Action, b, err = consumeVarint[AlterPublicationAction](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeCreateSubscriptionStmt(b []byte, depth int) (*CreateSubscriptionStmt, error) {
-	return decodeMessage(b, depth, &CreateSubscriptionStmt{}, createSubscriptionStmtField)
-}
-
-func createSubscriptionStmtField(x *CreateSubscriptionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // subname
-		x.Subname, b, err = consumeString(wt, b)
-	case 2: // conninfo
-		x.Conninfo, b, err = consumeString(wt, b)
-	case 3: // publication
-		x.Publication, b, err = appendMessage(wt, b, depth, x.Publication, decodeNode)
-	case 4: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 5: // conninfo_location
-		x.ConninfoLocation, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeAlterSubscriptionStmt(b []byte, depth int) (*AlterSubscriptionStmt, error) {
-	return decodeMessage(b, depth, &AlterSubscriptionStmt{}, alterSubscriptionStmtField)
-}
-
-func alterSubscriptionStmtField(x *AlterSubscriptionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // kind
-		x.Kind, b, err = consumeVarint[AlterSubscriptionType](wt, b)
-	case 2: // subname
-		x.Subname, b, err = consumeString(wt, b)
-	case 3: // conninfo
-		x.Conninfo, b, err = consumeString(wt, b)
-	case 4: // publication
-		x.Publication, b, err = appendMessage(wt, b, depth, x.Publication, decodeNode)
-	case 5: // options
-		x.Options, b, err = appendMessage(wt, b, depth, x.Options, decodeNode)
-	case 6: // conninfo_location
-		x.ConninfoLocation, b, err = consumeVarint[int32](wt, b)
-	default:
-		err = errUnknownField
-	}
-	return b, err
-}
-
-func decodeDropSubscriptionStmt(b []byte, depth int) (*DropSubscriptionStmt, error) {
-	return decodeMessage(b, depth, &DropSubscriptionStmt{}, dropSubscriptionStmtField)
-}
-
-func dropSubscriptionStmtField(x *DropSubscriptionStmt, num int32, wt int, b []byte, depth int) (rest []byte, err error) {
-	switch num {
-	case 1: // subname
-		x.Subname, b, err = consumeString(wt, b)
-	case 2: // missing_ok
-		x.MissingOk, b, err = consumeBool(wt, b)
-	case 3: // behavior
-		x.Behavior, b, err = consumeVarint[DropBehavior](wt, b)
-	default:
-		err = errUnknownField
+func decodeParseResult(d *decoder) *ParseResult { return object(d, &ParseResult{}, parseResultField) }
+
+func parseResultField(d *decoder, x *ParseResult, key string) {
+	switch key {
+	case "version":
+		x.Version = integer[int32](d)
+	case "stmts":
+		x.Stmts = list(d, x.Stmts, decodeRawStmt)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+// decodeNode decodes {"Alternative": {...}} (or {}) with one allocation.
+func decodeNode(d *decoder) *Node {
+	key, ok := d.openNode()
+	switch {
+	case !ok:
+		return nil
+	case key == "":
+		return &Node{}
+	case d.peek() == 'n' && d.null():
+		d.closeNode()
+		return &Node{}
+	}
+	var n *Node
+	switch key {
+	case "Alias", "alias":
+		p := new(struct {
+			n Node
+			w Node_Alias
+			m Alias
+		})
+		if object(d, &p.m, aliasField) != nil {
+			p.w.Alias, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeVar", "range_var":
+		p := new(struct {
+			n Node
+			w Node_RangeVar
+			m RangeVar
+		})
+		if object(d, &p.m, rangeVarField) != nil {
+			p.w.RangeVar, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TableFunc", "table_func":
+		p := new(struct {
+			n Node
+			w Node_TableFunc
+			m TableFunc
+		})
+		if object(d, &p.m, tableFuncField) != nil {
+			p.w.TableFunc, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "IntoClause", "into_clause":
+		p := new(struct {
+			n Node
+			w Node_IntoClause
+			m IntoClause
+		})
+		if object(d, &p.m, intoClauseField) != nil {
+			p.w.IntoClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Var", "var":
+		p := new(struct {
+			n Node
+			w Node_Var
+			m Var
+		})
+		if object(d, &p.m, varField) != nil {
+			p.w.Var, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Param", "param":
+		p := new(struct {
+			n Node
+			w Node_Param
+			m Param
+		})
+		if object(d, &p.m, paramField) != nil {
+			p.w.Param, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Aggref", "aggref":
+		p := new(struct {
+			n Node
+			w Node_Aggref
+			m Aggref
+		})
+		if object(d, &p.m, aggrefField) != nil {
+			p.w.Aggref, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "GroupingFunc", "grouping_func":
+		p := new(struct {
+			n Node
+			w Node_GroupingFunc
+			m GroupingFunc
+		})
+		if object(d, &p.m, groupingFuncField) != nil {
+			p.w.GroupingFunc, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "WindowFunc", "window_func":
+		p := new(struct {
+			n Node
+			w Node_WindowFunc
+			m WindowFunc
+		})
+		if object(d, &p.m, windowFuncField) != nil {
+			p.w.WindowFunc, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "WindowFuncRunCondition", "window_func_run_condition":
+		p := new(struct {
+			n Node
+			w Node_WindowFuncRunCondition
+			m WindowFuncRunCondition
+		})
+		if object(d, &p.m, windowFuncRunConditionField) != nil {
+			p.w.WindowFuncRunCondition, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "MergeSupportFunc", "merge_support_func":
+		p := new(struct {
+			n Node
+			w Node_MergeSupportFunc
+			m MergeSupportFunc
+		})
+		if object(d, &p.m, mergeSupportFuncField) != nil {
+			p.w.MergeSupportFunc, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SubscriptingRef", "subscripting_ref":
+		p := new(struct {
+			n Node
+			w Node_SubscriptingRef
+			m SubscriptingRef
+		})
+		if object(d, &p.m, subscriptingRefField) != nil {
+			p.w.SubscriptingRef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FuncExpr", "func_expr":
+		p := new(struct {
+			n Node
+			w Node_FuncExpr
+			m FuncExpr
+		})
+		if object(d, &p.m, funcExprField) != nil {
+			p.w.FuncExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "NamedArgExpr", "named_arg_expr":
+		p := new(struct {
+			n Node
+			w Node_NamedArgExpr
+			m NamedArgExpr
+		})
+		if object(d, &p.m, namedArgExprField) != nil {
+			p.w.NamedArgExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "OpExpr", "op_expr":
+		p := new(struct {
+			n Node
+			w Node_OpExpr
+			m OpExpr
+		})
+		if object(d, &p.m, opExprField) != nil {
+			p.w.OpExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DistinctExpr", "distinct_expr":
+		p := new(struct {
+			n Node
+			w Node_DistinctExpr
+			m DistinctExpr
+		})
+		if object(d, &p.m, distinctExprField) != nil {
+			p.w.DistinctExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "NullIfExpr", "null_if_expr":
+		p := new(struct {
+			n Node
+			w Node_NullIfExpr
+			m NullIfExpr
+		})
+		if object(d, &p.m, nullIfExprField) != nil {
+			p.w.NullIfExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ScalarArrayOpExpr", "scalar_array_op_expr":
+		p := new(struct {
+			n Node
+			w Node_ScalarArrayOpExpr
+			m ScalarArrayOpExpr
+		})
+		if object(d, &p.m, scalarArrayOpExprField) != nil {
+			p.w.ScalarArrayOpExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "BoolExpr", "bool_expr":
+		p := new(struct {
+			n Node
+			w Node_BoolExpr
+			m BoolExpr
+		})
+		if object(d, &p.m, boolExprField) != nil {
+			p.w.BoolExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SubLink", "sub_link":
+		p := new(struct {
+			n Node
+			w Node_SubLink
+			m SubLink
+		})
+		if object(d, &p.m, subLinkField) != nil {
+			p.w.SubLink, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SubPlan", "sub_plan":
+		p := new(struct {
+			n Node
+			w Node_SubPlan
+			m SubPlan
+		})
+		if object(d, &p.m, subPlanField) != nil {
+			p.w.SubPlan, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlternativeSubPlan", "alternative_sub_plan":
+		p := new(struct {
+			n Node
+			w Node_AlternativeSubPlan
+			m AlternativeSubPlan
+		})
+		if object(d, &p.m, alternativeSubPlanField) != nil {
+			p.w.AlternativeSubPlan, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FieldSelect", "field_select":
+		p := new(struct {
+			n Node
+			w Node_FieldSelect
+			m FieldSelect
+		})
+		if object(d, &p.m, fieldSelectField) != nil {
+			p.w.FieldSelect, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FieldStore", "field_store":
+		p := new(struct {
+			n Node
+			w Node_FieldStore
+			m FieldStore
+		})
+		if object(d, &p.m, fieldStoreField) != nil {
+			p.w.FieldStore, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RelabelType", "relabel_type":
+		p := new(struct {
+			n Node
+			w Node_RelabelType
+			m RelabelType
+		})
+		if object(d, &p.m, relabelTypeField) != nil {
+			p.w.RelabelType, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CoerceViaIO", "coerce_via_io":
+		p := new(struct {
+			n Node
+			w Node_CoerceViaIo
+			m CoerceViaIO
+		})
+		if object(d, &p.m, coerceViaIOField) != nil {
+			p.w.CoerceViaIo, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ArrayCoerceExpr", "array_coerce_expr":
+		p := new(struct {
+			n Node
+			w Node_ArrayCoerceExpr
+			m ArrayCoerceExpr
+		})
+		if object(d, &p.m, arrayCoerceExprField) != nil {
+			p.w.ArrayCoerceExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ConvertRowtypeExpr", "convert_rowtype_expr":
+		p := new(struct {
+			n Node
+			w Node_ConvertRowtypeExpr
+			m ConvertRowtypeExpr
+		})
+		if object(d, &p.m, convertRowtypeExprField) != nil {
+			p.w.ConvertRowtypeExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CollateExpr", "collate_expr":
+		p := new(struct {
+			n Node
+			w Node_CollateExpr
+			m CollateExpr
+		})
+		if object(d, &p.m, collateExprField) != nil {
+			p.w.CollateExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CaseExpr", "case_expr":
+		p := new(struct {
+			n Node
+			w Node_CaseExpr
+			m CaseExpr
+		})
+		if object(d, &p.m, caseExprField) != nil {
+			p.w.CaseExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CaseWhen", "case_when":
+		p := new(struct {
+			n Node
+			w Node_CaseWhen
+			m CaseWhen
+		})
+		if object(d, &p.m, caseWhenField) != nil {
+			p.w.CaseWhen, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CaseTestExpr", "case_test_expr":
+		p := new(struct {
+			n Node
+			w Node_CaseTestExpr
+			m CaseTestExpr
+		})
+		if object(d, &p.m, caseTestExprField) != nil {
+			p.w.CaseTestExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ArrayExpr", "array_expr":
+		p := new(struct {
+			n Node
+			w Node_ArrayExpr
+			m ArrayExpr
+		})
+		if object(d, &p.m, arrayExprField) != nil {
+			p.w.ArrayExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RowExpr", "row_expr":
+		p := new(struct {
+			n Node
+			w Node_RowExpr
+			m RowExpr
+		})
+		if object(d, &p.m, rowExprField) != nil {
+			p.w.RowExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RowCompareExpr", "row_compare_expr":
+		p := new(struct {
+			n Node
+			w Node_RowCompareExpr
+			m RowCompareExpr
+		})
+		if object(d, &p.m, rowCompareExprField) != nil {
+			p.w.RowCompareExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CoalesceExpr", "coalesce_expr":
+		p := new(struct {
+			n Node
+			w Node_CoalesceExpr
+			m CoalesceExpr
+		})
+		if object(d, &p.m, coalesceExprField) != nil {
+			p.w.CoalesceExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "MinMaxExpr", "min_max_expr":
+		p := new(struct {
+			n Node
+			w Node_MinMaxExpr
+			m MinMaxExpr
+		})
+		if object(d, &p.m, minMaxExprField) != nil {
+			p.w.MinMaxExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SQLValueFunction", "sqlvalue_function":
+		p := new(struct {
+			n Node
+			w Node_SqlvalueFunction
+			m SQLValueFunction
+		})
+		if object(d, &p.m, sQLValueFunctionField) != nil {
+			p.w.SqlvalueFunction, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "XmlExpr", "xml_expr":
+		p := new(struct {
+			n Node
+			w Node_XmlExpr
+			m XmlExpr
+		})
+		if object(d, &p.m, xmlExprField) != nil {
+			p.w.XmlExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonFormat", "json_format":
+		p := new(struct {
+			n Node
+			w Node_JsonFormat
+			m JsonFormat
+		})
+		if object(d, &p.m, jsonFormatField) != nil {
+			p.w.JsonFormat, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonReturning", "json_returning":
+		p := new(struct {
+			n Node
+			w Node_JsonReturning
+			m JsonReturning
+		})
+		if object(d, &p.m, jsonReturningField) != nil {
+			p.w.JsonReturning, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonValueExpr", "json_value_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonValueExpr
+			m JsonValueExpr
+		})
+		if object(d, &p.m, jsonValueExprField) != nil {
+			p.w.JsonValueExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonConstructorExpr", "json_constructor_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonConstructorExpr
+			m JsonConstructorExpr
+		})
+		if object(d, &p.m, jsonConstructorExprField) != nil {
+			p.w.JsonConstructorExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonIsPredicate", "json_is_predicate":
+		p := new(struct {
+			n Node
+			w Node_JsonIsPredicate
+			m JsonIsPredicate
+		})
+		if object(d, &p.m, jsonIsPredicateField) != nil {
+			p.w.JsonIsPredicate, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonBehavior", "json_behavior":
+		p := new(struct {
+			n Node
+			w Node_JsonBehavior
+			m JsonBehavior
+		})
+		if object(d, &p.m, jsonBehaviorField) != nil {
+			p.w.JsonBehavior, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonExpr", "json_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonExpr
+			m JsonExpr
+		})
+		if object(d, &p.m, jsonExprField) != nil {
+			p.w.JsonExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonTablePath", "json_table_path":
+		p := new(struct {
+			n Node
+			w Node_JsonTablePath
+			m JsonTablePath
+		})
+		if object(d, &p.m, jsonTablePathField) != nil {
+			p.w.JsonTablePath, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonTablePathScan", "json_table_path_scan":
+		p := new(struct {
+			n Node
+			w Node_JsonTablePathScan
+			m JsonTablePathScan
+		})
+		if object(d, &p.m, jsonTablePathScanField) != nil {
+			p.w.JsonTablePathScan, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonTableSiblingJoin", "json_table_sibling_join":
+		p := new(struct {
+			n Node
+			w Node_JsonTableSiblingJoin
+			m JsonTableSiblingJoin
+		})
+		if object(d, &p.m, jsonTableSiblingJoinField) != nil {
+			p.w.JsonTableSiblingJoin, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "NullTest", "null_test":
+		p := new(struct {
+			n Node
+			w Node_NullTest
+			m NullTest
+		})
+		if object(d, &p.m, nullTestField) != nil {
+			p.w.NullTest, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "BooleanTest", "boolean_test":
+		p := new(struct {
+			n Node
+			w Node_BooleanTest
+			m BooleanTest
+		})
+		if object(d, &p.m, booleanTestField) != nil {
+			p.w.BooleanTest, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "MergeAction", "merge_action":
+		p := new(struct {
+			n Node
+			w Node_MergeAction
+			m MergeAction
+		})
+		if object(d, &p.m, mergeActionField) != nil {
+			p.w.MergeAction, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CoerceToDomain", "coerce_to_domain":
+		p := new(struct {
+			n Node
+			w Node_CoerceToDomain
+			m CoerceToDomain
+		})
+		if object(d, &p.m, coerceToDomainField) != nil {
+			p.w.CoerceToDomain, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CoerceToDomainValue", "coerce_to_domain_value":
+		p := new(struct {
+			n Node
+			w Node_CoerceToDomainValue
+			m CoerceToDomainValue
+		})
+		if object(d, &p.m, coerceToDomainValueField) != nil {
+			p.w.CoerceToDomainValue, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SetToDefault", "set_to_default":
+		p := new(struct {
+			n Node
+			w Node_SetToDefault
+			m SetToDefault
+		})
+		if object(d, &p.m, setToDefaultField) != nil {
+			p.w.SetToDefault, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CurrentOfExpr", "current_of_expr":
+		p := new(struct {
+			n Node
+			w Node_CurrentOfExpr
+			m CurrentOfExpr
+		})
+		if object(d, &p.m, currentOfExprField) != nil {
+			p.w.CurrentOfExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "NextValueExpr", "next_value_expr":
+		p := new(struct {
+			n Node
+			w Node_NextValueExpr
+			m NextValueExpr
+		})
+		if object(d, &p.m, nextValueExprField) != nil {
+			p.w.NextValueExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "InferenceElem", "inference_elem":
+		p := new(struct {
+			n Node
+			w Node_InferenceElem
+			m InferenceElem
+		})
+		if object(d, &p.m, inferenceElemField) != nil {
+			p.w.InferenceElem, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TargetEntry", "target_entry":
+		p := new(struct {
+			n Node
+			w Node_TargetEntry
+			m TargetEntry
+		})
+		if object(d, &p.m, targetEntryField) != nil {
+			p.w.TargetEntry, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeTblRef", "range_tbl_ref":
+		p := new(struct {
+			n Node
+			w Node_RangeTblRef
+			m RangeTblRef
+		})
+		if object(d, &p.m, rangeTblRefField) != nil {
+			p.w.RangeTblRef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JoinExpr", "join_expr":
+		p := new(struct {
+			n Node
+			w Node_JoinExpr
+			m JoinExpr
+		})
+		if object(d, &p.m, joinExprField) != nil {
+			p.w.JoinExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FromExpr", "from_expr":
+		p := new(struct {
+			n Node
+			w Node_FromExpr
+			m FromExpr
+		})
+		if object(d, &p.m, fromExprField) != nil {
+			p.w.FromExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "OnConflictExpr", "on_conflict_expr":
+		p := new(struct {
+			n Node
+			w Node_OnConflictExpr
+			m OnConflictExpr
+		})
+		if object(d, &p.m, onConflictExprField) != nil {
+			p.w.OnConflictExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Query", "query":
+		p := new(struct {
+			n Node
+			w Node_Query
+			m Query
+		})
+		if object(d, &p.m, queryField) != nil {
+			p.w.Query, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TypeName", "type_name":
+		p := new(struct {
+			n Node
+			w Node_TypeName
+			m TypeName
+		})
+		if object(d, &p.m, typeNameField) != nil {
+			p.w.TypeName, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ColumnRef", "column_ref":
+		p := new(struct {
+			n Node
+			w Node_ColumnRef
+			m ColumnRef
+		})
+		if object(d, &p.m, columnRefField) != nil {
+			p.w.ColumnRef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ParamRef", "param_ref":
+		p := new(struct {
+			n Node
+			w Node_ParamRef
+			m ParamRef
+		})
+		if object(d, &p.m, paramRefField) != nil {
+			p.w.ParamRef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "A_Expr", "a_expr":
+		p := new(struct {
+			n Node
+			w Node_AExpr
+			m A_Expr
+		})
+		if object(d, &p.m, a_ExprField) != nil {
+			p.w.AExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TypeCast", "type_cast":
+		p := new(struct {
+			n Node
+			w Node_TypeCast
+			m TypeCast
+		})
+		if object(d, &p.m, typeCastField) != nil {
+			p.w.TypeCast, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CollateClause", "collate_clause":
+		p := new(struct {
+			n Node
+			w Node_CollateClause
+			m CollateClause
+		})
+		if object(d, &p.m, collateClauseField) != nil {
+			p.w.CollateClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RoleSpec", "role_spec":
+		p := new(struct {
+			n Node
+			w Node_RoleSpec
+			m RoleSpec
+		})
+		if object(d, &p.m, roleSpecField) != nil {
+			p.w.RoleSpec, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FuncCall", "func_call":
+		p := new(struct {
+			n Node
+			w Node_FuncCall
+			m FuncCall
+		})
+		if object(d, &p.m, funcCallField) != nil {
+			p.w.FuncCall, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "A_Star", "a_star":
+		p := new(struct {
+			n Node
+			w Node_AStar
+			m A_Star
+		})
+		if object(d, &p.m, a_StarField) != nil {
+			p.w.AStar, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "A_Indices", "a_indices":
+		p := new(struct {
+			n Node
+			w Node_AIndices
+			m A_Indices
+		})
+		if object(d, &p.m, a_IndicesField) != nil {
+			p.w.AIndices, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "A_Indirection", "a_indirection":
+		p := new(struct {
+			n Node
+			w Node_AIndirection
+			m A_Indirection
+		})
+		if object(d, &p.m, a_IndirectionField) != nil {
+			p.w.AIndirection, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "A_ArrayExpr", "a_array_expr":
+		p := new(struct {
+			n Node
+			w Node_AArrayExpr
+			m A_ArrayExpr
+		})
+		if object(d, &p.m, a_ArrayExprField) != nil {
+			p.w.AArrayExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ResTarget", "res_target":
+		p := new(struct {
+			n Node
+			w Node_ResTarget
+			m ResTarget
+		})
+		if object(d, &p.m, resTargetField) != nil {
+			p.w.ResTarget, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "MultiAssignRef", "multi_assign_ref":
+		p := new(struct {
+			n Node
+			w Node_MultiAssignRef
+			m MultiAssignRef
+		})
+		if object(d, &p.m, multiAssignRefField) != nil {
+			p.w.MultiAssignRef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SortBy", "sort_by":
+		p := new(struct {
+			n Node
+			w Node_SortBy
+			m SortBy
+		})
+		if object(d, &p.m, sortByField) != nil {
+			p.w.SortBy, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "WindowDef", "window_def":
+		p := new(struct {
+			n Node
+			w Node_WindowDef
+			m WindowDef
+		})
+		if object(d, &p.m, windowDefField) != nil {
+			p.w.WindowDef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeSubselect", "range_subselect":
+		p := new(struct {
+			n Node
+			w Node_RangeSubselect
+			m RangeSubselect
+		})
+		if object(d, &p.m, rangeSubselectField) != nil {
+			p.w.RangeSubselect, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeFunction", "range_function":
+		p := new(struct {
+			n Node
+			w Node_RangeFunction
+			m RangeFunction
+		})
+		if object(d, &p.m, rangeFunctionField) != nil {
+			p.w.RangeFunction, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeTableFunc", "range_table_func":
+		p := new(struct {
+			n Node
+			w Node_RangeTableFunc
+			m RangeTableFunc
+		})
+		if object(d, &p.m, rangeTableFuncField) != nil {
+			p.w.RangeTableFunc, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeTableFuncCol", "range_table_func_col":
+		p := new(struct {
+			n Node
+			w Node_RangeTableFuncCol
+			m RangeTableFuncCol
+		})
+		if object(d, &p.m, rangeTableFuncColField) != nil {
+			p.w.RangeTableFuncCol, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeTableSample", "range_table_sample":
+		p := new(struct {
+			n Node
+			w Node_RangeTableSample
+			m RangeTableSample
+		})
+		if object(d, &p.m, rangeTableSampleField) != nil {
+			p.w.RangeTableSample, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ColumnDef", "column_def":
+		p := new(struct {
+			n Node
+			w Node_ColumnDef
+			m ColumnDef
+		})
+		if object(d, &p.m, columnDefField) != nil {
+			p.w.ColumnDef, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TableLikeClause", "table_like_clause":
+		p := new(struct {
+			n Node
+			w Node_TableLikeClause
+			m TableLikeClause
+		})
+		if object(d, &p.m, tableLikeClauseField) != nil {
+			p.w.TableLikeClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "IndexElem", "index_elem":
+		p := new(struct {
+			n Node
+			w Node_IndexElem
+			m IndexElem
+		})
+		if object(d, &p.m, indexElemField) != nil {
+			p.w.IndexElem, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DefElem", "def_elem":
+		p := new(struct {
+			n Node
+			w Node_DefElem
+			m DefElem
+		})
+		if object(d, &p.m, defElemField) != nil {
+			p.w.DefElem, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "LockingClause", "locking_clause":
+		p := new(struct {
+			n Node
+			w Node_LockingClause
+			m LockingClause
+		})
+		if object(d, &p.m, lockingClauseField) != nil {
+			p.w.LockingClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "XmlSerialize", "xml_serialize":
+		p := new(struct {
+			n Node
+			w Node_XmlSerialize
+			m XmlSerialize
+		})
+		if object(d, &p.m, xmlSerializeField) != nil {
+			p.w.XmlSerialize, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PartitionElem", "partition_elem":
+		p := new(struct {
+			n Node
+			w Node_PartitionElem
+			m PartitionElem
+		})
+		if object(d, &p.m, partitionElemField) != nil {
+			p.w.PartitionElem, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PartitionSpec", "partition_spec":
+		p := new(struct {
+			n Node
+			w Node_PartitionSpec
+			m PartitionSpec
+		})
+		if object(d, &p.m, partitionSpecField) != nil {
+			p.w.PartitionSpec, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PartitionBoundSpec", "partition_bound_spec":
+		p := new(struct {
+			n Node
+			w Node_PartitionBoundSpec
+			m PartitionBoundSpec
+		})
+		if object(d, &p.m, partitionBoundSpecField) != nil {
+			p.w.PartitionBoundSpec, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PartitionRangeDatum", "partition_range_datum":
+		p := new(struct {
+			n Node
+			w Node_PartitionRangeDatum
+			m PartitionRangeDatum
+		})
+		if object(d, &p.m, partitionRangeDatumField) != nil {
+			p.w.PartitionRangeDatum, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SinglePartitionSpec", "single_partition_spec":
+		p := new(struct {
+			n Node
+			w Node_SinglePartitionSpec
+			m SinglePartitionSpec
+		})
+		if object(d, &p.m, singlePartitionSpecField) != nil {
+			p.w.SinglePartitionSpec, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PartitionCmd", "partition_cmd":
+		p := new(struct {
+			n Node
+			w Node_PartitionCmd
+			m PartitionCmd
+		})
+		if object(d, &p.m, partitionCmdField) != nil {
+			p.w.PartitionCmd, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeTblEntry", "range_tbl_entry":
+		p := new(struct {
+			n Node
+			w Node_RangeTblEntry
+			m RangeTblEntry
+		})
+		if object(d, &p.m, rangeTblEntryField) != nil {
+			p.w.RangeTblEntry, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RTEPermissionInfo", "rtepermission_info":
+		p := new(struct {
+			n Node
+			w Node_RtepermissionInfo
+			m RTEPermissionInfo
+		})
+		if object(d, &p.m, rTEPermissionInfoField) != nil {
+			p.w.RtepermissionInfo, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RangeTblFunction", "range_tbl_function":
+		p := new(struct {
+			n Node
+			w Node_RangeTblFunction
+			m RangeTblFunction
+		})
+		if object(d, &p.m, rangeTblFunctionField) != nil {
+			p.w.RangeTblFunction, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TableSampleClause", "table_sample_clause":
+		p := new(struct {
+			n Node
+			w Node_TableSampleClause
+			m TableSampleClause
+		})
+		if object(d, &p.m, tableSampleClauseField) != nil {
+			p.w.TableSampleClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "WithCheckOption", "with_check_option":
+		p := new(struct {
+			n Node
+			w Node_WithCheckOption
+			m WithCheckOption
+		})
+		if object(d, &p.m, withCheckOptionField) != nil {
+			p.w.WithCheckOption, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SortGroupClause", "sort_group_clause":
+		p := new(struct {
+			n Node
+			w Node_SortGroupClause
+			m SortGroupClause
+		})
+		if object(d, &p.m, sortGroupClauseField) != nil {
+			p.w.SortGroupClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "GroupingSet", "grouping_set":
+		p := new(struct {
+			n Node
+			w Node_GroupingSet
+			m GroupingSet
+		})
+		if object(d, &p.m, groupingSetField) != nil {
+			p.w.GroupingSet, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "WindowClause", "window_clause":
+		p := new(struct {
+			n Node
+			w Node_WindowClause
+			m WindowClause
+		})
+		if object(d, &p.m, windowClauseField) != nil {
+			p.w.WindowClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RowMarkClause", "row_mark_clause":
+		p := new(struct {
+			n Node
+			w Node_RowMarkClause
+			m RowMarkClause
+		})
+		if object(d, &p.m, rowMarkClauseField) != nil {
+			p.w.RowMarkClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "WithClause", "with_clause":
+		p := new(struct {
+			n Node
+			w Node_WithClause
+			m WithClause
+		})
+		if object(d, &p.m, withClauseField) != nil {
+			p.w.WithClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "InferClause", "infer_clause":
+		p := new(struct {
+			n Node
+			w Node_InferClause
+			m InferClause
+		})
+		if object(d, &p.m, inferClauseField) != nil {
+			p.w.InferClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "OnConflictClause", "on_conflict_clause":
+		p := new(struct {
+			n Node
+			w Node_OnConflictClause
+			m OnConflictClause
+		})
+		if object(d, &p.m, onConflictClauseField) != nil {
+			p.w.OnConflictClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CTESearchClause", "ctesearch_clause":
+		p := new(struct {
+			n Node
+			w Node_CtesearchClause
+			m CTESearchClause
+		})
+		if object(d, &p.m, cTESearchClauseField) != nil {
+			p.w.CtesearchClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CTECycleClause", "ctecycle_clause":
+		p := new(struct {
+			n Node
+			w Node_CtecycleClause
+			m CTECycleClause
+		})
+		if object(d, &p.m, cTECycleClauseField) != nil {
+			p.w.CtecycleClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CommonTableExpr", "common_table_expr":
+		p := new(struct {
+			n Node
+			w Node_CommonTableExpr
+			m CommonTableExpr
+		})
+		if object(d, &p.m, commonTableExprField) != nil {
+			p.w.CommonTableExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "MergeWhenClause", "merge_when_clause":
+		p := new(struct {
+			n Node
+			w Node_MergeWhenClause
+			m MergeWhenClause
+		})
+		if object(d, &p.m, mergeWhenClauseField) != nil {
+			p.w.MergeWhenClause, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TriggerTransition", "trigger_transition":
+		p := new(struct {
+			n Node
+			w Node_TriggerTransition
+			m TriggerTransition
+		})
+		if object(d, &p.m, triggerTransitionField) != nil {
+			p.w.TriggerTransition, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonOutput", "json_output":
+		p := new(struct {
+			n Node
+			w Node_JsonOutput
+			m JsonOutput
+		})
+		if object(d, &p.m, jsonOutputField) != nil {
+			p.w.JsonOutput, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonArgument", "json_argument":
+		p := new(struct {
+			n Node
+			w Node_JsonArgument
+			m JsonArgument
+		})
+		if object(d, &p.m, jsonArgumentField) != nil {
+			p.w.JsonArgument, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonFuncExpr", "json_func_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonFuncExpr
+			m JsonFuncExpr
+		})
+		if object(d, &p.m, jsonFuncExprField) != nil {
+			p.w.JsonFuncExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonTablePathSpec", "json_table_path_spec":
+		p := new(struct {
+			n Node
+			w Node_JsonTablePathSpec
+			m JsonTablePathSpec
+		})
+		if object(d, &p.m, jsonTablePathSpecField) != nil {
+			p.w.JsonTablePathSpec, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonTable", "json_table":
+		p := new(struct {
+			n Node
+			w Node_JsonTable
+			m JsonTable
+		})
+		if object(d, &p.m, jsonTableField) != nil {
+			p.w.JsonTable, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonTableColumn", "json_table_column":
+		p := new(struct {
+			n Node
+			w Node_JsonTableColumn
+			m JsonTableColumn
+		})
+		if object(d, &p.m, jsonTableColumnField) != nil {
+			p.w.JsonTableColumn, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonKeyValue", "json_key_value":
+		p := new(struct {
+			n Node
+			w Node_JsonKeyValue
+			m JsonKeyValue
+		})
+		if object(d, &p.m, jsonKeyValueField) != nil {
+			p.w.JsonKeyValue, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonParseExpr", "json_parse_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonParseExpr
+			m JsonParseExpr
+		})
+		if object(d, &p.m, jsonParseExprField) != nil {
+			p.w.JsonParseExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonScalarExpr", "json_scalar_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonScalarExpr
+			m JsonScalarExpr
+		})
+		if object(d, &p.m, jsonScalarExprField) != nil {
+			p.w.JsonScalarExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonSerializeExpr", "json_serialize_expr":
+		p := new(struct {
+			n Node
+			w Node_JsonSerializeExpr
+			m JsonSerializeExpr
+		})
+		if object(d, &p.m, jsonSerializeExprField) != nil {
+			p.w.JsonSerializeExpr, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonObjectConstructor", "json_object_constructor":
+		p := new(struct {
+			n Node
+			w Node_JsonObjectConstructor
+			m JsonObjectConstructor
+		})
+		if object(d, &p.m, jsonObjectConstructorField) != nil {
+			p.w.JsonObjectConstructor, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonArrayConstructor", "json_array_constructor":
+		p := new(struct {
+			n Node
+			w Node_JsonArrayConstructor
+			m JsonArrayConstructor
+		})
+		if object(d, &p.m, jsonArrayConstructorField) != nil {
+			p.w.JsonArrayConstructor, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonArrayQueryConstructor", "json_array_query_constructor":
+		p := new(struct {
+			n Node
+			w Node_JsonArrayQueryConstructor
+			m JsonArrayQueryConstructor
+		})
+		if object(d, &p.m, jsonArrayQueryConstructorField) != nil {
+			p.w.JsonArrayQueryConstructor, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonAggConstructor", "json_agg_constructor":
+		p := new(struct {
+			n Node
+			w Node_JsonAggConstructor
+			m JsonAggConstructor
+		})
+		if object(d, &p.m, jsonAggConstructorField) != nil {
+			p.w.JsonAggConstructor, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonObjectAgg", "json_object_agg":
+		p := new(struct {
+			n Node
+			w Node_JsonObjectAgg
+			m JsonObjectAgg
+		})
+		if object(d, &p.m, jsonObjectAggField) != nil {
+			p.w.JsonObjectAgg, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "JsonArrayAgg", "json_array_agg":
+		p := new(struct {
+			n Node
+			w Node_JsonArrayAgg
+			m JsonArrayAgg
+		})
+		if object(d, &p.m, jsonArrayAggField) != nil {
+			p.w.JsonArrayAgg, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RawStmt", "raw_stmt":
+		p := new(struct {
+			n Node
+			w Node_RawStmt
+			m RawStmt
+		})
+		if object(d, &p.m, rawStmtField) != nil {
+			p.w.RawStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "InsertStmt", "insert_stmt":
+		p := new(struct {
+			n Node
+			w Node_InsertStmt
+			m InsertStmt
+		})
+		if object(d, &p.m, insertStmtField) != nil {
+			p.w.InsertStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DeleteStmt", "delete_stmt":
+		p := new(struct {
+			n Node
+			w Node_DeleteStmt
+			m DeleteStmt
+		})
+		if object(d, &p.m, deleteStmtField) != nil {
+			p.w.DeleteStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "UpdateStmt", "update_stmt":
+		p := new(struct {
+			n Node
+			w Node_UpdateStmt
+			m UpdateStmt
+		})
+		if object(d, &p.m, updateStmtField) != nil {
+			p.w.UpdateStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "MergeStmt", "merge_stmt":
+		p := new(struct {
+			n Node
+			w Node_MergeStmt
+			m MergeStmt
+		})
+		if object(d, &p.m, mergeStmtField) != nil {
+			p.w.MergeStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SelectStmt", "select_stmt":
+		p := new(struct {
+			n Node
+			w Node_SelectStmt
+			m SelectStmt
+		})
+		if object(d, &p.m, selectStmtField) != nil {
+			p.w.SelectStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SetOperationStmt", "set_operation_stmt":
+		p := new(struct {
+			n Node
+			w Node_SetOperationStmt
+			m SetOperationStmt
+		})
+		if object(d, &p.m, setOperationStmtField) != nil {
+			p.w.SetOperationStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ReturnStmt", "return_stmt":
+		p := new(struct {
+			n Node
+			w Node_ReturnStmt
+			m ReturnStmt
+		})
+		if object(d, &p.m, returnStmtField) != nil {
+			p.w.ReturnStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PLAssignStmt", "plassign_stmt":
+		p := new(struct {
+			n Node
+			w Node_PlassignStmt
+			m PLAssignStmt
+		})
+		if object(d, &p.m, pLAssignStmtField) != nil {
+			p.w.PlassignStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateSchemaStmt", "create_schema_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateSchemaStmt
+			m CreateSchemaStmt
+		})
+		if object(d, &p.m, createSchemaStmtField) != nil {
+			p.w.CreateSchemaStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTableStmt", "alter_table_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterTableStmt
+			m AlterTableStmt
+		})
+		if object(d, &p.m, alterTableStmtField) != nil {
+			p.w.AlterTableStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ReplicaIdentityStmt", "replica_identity_stmt":
+		p := new(struct {
+			n Node
+			w Node_ReplicaIdentityStmt
+			m ReplicaIdentityStmt
+		})
+		if object(d, &p.m, replicaIdentityStmtField) != nil {
+			p.w.ReplicaIdentityStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTableCmd", "alter_table_cmd":
+		p := new(struct {
+			n Node
+			w Node_AlterTableCmd
+			m AlterTableCmd
+		})
+		if object(d, &p.m, alterTableCmdField) != nil {
+			p.w.AlterTableCmd, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterCollationStmt", "alter_collation_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterCollationStmt
+			m AlterCollationStmt
+		})
+		if object(d, &p.m, alterCollationStmtField) != nil {
+			p.w.AlterCollationStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterDomainStmt", "alter_domain_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterDomainStmt
+			m AlterDomainStmt
+		})
+		if object(d, &p.m, alterDomainStmtField) != nil {
+			p.w.AlterDomainStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "GrantStmt", "grant_stmt":
+		p := new(struct {
+			n Node
+			w Node_GrantStmt
+			m GrantStmt
+		})
+		if object(d, &p.m, grantStmtField) != nil {
+			p.w.GrantStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ObjectWithArgs", "object_with_args":
+		p := new(struct {
+			n Node
+			w Node_ObjectWithArgs
+			m ObjectWithArgs
+		})
+		if object(d, &p.m, objectWithArgsField) != nil {
+			p.w.ObjectWithArgs, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AccessPriv", "access_priv":
+		p := new(struct {
+			n Node
+			w Node_AccessPriv
+			m AccessPriv
+		})
+		if object(d, &p.m, accessPrivField) != nil {
+			p.w.AccessPriv, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "GrantRoleStmt", "grant_role_stmt":
+		p := new(struct {
+			n Node
+			w Node_GrantRoleStmt
+			m GrantRoleStmt
+		})
+		if object(d, &p.m, grantRoleStmtField) != nil {
+			p.w.GrantRoleStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterDefaultPrivilegesStmt", "alter_default_privileges_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterDefaultPrivilegesStmt
+			m AlterDefaultPrivilegesStmt
+		})
+		if object(d, &p.m, alterDefaultPrivilegesStmtField) != nil {
+			p.w.AlterDefaultPrivilegesStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CopyStmt", "copy_stmt":
+		p := new(struct {
+			n Node
+			w Node_CopyStmt
+			m CopyStmt
+		})
+		if object(d, &p.m, copyStmtField) != nil {
+			p.w.CopyStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "VariableSetStmt", "variable_set_stmt":
+		p := new(struct {
+			n Node
+			w Node_VariableSetStmt
+			m VariableSetStmt
+		})
+		if object(d, &p.m, variableSetStmtField) != nil {
+			p.w.VariableSetStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "VariableShowStmt", "variable_show_stmt":
+		p := new(struct {
+			n Node
+			w Node_VariableShowStmt
+			m VariableShowStmt
+		})
+		if object(d, &p.m, variableShowStmtField) != nil {
+			p.w.VariableShowStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateStmt", "create_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateStmt
+			m CreateStmt
+		})
+		if object(d, &p.m, createStmtField) != nil {
+			p.w.CreateStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Constraint", "constraint":
+		p := new(struct {
+			n Node
+			w Node_Constraint
+			m Constraint
+		})
+		if object(d, &p.m, constraintField) != nil {
+			p.w.Constraint, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateTableSpaceStmt", "create_table_space_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateTableSpaceStmt
+			m CreateTableSpaceStmt
+		})
+		if object(d, &p.m, createTableSpaceStmtField) != nil {
+			p.w.CreateTableSpaceStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropTableSpaceStmt", "drop_table_space_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropTableSpaceStmt
+			m DropTableSpaceStmt
+		})
+		if object(d, &p.m, dropTableSpaceStmtField) != nil {
+			p.w.DropTableSpaceStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTableSpaceOptionsStmt", "alter_table_space_options_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterTableSpaceOptionsStmt
+			m AlterTableSpaceOptionsStmt
+		})
+		if object(d, &p.m, alterTableSpaceOptionsStmtField) != nil {
+			p.w.AlterTableSpaceOptionsStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTableMoveAllStmt", "alter_table_move_all_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterTableMoveAllStmt
+			m AlterTableMoveAllStmt
+		})
+		if object(d, &p.m, alterTableMoveAllStmtField) != nil {
+			p.w.AlterTableMoveAllStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateExtensionStmt", "create_extension_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateExtensionStmt
+			m CreateExtensionStmt
+		})
+		if object(d, &p.m, createExtensionStmtField) != nil {
+			p.w.CreateExtensionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterExtensionStmt", "alter_extension_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterExtensionStmt
+			m AlterExtensionStmt
+		})
+		if object(d, &p.m, alterExtensionStmtField) != nil {
+			p.w.AlterExtensionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterExtensionContentsStmt", "alter_extension_contents_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterExtensionContentsStmt
+			m AlterExtensionContentsStmt
+		})
+		if object(d, &p.m, alterExtensionContentsStmtField) != nil {
+			p.w.AlterExtensionContentsStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateFdwStmt", "create_fdw_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateFdwStmt
+			m CreateFdwStmt
+		})
+		if object(d, &p.m, createFdwStmtField) != nil {
+			p.w.CreateFdwStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterFdwStmt", "alter_fdw_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterFdwStmt
+			m AlterFdwStmt
+		})
+		if object(d, &p.m, alterFdwStmtField) != nil {
+			p.w.AlterFdwStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateForeignServerStmt", "create_foreign_server_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateForeignServerStmt
+			m CreateForeignServerStmt
+		})
+		if object(d, &p.m, createForeignServerStmtField) != nil {
+			p.w.CreateForeignServerStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterForeignServerStmt", "alter_foreign_server_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterForeignServerStmt
+			m AlterForeignServerStmt
+		})
+		if object(d, &p.m, alterForeignServerStmtField) != nil {
+			p.w.AlterForeignServerStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateForeignTableStmt", "create_foreign_table_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateForeignTableStmt
+			m CreateForeignTableStmt
+		})
+		if object(d, &p.m, createForeignTableStmtField) != nil {
+			p.w.CreateForeignTableStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateUserMappingStmt", "create_user_mapping_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateUserMappingStmt
+			m CreateUserMappingStmt
+		})
+		if object(d, &p.m, createUserMappingStmtField) != nil {
+			p.w.CreateUserMappingStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterUserMappingStmt", "alter_user_mapping_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterUserMappingStmt
+			m AlterUserMappingStmt
+		})
+		if object(d, &p.m, alterUserMappingStmtField) != nil {
+			p.w.AlterUserMappingStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropUserMappingStmt", "drop_user_mapping_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropUserMappingStmt
+			m DropUserMappingStmt
+		})
+		if object(d, &p.m, dropUserMappingStmtField) != nil {
+			p.w.DropUserMappingStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ImportForeignSchemaStmt", "import_foreign_schema_stmt":
+		p := new(struct {
+			n Node
+			w Node_ImportForeignSchemaStmt
+			m ImportForeignSchemaStmt
+		})
+		if object(d, &p.m, importForeignSchemaStmtField) != nil {
+			p.w.ImportForeignSchemaStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreatePolicyStmt", "create_policy_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreatePolicyStmt
+			m CreatePolicyStmt
+		})
+		if object(d, &p.m, createPolicyStmtField) != nil {
+			p.w.CreatePolicyStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterPolicyStmt", "alter_policy_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterPolicyStmt
+			m AlterPolicyStmt
+		})
+		if object(d, &p.m, alterPolicyStmtField) != nil {
+			p.w.AlterPolicyStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateAmStmt", "create_am_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateAmStmt
+			m CreateAmStmt
+		})
+		if object(d, &p.m, createAmStmtField) != nil {
+			p.w.CreateAmStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateTrigStmt", "create_trig_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateTrigStmt
+			m CreateTrigStmt
+		})
+		if object(d, &p.m, createTrigStmtField) != nil {
+			p.w.CreateTrigStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateEventTrigStmt", "create_event_trig_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateEventTrigStmt
+			m CreateEventTrigStmt
+		})
+		if object(d, &p.m, createEventTrigStmtField) != nil {
+			p.w.CreateEventTrigStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterEventTrigStmt", "alter_event_trig_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterEventTrigStmt
+			m AlterEventTrigStmt
+		})
+		if object(d, &p.m, alterEventTrigStmtField) != nil {
+			p.w.AlterEventTrigStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreatePLangStmt", "create_plang_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreatePlangStmt
+			m CreatePLangStmt
+		})
+		if object(d, &p.m, createPLangStmtField) != nil {
+			p.w.CreatePlangStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateRoleStmt", "create_role_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateRoleStmt
+			m CreateRoleStmt
+		})
+		if object(d, &p.m, createRoleStmtField) != nil {
+			p.w.CreateRoleStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterRoleStmt", "alter_role_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterRoleStmt
+			m AlterRoleStmt
+		})
+		if object(d, &p.m, alterRoleStmtField) != nil {
+			p.w.AlterRoleStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterRoleSetStmt", "alter_role_set_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterRoleSetStmt
+			m AlterRoleSetStmt
+		})
+		if object(d, &p.m, alterRoleSetStmtField) != nil {
+			p.w.AlterRoleSetStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropRoleStmt", "drop_role_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropRoleStmt
+			m DropRoleStmt
+		})
+		if object(d, &p.m, dropRoleStmtField) != nil {
+			p.w.DropRoleStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateSeqStmt", "create_seq_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateSeqStmt
+			m CreateSeqStmt
+		})
+		if object(d, &p.m, createSeqStmtField) != nil {
+			p.w.CreateSeqStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterSeqStmt", "alter_seq_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterSeqStmt
+			m AlterSeqStmt
+		})
+		if object(d, &p.m, alterSeqStmtField) != nil {
+			p.w.AlterSeqStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DefineStmt", "define_stmt":
+		p := new(struct {
+			n Node
+			w Node_DefineStmt
+			m DefineStmt
+		})
+		if object(d, &p.m, defineStmtField) != nil {
+			p.w.DefineStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateDomainStmt", "create_domain_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateDomainStmt
+			m CreateDomainStmt
+		})
+		if object(d, &p.m, createDomainStmtField) != nil {
+			p.w.CreateDomainStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateOpClassStmt", "create_op_class_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateOpClassStmt
+			m CreateOpClassStmt
+		})
+		if object(d, &p.m, createOpClassStmtField) != nil {
+			p.w.CreateOpClassStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateOpClassItem", "create_op_class_item":
+		p := new(struct {
+			n Node
+			w Node_CreateOpClassItem
+			m CreateOpClassItem
+		})
+		if object(d, &p.m, createOpClassItemField) != nil {
+			p.w.CreateOpClassItem, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateOpFamilyStmt", "create_op_family_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateOpFamilyStmt
+			m CreateOpFamilyStmt
+		})
+		if object(d, &p.m, createOpFamilyStmtField) != nil {
+			p.w.CreateOpFamilyStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterOpFamilyStmt", "alter_op_family_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterOpFamilyStmt
+			m AlterOpFamilyStmt
+		})
+		if object(d, &p.m, alterOpFamilyStmtField) != nil {
+			p.w.AlterOpFamilyStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropStmt", "drop_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropStmt
+			m DropStmt
+		})
+		if object(d, &p.m, dropStmtField) != nil {
+			p.w.DropStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TruncateStmt", "truncate_stmt":
+		p := new(struct {
+			n Node
+			w Node_TruncateStmt
+			m TruncateStmt
+		})
+		if object(d, &p.m, truncateStmtField) != nil {
+			p.w.TruncateStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CommentStmt", "comment_stmt":
+		p := new(struct {
+			n Node
+			w Node_CommentStmt
+			m CommentStmt
+		})
+		if object(d, &p.m, commentStmtField) != nil {
+			p.w.CommentStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "SecLabelStmt", "sec_label_stmt":
+		p := new(struct {
+			n Node
+			w Node_SecLabelStmt
+			m SecLabelStmt
+		})
+		if object(d, &p.m, secLabelStmtField) != nil {
+			p.w.SecLabelStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DeclareCursorStmt", "declare_cursor_stmt":
+		p := new(struct {
+			n Node
+			w Node_DeclareCursorStmt
+			m DeclareCursorStmt
+		})
+		if object(d, &p.m, declareCursorStmtField) != nil {
+			p.w.DeclareCursorStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ClosePortalStmt", "close_portal_stmt":
+		p := new(struct {
+			n Node
+			w Node_ClosePortalStmt
+			m ClosePortalStmt
+		})
+		if object(d, &p.m, closePortalStmtField) != nil {
+			p.w.ClosePortalStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FetchStmt", "fetch_stmt":
+		p := new(struct {
+			n Node
+			w Node_FetchStmt
+			m FetchStmt
+		})
+		if object(d, &p.m, fetchStmtField) != nil {
+			p.w.FetchStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "IndexStmt", "index_stmt":
+		p := new(struct {
+			n Node
+			w Node_IndexStmt
+			m IndexStmt
+		})
+		if object(d, &p.m, indexStmtField) != nil {
+			p.w.IndexStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateStatsStmt", "create_stats_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateStatsStmt
+			m CreateStatsStmt
+		})
+		if object(d, &p.m, createStatsStmtField) != nil {
+			p.w.CreateStatsStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "StatsElem", "stats_elem":
+		p := new(struct {
+			n Node
+			w Node_StatsElem
+			m StatsElem
+		})
+		if object(d, &p.m, statsElemField) != nil {
+			p.w.StatsElem, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterStatsStmt", "alter_stats_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterStatsStmt
+			m AlterStatsStmt
+		})
+		if object(d, &p.m, alterStatsStmtField) != nil {
+			p.w.AlterStatsStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateFunctionStmt", "create_function_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateFunctionStmt
+			m CreateFunctionStmt
+		})
+		if object(d, &p.m, createFunctionStmtField) != nil {
+			p.w.CreateFunctionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "FunctionParameter", "function_parameter":
+		p := new(struct {
+			n Node
+			w Node_FunctionParameter
+			m FunctionParameter
+		})
+		if object(d, &p.m, functionParameterField) != nil {
+			p.w.FunctionParameter, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterFunctionStmt", "alter_function_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterFunctionStmt
+			m AlterFunctionStmt
+		})
+		if object(d, &p.m, alterFunctionStmtField) != nil {
+			p.w.AlterFunctionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DoStmt", "do_stmt":
+		p := new(struct {
+			n Node
+			w Node_DoStmt
+			m DoStmt
+		})
+		if object(d, &p.m, doStmtField) != nil {
+			p.w.DoStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "InlineCodeBlock", "inline_code_block":
+		p := new(struct {
+			n Node
+			w Node_InlineCodeBlock
+			m InlineCodeBlock
+		})
+		if object(d, &p.m, inlineCodeBlockField) != nil {
+			p.w.InlineCodeBlock, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CallStmt", "call_stmt":
+		p := new(struct {
+			n Node
+			w Node_CallStmt
+			m CallStmt
+		})
+		if object(d, &p.m, callStmtField) != nil {
+			p.w.CallStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CallContext", "call_context":
+		p := new(struct {
+			n Node
+			w Node_CallContext
+			m CallContext
+		})
+		if object(d, &p.m, callContextField) != nil {
+			p.w.CallContext, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RenameStmt", "rename_stmt":
+		p := new(struct {
+			n Node
+			w Node_RenameStmt
+			m RenameStmt
+		})
+		if object(d, &p.m, renameStmtField) != nil {
+			p.w.RenameStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterObjectDependsStmt", "alter_object_depends_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterObjectDependsStmt
+			m AlterObjectDependsStmt
+		})
+		if object(d, &p.m, alterObjectDependsStmtField) != nil {
+			p.w.AlterObjectDependsStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterObjectSchemaStmt", "alter_object_schema_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterObjectSchemaStmt
+			m AlterObjectSchemaStmt
+		})
+		if object(d, &p.m, alterObjectSchemaStmtField) != nil {
+			p.w.AlterObjectSchemaStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterOwnerStmt", "alter_owner_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterOwnerStmt
+			m AlterOwnerStmt
+		})
+		if object(d, &p.m, alterOwnerStmtField) != nil {
+			p.w.AlterOwnerStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterOperatorStmt", "alter_operator_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterOperatorStmt
+			m AlterOperatorStmt
+		})
+		if object(d, &p.m, alterOperatorStmtField) != nil {
+			p.w.AlterOperatorStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTypeStmt", "alter_type_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterTypeStmt
+			m AlterTypeStmt
+		})
+		if object(d, &p.m, alterTypeStmtField) != nil {
+			p.w.AlterTypeStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RuleStmt", "rule_stmt":
+		p := new(struct {
+			n Node
+			w Node_RuleStmt
+			m RuleStmt
+		})
+		if object(d, &p.m, ruleStmtField) != nil {
+			p.w.RuleStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "NotifyStmt", "notify_stmt":
+		p := new(struct {
+			n Node
+			w Node_NotifyStmt
+			m NotifyStmt
+		})
+		if object(d, &p.m, notifyStmtField) != nil {
+			p.w.NotifyStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ListenStmt", "listen_stmt":
+		p := new(struct {
+			n Node
+			w Node_ListenStmt
+			m ListenStmt
+		})
+		if object(d, &p.m, listenStmtField) != nil {
+			p.w.ListenStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "UnlistenStmt", "unlisten_stmt":
+		p := new(struct {
+			n Node
+			w Node_UnlistenStmt
+			m UnlistenStmt
+		})
+		if object(d, &p.m, unlistenStmtField) != nil {
+			p.w.UnlistenStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "TransactionStmt", "transaction_stmt":
+		p := new(struct {
+			n Node
+			w Node_TransactionStmt
+			m TransactionStmt
+		})
+		if object(d, &p.m, transactionStmtField) != nil {
+			p.w.TransactionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CompositeTypeStmt", "composite_type_stmt":
+		p := new(struct {
+			n Node
+			w Node_CompositeTypeStmt
+			m CompositeTypeStmt
+		})
+		if object(d, &p.m, compositeTypeStmtField) != nil {
+			p.w.CompositeTypeStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateEnumStmt", "create_enum_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateEnumStmt
+			m CreateEnumStmt
+		})
+		if object(d, &p.m, createEnumStmtField) != nil {
+			p.w.CreateEnumStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateRangeStmt", "create_range_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateRangeStmt
+			m CreateRangeStmt
+		})
+		if object(d, &p.m, createRangeStmtField) != nil {
+			p.w.CreateRangeStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterEnumStmt", "alter_enum_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterEnumStmt
+			m AlterEnumStmt
+		})
+		if object(d, &p.m, alterEnumStmtField) != nil {
+			p.w.AlterEnumStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ViewStmt", "view_stmt":
+		p := new(struct {
+			n Node
+			w Node_ViewStmt
+			m ViewStmt
+		})
+		if object(d, &p.m, viewStmtField) != nil {
+			p.w.ViewStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "LoadStmt", "load_stmt":
+		p := new(struct {
+			n Node
+			w Node_LoadStmt
+			m LoadStmt
+		})
+		if object(d, &p.m, loadStmtField) != nil {
+			p.w.LoadStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreatedbStmt", "createdb_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreatedbStmt
+			m CreatedbStmt
+		})
+		if object(d, &p.m, createdbStmtField) != nil {
+			p.w.CreatedbStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterDatabaseStmt", "alter_database_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterDatabaseStmt
+			m AlterDatabaseStmt
+		})
+		if object(d, &p.m, alterDatabaseStmtField) != nil {
+			p.w.AlterDatabaseStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterDatabaseRefreshCollStmt", "alter_database_refresh_coll_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterDatabaseRefreshCollStmt
+			m AlterDatabaseRefreshCollStmt
+		})
+		if object(d, &p.m, alterDatabaseRefreshCollStmtField) != nil {
+			p.w.AlterDatabaseRefreshCollStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterDatabaseSetStmt", "alter_database_set_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterDatabaseSetStmt
+			m AlterDatabaseSetStmt
+		})
+		if object(d, &p.m, alterDatabaseSetStmtField) != nil {
+			p.w.AlterDatabaseSetStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropdbStmt", "dropdb_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropdbStmt
+			m DropdbStmt
+		})
+		if object(d, &p.m, dropdbStmtField) != nil {
+			p.w.DropdbStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterSystemStmt", "alter_system_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterSystemStmt
+			m AlterSystemStmt
+		})
+		if object(d, &p.m, alterSystemStmtField) != nil {
+			p.w.AlterSystemStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ClusterStmt", "cluster_stmt":
+		p := new(struct {
+			n Node
+			w Node_ClusterStmt
+			m ClusterStmt
+		})
+		if object(d, &p.m, clusterStmtField) != nil {
+			p.w.ClusterStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "VacuumStmt", "vacuum_stmt":
+		p := new(struct {
+			n Node
+			w Node_VacuumStmt
+			m VacuumStmt
+		})
+		if object(d, &p.m, vacuumStmtField) != nil {
+			p.w.VacuumStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "VacuumRelation", "vacuum_relation":
+		p := new(struct {
+			n Node
+			w Node_VacuumRelation
+			m VacuumRelation
+		})
+		if object(d, &p.m, vacuumRelationField) != nil {
+			p.w.VacuumRelation, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ExplainStmt", "explain_stmt":
+		p := new(struct {
+			n Node
+			w Node_ExplainStmt
+			m ExplainStmt
+		})
+		if object(d, &p.m, explainStmtField) != nil {
+			p.w.ExplainStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateTableAsStmt", "create_table_as_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateTableAsStmt
+			m CreateTableAsStmt
+		})
+		if object(d, &p.m, createTableAsStmtField) != nil {
+			p.w.CreateTableAsStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "RefreshMatViewStmt", "refresh_mat_view_stmt":
+		p := new(struct {
+			n Node
+			w Node_RefreshMatViewStmt
+			m RefreshMatViewStmt
+		})
+		if object(d, &p.m, refreshMatViewStmtField) != nil {
+			p.w.RefreshMatViewStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CheckPointStmt", "check_point_stmt":
+		p := new(struct {
+			n Node
+			w Node_CheckPointStmt
+			m CheckPointStmt
+		})
+		if object(d, &p.m, checkPointStmtField) != nil {
+			p.w.CheckPointStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DiscardStmt", "discard_stmt":
+		p := new(struct {
+			n Node
+			w Node_DiscardStmt
+			m DiscardStmt
+		})
+		if object(d, &p.m, discardStmtField) != nil {
+			p.w.DiscardStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "LockStmt", "lock_stmt":
+		p := new(struct {
+			n Node
+			w Node_LockStmt
+			m LockStmt
+		})
+		if object(d, &p.m, lockStmtField) != nil {
+			p.w.LockStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ConstraintsSetStmt", "constraints_set_stmt":
+		p := new(struct {
+			n Node
+			w Node_ConstraintsSetStmt
+			m ConstraintsSetStmt
+		})
+		if object(d, &p.m, constraintsSetStmtField) != nil {
+			p.w.ConstraintsSetStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ReindexStmt", "reindex_stmt":
+		p := new(struct {
+			n Node
+			w Node_ReindexStmt
+			m ReindexStmt
+		})
+		if object(d, &p.m, reindexStmtField) != nil {
+			p.w.ReindexStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateConversionStmt", "create_conversion_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateConversionStmt
+			m CreateConversionStmt
+		})
+		if object(d, &p.m, createConversionStmtField) != nil {
+			p.w.CreateConversionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateCastStmt", "create_cast_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateCastStmt
+			m CreateCastStmt
+		})
+		if object(d, &p.m, createCastStmtField) != nil {
+			p.w.CreateCastStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateTransformStmt", "create_transform_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateTransformStmt
+			m CreateTransformStmt
+		})
+		if object(d, &p.m, createTransformStmtField) != nil {
+			p.w.CreateTransformStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PrepareStmt", "prepare_stmt":
+		p := new(struct {
+			n Node
+			w Node_PrepareStmt
+			m PrepareStmt
+		})
+		if object(d, &p.m, prepareStmtField) != nil {
+			p.w.PrepareStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ExecuteStmt", "execute_stmt":
+		p := new(struct {
+			n Node
+			w Node_ExecuteStmt
+			m ExecuteStmt
+		})
+		if object(d, &p.m, executeStmtField) != nil {
+			p.w.ExecuteStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DeallocateStmt", "deallocate_stmt":
+		p := new(struct {
+			n Node
+			w Node_DeallocateStmt
+			m DeallocateStmt
+		})
+		if object(d, &p.m, deallocateStmtField) != nil {
+			p.w.DeallocateStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropOwnedStmt", "drop_owned_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropOwnedStmt
+			m DropOwnedStmt
+		})
+		if object(d, &p.m, dropOwnedStmtField) != nil {
+			p.w.DropOwnedStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "ReassignOwnedStmt", "reassign_owned_stmt":
+		p := new(struct {
+			n Node
+			w Node_ReassignOwnedStmt
+			m ReassignOwnedStmt
+		})
+		if object(d, &p.m, reassignOwnedStmtField) != nil {
+			p.w.ReassignOwnedStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTSDictionaryStmt", "alter_tsdictionary_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterTsdictionaryStmt
+			m AlterTSDictionaryStmt
+		})
+		if object(d, &p.m, alterTSDictionaryStmtField) != nil {
+			p.w.AlterTsdictionaryStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterTSConfigurationStmt", "alter_tsconfiguration_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterTsconfigurationStmt
+			m AlterTSConfigurationStmt
+		})
+		if object(d, &p.m, alterTSConfigurationStmtField) != nil {
+			p.w.AlterTsconfigurationStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PublicationTable", "publication_table":
+		p := new(struct {
+			n Node
+			w Node_PublicationTable
+			m PublicationTable
+		})
+		if object(d, &p.m, publicationTableField) != nil {
+			p.w.PublicationTable, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "PublicationObjSpec", "publication_obj_spec":
+		p := new(struct {
+			n Node
+			w Node_PublicationObjSpec
+			m PublicationObjSpec
+		})
+		if object(d, &p.m, publicationObjSpecField) != nil {
+			p.w.PublicationObjSpec, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreatePublicationStmt", "create_publication_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreatePublicationStmt
+			m CreatePublicationStmt
+		})
+		if object(d, &p.m, createPublicationStmtField) != nil {
+			p.w.CreatePublicationStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterPublicationStmt", "alter_publication_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterPublicationStmt
+			m AlterPublicationStmt
+		})
+		if object(d, &p.m, alterPublicationStmtField) != nil {
+			p.w.AlterPublicationStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "CreateSubscriptionStmt", "create_subscription_stmt":
+		p := new(struct {
+			n Node
+			w Node_CreateSubscriptionStmt
+			m CreateSubscriptionStmt
+		})
+		if object(d, &p.m, createSubscriptionStmtField) != nil {
+			p.w.CreateSubscriptionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "AlterSubscriptionStmt", "alter_subscription_stmt":
+		p := new(struct {
+			n Node
+			w Node_AlterSubscriptionStmt
+			m AlterSubscriptionStmt
+		})
+		if object(d, &p.m, alterSubscriptionStmtField) != nil {
+			p.w.AlterSubscriptionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "DropSubscriptionStmt", "drop_subscription_stmt":
+		p := new(struct {
+			n Node
+			w Node_DropSubscriptionStmt
+			m DropSubscriptionStmt
+		})
+		if object(d, &p.m, dropSubscriptionStmtField) != nil {
+			p.w.DropSubscriptionStmt, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Integer", "integer":
+		p := new(struct {
+			n Node
+			w Node_Integer
+			m Integer
+		})
+		if object(d, &p.m, integerField) != nil {
+			p.w.Integer, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Float", "float":
+		p := new(struct {
+			n Node
+			w Node_Float
+			m Float
+		})
+		if object(d, &p.m, floatField) != nil {
+			p.w.Float, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "Boolean", "boolean":
+		p := new(struct {
+			n Node
+			w Node_Boolean
+			m Boolean
+		})
+		if object(d, &p.m, booleanField) != nil {
+			p.w.Boolean, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "String", "string":
+		p := new(struct {
+			n Node
+			w Node_String_
+			m String
+		})
+		if object(d, &p.m, stringField) != nil {
+			p.w.String_, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "BitString", "bit_string":
+		p := new(struct {
+			n Node
+			w Node_BitString
+			m BitString
+		})
+		if object(d, &p.m, bitStringField) != nil {
+			p.w.BitString, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "List", "list":
+		p := new(struct {
+			n Node
+			w Node_List
+			m List
+		})
+		if object(d, &p.m, listField) != nil {
+			p.w.List, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "IntList", "int_list":
+		p := new(struct {
+			n Node
+			w Node_IntList
+			m IntList
+		})
+		if object(d, &p.m, intListField) != nil {
+			p.w.IntList, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "OidList", "oid_list":
+		p := new(struct {
+			n Node
+			w Node_OidList
+			m OidList
+		})
+		if object(d, &p.m, oidListField) != nil {
+			p.w.OidList, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	case "A_Const", "a_const":
+		p := new(struct {
+			n Node
+			w Node_AConst
+			m A_Const
+		})
+		if object(d, &p.m, a_ConstField) != nil {
+			p.w.AConst, p.n.Node, n = &p.m, &p.w, &p.n
+		}
+	default:
+		d.fail(errUnknownField)
+	}
+	d.closeNode()
+	if d.err != nil {
+		return nil
+	}
+	return n
+}
+
+func integerField(d *decoder, x *Integer, key string) {
+	switch key {
+	case "ival":
+		x.Ival = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func floatField(d *decoder, x *Float, key string) {
+	switch key {
+	case "fval":
+		x.Fval = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func booleanField(d *decoder, x *Boolean, key string) {
+	switch key {
+	case "boolval":
+		x.Boolval = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeString(d *decoder) *String { return object(d, &String{}, stringField) }
+
+func stringField(d *decoder, x *String, key string) {
+	switch key {
+	case "sval":
+		x.Sval = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func bitStringField(d *decoder, x *BitString, key string) {
+	switch key {
+	case "bsval":
+		x.Bsval = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func listField(d *decoder, x *List, key string) {
+	switch key {
+	case "items":
+		x.Items = list(d, x.Items, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func oidListField(d *decoder, x *OidList, key string) {
+	switch key {
+	case "items":
+		x.Items = list(d, x.Items, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func intListField(d *decoder, x *IntList, key string) {
+	switch key {
+	case "items":
+		x.Items = list(d, x.Items, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func a_ConstField(d *decoder, x *A_Const, key string) {
+	switch key {
+	case "ival":
+		if x.Val != nil {
+			d.fail(errRepeated)
+			break
+		}
+		p := new(struct {
+			w A_Const_Ival
+			m Integer
+		})
+		if object(d, &p.m, integerField) != nil {
+			p.w.Ival, x.Val = &p.m, &p.w
+		}
+	case "fval":
+		if x.Val != nil {
+			d.fail(errRepeated)
+			break
+		}
+		p := new(struct {
+			w A_Const_Fval
+			m Float
+		})
+		if object(d, &p.m, floatField) != nil {
+			p.w.Fval, x.Val = &p.m, &p.w
+		}
+	case "boolval":
+		if x.Val != nil {
+			d.fail(errRepeated)
+			break
+		}
+		p := new(struct {
+			w A_Const_Boolval
+			m Boolean
+		})
+		if object(d, &p.m, booleanField) != nil {
+			p.w.Boolval, x.Val = &p.m, &p.w
+		}
+	case "sval":
+		if x.Val != nil {
+			d.fail(errRepeated)
+			break
+		}
+		p := new(struct {
+			w A_Const_Sval
+			m String
+		})
+		if object(d, &p.m, stringField) != nil {
+			p.w.Sval, x.Val = &p.m, &p.w
+		}
+	case "bsval":
+		if x.Val != nil {
+			d.fail(errRepeated)
+			break
+		}
+		p := new(struct {
+			w A_Const_Bsval
+			m BitString
+		})
+		if object(d, &p.m, bitStringField) != nil {
+			p.w.Bsval, x.Val = &p.m, &p.w
+		}
+	case "isnull":
+		x.Isnull = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeAlias(d *decoder) *Alias { return object(d, &Alias{}, aliasField) }
+
+func aliasField(d *decoder, x *Alias, key string) {
+	switch key {
+	case "aliasname":
+		x.Aliasname = d.str()
+	case "colnames":
+		x.Colnames = list(d, x.Colnames, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeRangeVar(d *decoder) *RangeVar { return object(d, &RangeVar{}, rangeVarField) }
+
+func rangeVarField(d *decoder, x *RangeVar, key string) {
+	switch key {
+	case "catalogname":
+		x.Catalogname = d.str()
+	case "schemaname":
+		x.Schemaname = d.str()
+	case "relname":
+		x.Relname = d.str()
+	case "inh":
+		x.Inh = d.bool()
+	case "relpersistence":
+		x.Relpersistence = d.str()
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeTableFunc(d *decoder) *TableFunc { return object(d, &TableFunc{}, tableFuncField) }
+
+func tableFuncField(d *decoder, x *TableFunc, key string) {
+	switch key {
+	case "functype":
+		x.Functype = TableFuncType(d.enum(tableFuncTypeNames[:]))
+	case "ns_uris":
+		x.NsUris = list(d, x.NsUris, decodeNode)
+	case "ns_names":
+		x.NsNames = list(d, x.NsNames, decodeNode)
+	case "docexpr":
+		x.Docexpr = message(d, x.Docexpr != nil, decodeNode)
+	case "rowexpr":
+		x.Rowexpr = message(d, x.Rowexpr != nil, decodeNode)
+	case "colnames":
+		x.Colnames = list(d, x.Colnames, decodeNode)
+	case "coltypes":
+		x.Coltypes = list(d, x.Coltypes, decodeNode)
+	case "coltypmods":
+		x.Coltypmods = list(d, x.Coltypmods, decodeNode)
+	case "colcollations":
+		x.Colcollations = list(d, x.Colcollations, decodeNode)
+	case "colexprs":
+		x.Colexprs = list(d, x.Colexprs, decodeNode)
+	case "coldefexprs":
+		x.Coldefexprs = list(d, x.Coldefexprs, decodeNode)
+	case "colvalexprs":
+		x.Colvalexprs = list(d, x.Colvalexprs, decodeNode)
+	case "passingvalexprs":
+		x.Passingvalexprs = list(d, x.Passingvalexprs, decodeNode)
+	case "notnulls":
+		x.Notnulls = list(d, x.Notnulls, integer[uint64])
+	case "plan":
+		x.Plan = message(d, x.Plan != nil, decodeNode)
+	case "ordinalitycol":
+		x.Ordinalitycol = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeIntoClause(d *decoder) *IntoClause { return object(d, &IntoClause{}, intoClauseField) }
+
+func intoClauseField(d *decoder, x *IntoClause, key string) {
+	switch key {
+	case "rel":
+		x.Rel = message(d, x.Rel != nil, decodeRangeVar)
+	case "colNames", "col_names":
+		x.ColNames = list(d, x.ColNames, decodeNode)
+	case "accessMethod", "access_method":
+		x.AccessMethod = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "onCommit", "on_commit":
+		x.OnCommit = OnCommitAction(d.enum(onCommitActionNames[:]))
+	case "tableSpaceName", "table_space_name":
+		x.TableSpaceName = d.str()
+	case "viewQuery", "view_query":
+		x.ViewQuery = message(d, x.ViewQuery != nil, decodeNode)
+	case "skipData", "skip_data":
+		x.SkipData = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func varField(d *decoder, x *Var, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "varno":
+		x.Varno = integer[int32](d)
+	case "varattno":
+		x.Varattno = integer[int32](d)
+	case "vartype":
+		x.Vartype = integer[uint32](d)
+	case "vartypmod":
+		x.Vartypmod = integer[int32](d)
+	case "varcollid":
+		x.Varcollid = integer[uint32](d)
+	case "varnullingrels":
+		x.Varnullingrels = list(d, x.Varnullingrels, integer[uint64])
+	case "varlevelsup":
+		x.Varlevelsup = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func paramField(d *decoder, x *Param, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "paramkind":
+		x.Paramkind = ParamKind(d.enum(paramKindNames[:]))
+	case "paramid":
+		x.Paramid = integer[int32](d)
+	case "paramtype":
+		x.Paramtype = integer[uint32](d)
+	case "paramtypmod":
+		x.Paramtypmod = integer[int32](d)
+	case "paramcollid":
+		x.Paramcollid = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func aggrefField(d *decoder, x *Aggref, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "aggfnoid":
+		x.Aggfnoid = integer[uint32](d)
+	case "aggtype":
+		x.Aggtype = integer[uint32](d)
+	case "aggcollid":
+		x.Aggcollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "aggargtypes":
+		x.Aggargtypes = list(d, x.Aggargtypes, decodeNode)
+	case "aggdirectargs":
+		x.Aggdirectargs = list(d, x.Aggdirectargs, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "aggorder":
+		x.Aggorder = list(d, x.Aggorder, decodeNode)
+	case "aggdistinct":
+		x.Aggdistinct = list(d, x.Aggdistinct, decodeNode)
+	case "aggfilter":
+		x.Aggfilter = message(d, x.Aggfilter != nil, decodeNode)
+	case "aggstar":
+		x.Aggstar = d.bool()
+	case "aggvariadic":
+		x.Aggvariadic = d.bool()
+	case "aggkind":
+		x.Aggkind = d.str()
+	case "agglevelsup":
+		x.Agglevelsup = integer[uint32](d)
+	case "aggsplit":
+		x.Aggsplit = AggSplit(d.enum(aggSplitNames[:]))
+	case "aggno":
+		x.Aggno = integer[int32](d)
+	case "aggtransno":
+		x.Aggtransno = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func groupingFuncField(d *decoder, x *GroupingFunc, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "refs":
+		x.Refs = list(d, x.Refs, decodeNode)
+	case "agglevelsup":
+		x.Agglevelsup = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func windowFuncField(d *decoder, x *WindowFunc, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "winfnoid":
+		x.Winfnoid = integer[uint32](d)
+	case "wintype":
+		x.Wintype = integer[uint32](d)
+	case "wincollid":
+		x.Wincollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "aggfilter":
+		x.Aggfilter = message(d, x.Aggfilter != nil, decodeNode)
+	case "runCondition", "run_condition":
+		x.RunCondition = list(d, x.RunCondition, decodeNode)
+	case "winref":
+		x.Winref = integer[uint32](d)
+	case "winstar":
+		x.Winstar = d.bool()
+	case "winagg":
+		x.Winagg = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func windowFuncRunConditionField(d *decoder, x *WindowFuncRunCondition, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "opno":
+		x.Opno = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "wfunc_left":
+		x.WfuncLeft = d.bool()
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func mergeSupportFuncField(d *decoder, x *MergeSupportFunc, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "msftype":
+		x.Msftype = integer[uint32](d)
+	case "msfcollid":
+		x.Msfcollid = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func subscriptingRefField(d *decoder, x *SubscriptingRef, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "refcontainertype":
+		x.Refcontainertype = integer[uint32](d)
+	case "refelemtype":
+		x.Refelemtype = integer[uint32](d)
+	case "refrestype":
+		x.Refrestype = integer[uint32](d)
+	case "reftypmod":
+		x.Reftypmod = integer[int32](d)
+	case "refcollid":
+		x.Refcollid = integer[uint32](d)
+	case "refupperindexpr":
+		x.Refupperindexpr = list(d, x.Refupperindexpr, decodeNode)
+	case "reflowerindexpr":
+		x.Reflowerindexpr = list(d, x.Reflowerindexpr, decodeNode)
+	case "refexpr":
+		x.Refexpr = message(d, x.Refexpr != nil, decodeNode)
+	case "refassgnexpr":
+		x.Refassgnexpr = message(d, x.Refassgnexpr != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeFuncExpr(d *decoder) *FuncExpr { return object(d, &FuncExpr{}, funcExprField) }
+
+func funcExprField(d *decoder, x *FuncExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "funcid":
+		x.Funcid = integer[uint32](d)
+	case "funcresulttype":
+		x.Funcresulttype = integer[uint32](d)
+	case "funcretset":
+		x.Funcretset = d.bool()
+	case "funcvariadic":
+		x.Funcvariadic = d.bool()
+	case "funcformat":
+		x.Funcformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "funccollid":
+		x.Funccollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func namedArgExprField(d *decoder, x *NamedArgExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "name":
+		x.Name = d.str()
+	case "argnumber":
+		x.Argnumber = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func opExprField(d *decoder, x *OpExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "opno":
+		x.Opno = integer[uint32](d)
+	case "opresulttype":
+		x.Opresulttype = integer[uint32](d)
+	case "opretset":
+		x.Opretset = d.bool()
+	case "opcollid":
+		x.Opcollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func distinctExprField(d *decoder, x *DistinctExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "opno":
+		x.Opno = integer[uint32](d)
+	case "opresulttype":
+		x.Opresulttype = integer[uint32](d)
+	case "opretset":
+		x.Opretset = d.bool()
+	case "opcollid":
+		x.Opcollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func nullIfExprField(d *decoder, x *NullIfExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "opno":
+		x.Opno = integer[uint32](d)
+	case "opresulttype":
+		x.Opresulttype = integer[uint32](d)
+	case "opretset":
+		x.Opretset = d.bool()
+	case "opcollid":
+		x.Opcollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func scalarArrayOpExprField(d *decoder, x *ScalarArrayOpExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "opno":
+		x.Opno = integer[uint32](d)
+	case "useOr", "use_or":
+		x.UseOr = d.bool()
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func boolExprField(d *decoder, x *BoolExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "boolop":
+		x.Boolop = BoolExprType(d.enum(boolExprTypeNames[:]))
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func subLinkField(d *decoder, x *SubLink, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "subLinkType", "sub_link_type":
+		x.SubLinkType = SubLinkType(d.enum(subLinkTypeNames[:]))
+	case "subLinkId", "sub_link_id":
+		x.SubLinkId = integer[int32](d)
+	case "testexpr":
+		x.Testexpr = message(d, x.Testexpr != nil, decodeNode)
+	case "operName", "oper_name":
+		x.OperName = list(d, x.OperName, decodeNode)
+	case "subselect":
+		x.Subselect = message(d, x.Subselect != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func subPlanField(d *decoder, x *SubPlan, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "subLinkType", "sub_link_type":
+		x.SubLinkType = SubLinkType(d.enum(subLinkTypeNames[:]))
+	case "testexpr":
+		x.Testexpr = message(d, x.Testexpr != nil, decodeNode)
+	case "paramIds", "param_ids":
+		x.ParamIds = list(d, x.ParamIds, decodeNode)
+	case "plan_id":
+		x.PlanId = integer[int32](d)
+	case "plan_name":
+		x.PlanName = d.str()
+	case "firstColType", "first_col_type":
+		x.FirstColType = integer[uint32](d)
+	case "firstColTypmod", "first_col_typmod":
+		x.FirstColTypmod = integer[int32](d)
+	case "firstColCollation", "first_col_collation":
+		x.FirstColCollation = integer[uint32](d)
+	case "useHashTable", "use_hash_table":
+		x.UseHashTable = d.bool()
+	case "unknownEqFalse", "unknown_eq_false":
+		x.UnknownEqFalse = d.bool()
+	case "parallel_safe":
+		x.ParallelSafe = d.bool()
+	case "setParam", "set_param":
+		x.SetParam = list(d, x.SetParam, decodeNode)
+	case "parParam", "par_param":
+		x.ParParam = list(d, x.ParParam, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "startup_cost":
+		x.StartupCost = d.float()
+	case "per_call_cost":
+		x.PerCallCost = d.float()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alternativeSubPlanField(d *decoder, x *AlternativeSubPlan, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "subplans":
+		x.Subplans = list(d, x.Subplans, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func fieldSelectField(d *decoder, x *FieldSelect, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "fieldnum":
+		x.Fieldnum = integer[int32](d)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	case "resulttypmod":
+		x.Resulttypmod = integer[int32](d)
+	case "resultcollid":
+		x.Resultcollid = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func fieldStoreField(d *decoder, x *FieldStore, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "newvals":
+		x.Newvals = list(d, x.Newvals, decodeNode)
+	case "fieldnums":
+		x.Fieldnums = list(d, x.Fieldnums, decodeNode)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func relabelTypeField(d *decoder, x *RelabelType, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	case "resulttypmod":
+		x.Resulttypmod = integer[int32](d)
+	case "resultcollid":
+		x.Resultcollid = integer[uint32](d)
+	case "relabelformat":
+		x.Relabelformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func coerceViaIOField(d *decoder, x *CoerceViaIO, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	case "resultcollid":
+		x.Resultcollid = integer[uint32](d)
+	case "coerceformat":
+		x.Coerceformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func arrayCoerceExprField(d *decoder, x *ArrayCoerceExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "elemexpr":
+		x.Elemexpr = message(d, x.Elemexpr != nil, decodeNode)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	case "resulttypmod":
+		x.Resulttypmod = integer[int32](d)
+	case "resultcollid":
+		x.Resultcollid = integer[uint32](d)
+	case "coerceformat":
+		x.Coerceformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func convertRowtypeExprField(d *decoder, x *ConvertRowtypeExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	case "convertformat":
+		x.Convertformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func collateExprField(d *decoder, x *CollateExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "collOid", "coll_oid":
+		x.CollOid = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func caseExprField(d *decoder, x *CaseExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "casetype":
+		x.Casetype = integer[uint32](d)
+	case "casecollid":
+		x.Casecollid = integer[uint32](d)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "defresult":
+		x.Defresult = message(d, x.Defresult != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func caseWhenField(d *decoder, x *CaseWhen, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "result":
+		x.Result = message(d, x.Result != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func caseTestExprField(d *decoder, x *CaseTestExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "typeId", "type_id":
+		x.TypeId = integer[uint32](d)
+	case "typeMod", "type_mod":
+		x.TypeMod = integer[int32](d)
+	case "collation":
+		x.Collation = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func arrayExprField(d *decoder, x *ArrayExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "array_typeid":
+		x.ArrayTypeid = integer[uint32](d)
+	case "array_collid":
+		x.ArrayCollid = integer[uint32](d)
+	case "element_typeid":
+		x.ElementTypeid = integer[uint32](d)
+	case "elements":
+		x.Elements = list(d, x.Elements, decodeNode)
+	case "multidims":
+		x.Multidims = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rowExprField(d *decoder, x *RowExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "row_typeid":
+		x.RowTypeid = integer[uint32](d)
+	case "row_format":
+		x.RowFormat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "colnames":
+		x.Colnames = list(d, x.Colnames, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rowCompareExprField(d *decoder, x *RowCompareExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "rctype":
+		x.Rctype = RowCompareType(d.enum(rowCompareTypeNames[:]))
+	case "opnos":
+		x.Opnos = list(d, x.Opnos, decodeNode)
+	case "opfamilies":
+		x.Opfamilies = list(d, x.Opfamilies, decodeNode)
+	case "inputcollids":
+		x.Inputcollids = list(d, x.Inputcollids, decodeNode)
+	case "largs":
+		x.Largs = list(d, x.Largs, decodeNode)
+	case "rargs":
+		x.Rargs = list(d, x.Rargs, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func coalesceExprField(d *decoder, x *CoalesceExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "coalescetype":
+		x.Coalescetype = integer[uint32](d)
+	case "coalescecollid":
+		x.Coalescecollid = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func minMaxExprField(d *decoder, x *MinMaxExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "minmaxtype":
+		x.Minmaxtype = integer[uint32](d)
+	case "minmaxcollid":
+		x.Minmaxcollid = integer[uint32](d)
+	case "inputcollid":
+		x.Inputcollid = integer[uint32](d)
+	case "op":
+		x.Op = MinMaxOp(d.enum(minMaxOpNames[:]))
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func sQLValueFunctionField(d *decoder, x *SQLValueFunction, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "op":
+		x.Op = SQLValueFunctionOp(d.enum(sQLValueFunctionOpNames[:]))
+	case "type":
+		x.Type = integer[uint32](d)
+	case "typmod":
+		x.Typmod = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func xmlExprField(d *decoder, x *XmlExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "op":
+		x.Op = XmlExprOp(d.enum(xmlExprOpNames[:]))
+	case "name":
+		x.Name = d.str()
+	case "named_args":
+		x.NamedArgs = list(d, x.NamedArgs, decodeNode)
+	case "arg_names":
+		x.ArgNames = list(d, x.ArgNames, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "xmloption":
+		x.Xmloption = XmlOptionType(d.enum(xmlOptionTypeNames[:]))
+	case "indent":
+		x.Indent = d.bool()
+	case "type":
+		x.Type = integer[uint32](d)
+	case "typmod":
+		x.Typmod = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonFormat(d *decoder) *JsonFormat { return object(d, &JsonFormat{}, jsonFormatField) }
+
+func jsonFormatField(d *decoder, x *JsonFormat, key string) {
+	switch key {
+	case "format_type":
+		x.FormatType = JsonFormatType(d.enum(jsonFormatTypeNames[:]))
+	case "encoding":
+		x.Encoding = JsonEncoding(d.enum(jsonEncodingNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonReturning(d *decoder) *JsonReturning {
+	return object(d, &JsonReturning{}, jsonReturningField)
+}
+
+func jsonReturningField(d *decoder, x *JsonReturning, key string) {
+	switch key {
+	case "format":
+		x.Format = message(d, x.Format != nil, decodeJsonFormat)
+	case "typid":
+		x.Typid = integer[uint32](d)
+	case "typmod":
+		x.Typmod = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonValueExpr(d *decoder) *JsonValueExpr {
+	return object(d, &JsonValueExpr{}, jsonValueExprField)
+}
+
+func jsonValueExprField(d *decoder, x *JsonValueExpr, key string) {
+	switch key {
+	case "raw_expr":
+		x.RawExpr = message(d, x.RawExpr != nil, decodeNode)
+	case "formatted_expr":
+		x.FormattedExpr = message(d, x.FormattedExpr != nil, decodeNode)
+	case "format":
+		x.Format = message(d, x.Format != nil, decodeJsonFormat)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonConstructorExprField(d *decoder, x *JsonConstructorExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "type":
+		x.Type = JsonConstructorType(d.enum(jsonConstructorTypeNames[:]))
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "func":
+		x.Func = message(d, x.Func != nil, decodeNode)
+	case "coercion":
+		x.Coercion = message(d, x.Coercion != nil, decodeNode)
+	case "returning":
+		x.Returning = message(d, x.Returning != nil, decodeJsonReturning)
+	case "absent_on_null":
+		x.AbsentOnNull = d.bool()
+	case "unique":
+		x.Unique = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonIsPredicateField(d *decoder, x *JsonIsPredicate, key string) {
+	switch key {
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "format":
+		x.Format = message(d, x.Format != nil, decodeJsonFormat)
+	case "item_type":
+		x.ItemType = JsonValueType(d.enum(jsonValueTypeNames[:]))
+	case "unique_keys":
+		x.UniqueKeys = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonBehavior(d *decoder) *JsonBehavior {
+	return object(d, &JsonBehavior{}, jsonBehaviorField)
+}
+
+func jsonBehaviorField(d *decoder, x *JsonBehavior, key string) {
+	switch key {
+	case "btype":
+		x.Btype = JsonBehaviorType(d.enum(jsonBehaviorTypeNames[:]))
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "coerce":
+		x.Coerce = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonExprField(d *decoder, x *JsonExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "op":
+		x.Op = JsonExprOp(d.enum(jsonExprOpNames[:]))
+	case "column_name":
+		x.ColumnName = d.str()
+	case "formatted_expr":
+		x.FormattedExpr = message(d, x.FormattedExpr != nil, decodeNode)
+	case "format":
+		x.Format = message(d, x.Format != nil, decodeJsonFormat)
+	case "path_spec":
+		x.PathSpec = message(d, x.PathSpec != nil, decodeNode)
+	case "returning":
+		x.Returning = message(d, x.Returning != nil, decodeJsonReturning)
+	case "passing_names":
+		x.PassingNames = list(d, x.PassingNames, decodeNode)
+	case "passing_values":
+		x.PassingValues = list(d, x.PassingValues, decodeNode)
+	case "on_empty":
+		x.OnEmpty = message(d, x.OnEmpty != nil, decodeJsonBehavior)
+	case "on_error":
+		x.OnError = message(d, x.OnError != nil, decodeJsonBehavior)
+	case "use_io_coercion":
+		x.UseIoCoercion = d.bool()
+	case "use_json_coercion":
+		x.UseJsonCoercion = d.bool()
+	case "wrapper":
+		x.Wrapper = JsonWrapper(d.enum(jsonWrapperNames[:]))
+	case "omit_quotes":
+		x.OmitQuotes = d.bool()
+	case "collation":
+		x.Collation = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonTablePath(d *decoder) *JsonTablePath {
+	return object(d, &JsonTablePath{}, jsonTablePathField)
+}
+
+func jsonTablePathField(d *decoder, x *JsonTablePath, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonTablePathScanField(d *decoder, x *JsonTablePathScan, key string) {
+	switch key {
+	case "plan":
+		x.Plan = message(d, x.Plan != nil, decodeNode)
+	case "path":
+		x.Path = message(d, x.Path != nil, decodeJsonTablePath)
+	case "errorOnError", "error_on_error":
+		x.ErrorOnError = d.bool()
+	case "child":
+		x.Child = message(d, x.Child != nil, decodeNode)
+	case "colMin", "col_min":
+		x.ColMin = integer[int32](d)
+	case "colMax", "col_max":
+		x.ColMax = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonTableSiblingJoinField(d *decoder, x *JsonTableSiblingJoin, key string) {
+	switch key {
+	case "plan":
+		x.Plan = message(d, x.Plan != nil, decodeNode)
+	case "lplan":
+		x.Lplan = message(d, x.Lplan != nil, decodeNode)
+	case "rplan":
+		x.Rplan = message(d, x.Rplan != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func nullTestField(d *decoder, x *NullTest, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "nulltesttype":
+		x.Nulltesttype = NullTestType(d.enum(nullTestTypeNames[:]))
+	case "argisrow":
+		x.Argisrow = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func booleanTestField(d *decoder, x *BooleanTest, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "booltesttype":
+		x.Booltesttype = BoolTestType(d.enum(boolTestTypeNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func mergeActionField(d *decoder, x *MergeAction, key string) {
+	switch key {
+	case "matchKind", "match_kind":
+		x.MatchKind = MergeMatchKind(d.enum(mergeMatchKindNames[:]))
+	case "commandType", "command_type":
+		x.CommandType = CmdType(d.enum(cmdTypeNames[:]))
+	case "override":
+		x.Override = OverridingKind(d.enum(overridingKindNames[:]))
+	case "qual":
+		x.Qual = message(d, x.Qual != nil, decodeNode)
+	case "targetList", "target_list":
+		x.TargetList = list(d, x.TargetList, decodeNode)
+	case "updateColnos", "update_colnos":
+		x.UpdateColnos = list(d, x.UpdateColnos, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func coerceToDomainField(d *decoder, x *CoerceToDomain, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "resulttype":
+		x.Resulttype = integer[uint32](d)
+	case "resulttypmod":
+		x.Resulttypmod = integer[int32](d)
+	case "resultcollid":
+		x.Resultcollid = integer[uint32](d)
+	case "coercionformat":
+		x.Coercionformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func coerceToDomainValueField(d *decoder, x *CoerceToDomainValue, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "typeId", "type_id":
+		x.TypeId = integer[uint32](d)
+	case "typeMod", "type_mod":
+		x.TypeMod = integer[int32](d)
+	case "collation":
+		x.Collation = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func setToDefaultField(d *decoder, x *SetToDefault, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "typeId", "type_id":
+		x.TypeId = integer[uint32](d)
+	case "typeMod", "type_mod":
+		x.TypeMod = integer[int32](d)
+	case "collation":
+		x.Collation = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func currentOfExprField(d *decoder, x *CurrentOfExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "cvarno":
+		x.Cvarno = integer[uint32](d)
+	case "cursor_name":
+		x.CursorName = d.str()
+	case "cursor_param":
+		x.CursorParam = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func nextValueExprField(d *decoder, x *NextValueExpr, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "seqid":
+		x.Seqid = integer[uint32](d)
+	case "typeId", "type_id":
+		x.TypeId = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func inferenceElemField(d *decoder, x *InferenceElem, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "infercollid":
+		x.Infercollid = integer[uint32](d)
+	case "inferopclass":
+		x.Inferopclass = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func targetEntryField(d *decoder, x *TargetEntry, key string) {
+	switch key {
+	case "xpr":
+		x.Xpr = message(d, x.Xpr != nil, decodeNode)
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "resno":
+		x.Resno = integer[int32](d)
+	case "resname":
+		x.Resname = d.str()
+	case "ressortgroupref":
+		x.Ressortgroupref = integer[uint32](d)
+	case "resorigtbl":
+		x.Resorigtbl = integer[uint32](d)
+	case "resorigcol":
+		x.Resorigcol = integer[int32](d)
+	case "resjunk":
+		x.Resjunk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeTblRefField(d *decoder, x *RangeTblRef, key string) {
+	switch key {
+	case "rtindex":
+		x.Rtindex = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func joinExprField(d *decoder, x *JoinExpr, key string) {
+	switch key {
+	case "jointype":
+		x.Jointype = JoinType(d.enum(joinTypeNames[:]))
+	case "isNatural", "is_natural":
+		x.IsNatural = d.bool()
+	case "larg":
+		x.Larg = message(d, x.Larg != nil, decodeNode)
+	case "rarg":
+		x.Rarg = message(d, x.Rarg != nil, decodeNode)
+	case "usingClause", "using_clause":
+		x.UsingClause = list(d, x.UsingClause, decodeNode)
+	case "join_using_alias":
+		x.JoinUsingAlias = message(d, x.JoinUsingAlias != nil, decodeAlias)
+	case "quals":
+		x.Quals = message(d, x.Quals != nil, decodeNode)
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	case "rtindex":
+		x.Rtindex = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeFromExpr(d *decoder) *FromExpr { return object(d, &FromExpr{}, fromExprField) }
+
+func fromExprField(d *decoder, x *FromExpr, key string) {
+	switch key {
+	case "fromlist":
+		x.Fromlist = list(d, x.Fromlist, decodeNode)
+	case "quals":
+		x.Quals = message(d, x.Quals != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeOnConflictExpr(d *decoder) *OnConflictExpr {
+	return object(d, &OnConflictExpr{}, onConflictExprField)
+}
+
+func onConflictExprField(d *decoder, x *OnConflictExpr, key string) {
+	switch key {
+	case "action":
+		x.Action = OnConflictAction(d.enum(onConflictActionNames[:]))
+	case "arbiterElems", "arbiter_elems":
+		x.ArbiterElems = list(d, x.ArbiterElems, decodeNode)
+	case "arbiterWhere", "arbiter_where":
+		x.ArbiterWhere = message(d, x.ArbiterWhere != nil, decodeNode)
+	case "constraint":
+		x.Constraint = integer[uint32](d)
+	case "onConflictSet", "on_conflict_set":
+		x.OnConflictSet = list(d, x.OnConflictSet, decodeNode)
+	case "onConflictWhere", "on_conflict_where":
+		x.OnConflictWhere = message(d, x.OnConflictWhere != nil, decodeNode)
+	case "exclRelIndex", "excl_rel_index":
+		x.ExclRelIndex = integer[int32](d)
+	case "exclRelTlist", "excl_rel_tlist":
+		x.ExclRelTlist = list(d, x.ExclRelTlist, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeQuery(d *decoder) *Query { return object(d, &Query{}, queryField) }
+
+func queryField(d *decoder, x *Query, key string) {
+	switch key {
+	case "commandType", "command_type":
+		x.CommandType = CmdType(d.enum(cmdTypeNames[:]))
+	case "querySource", "query_source":
+		x.QuerySource = QuerySource(d.enum(querySourceNames[:]))
+	case "canSetTag", "can_set_tag":
+		x.CanSetTag = d.bool()
+	case "utilityStmt", "utility_stmt":
+		x.UtilityStmt = message(d, x.UtilityStmt != nil, decodeNode)
+	case "resultRelation", "result_relation":
+		x.ResultRelation = integer[int32](d)
+	case "hasAggs", "has_aggs":
+		x.HasAggs = d.bool()
+	case "hasWindowFuncs", "has_window_funcs":
+		x.HasWindowFuncs = d.bool()
+	case "hasTargetSRFs", "has_target_srfs":
+		x.HasTargetSrfs = d.bool()
+	case "hasSubLinks", "has_sub_links":
+		x.HasSubLinks = d.bool()
+	case "hasDistinctOn", "has_distinct_on":
+		x.HasDistinctOn = d.bool()
+	case "hasRecursive", "has_recursive":
+		x.HasRecursive = d.bool()
+	case "hasModifyingCTE", "has_modifying_cte":
+		x.HasModifyingCte = d.bool()
+	case "hasForUpdate", "has_for_update":
+		x.HasForUpdate = d.bool()
+	case "hasRowSecurity", "has_row_security":
+		x.HasRowSecurity = d.bool()
+	case "isReturn", "is_return":
+		x.IsReturn = d.bool()
+	case "cteList", "cte_list":
+		x.CteList = list(d, x.CteList, decodeNode)
+	case "rtable":
+		x.Rtable = list(d, x.Rtable, decodeNode)
+	case "rteperminfos":
+		x.Rteperminfos = list(d, x.Rteperminfos, decodeNode)
+	case "jointree":
+		x.Jointree = message(d, x.Jointree != nil, decodeFromExpr)
+	case "mergeActionList", "merge_action_list":
+		x.MergeActionList = list(d, x.MergeActionList, decodeNode)
+	case "mergeTargetRelation", "merge_target_relation":
+		x.MergeTargetRelation = integer[int32](d)
+	case "mergeJoinCondition", "merge_join_condition":
+		x.MergeJoinCondition = message(d, x.MergeJoinCondition != nil, decodeNode)
+	case "targetList", "target_list":
+		x.TargetList = list(d, x.TargetList, decodeNode)
+	case "override":
+		x.Override = OverridingKind(d.enum(overridingKindNames[:]))
+	case "onConflict", "on_conflict":
+		x.OnConflict = message(d, x.OnConflict != nil, decodeOnConflictExpr)
+	case "returningList", "returning_list":
+		x.ReturningList = list(d, x.ReturningList, decodeNode)
+	case "groupClause", "group_clause":
+		x.GroupClause = list(d, x.GroupClause, decodeNode)
+	case "groupDistinct", "group_distinct":
+		x.GroupDistinct = d.bool()
+	case "groupingSets", "grouping_sets":
+		x.GroupingSets = list(d, x.GroupingSets, decodeNode)
+	case "havingQual", "having_qual":
+		x.HavingQual = message(d, x.HavingQual != nil, decodeNode)
+	case "windowClause", "window_clause":
+		x.WindowClause = list(d, x.WindowClause, decodeNode)
+	case "distinctClause", "distinct_clause":
+		x.DistinctClause = list(d, x.DistinctClause, decodeNode)
+	case "sortClause", "sort_clause":
+		x.SortClause = list(d, x.SortClause, decodeNode)
+	case "limitOffset", "limit_offset":
+		x.LimitOffset = message(d, x.LimitOffset != nil, decodeNode)
+	case "limitCount", "limit_count":
+		x.LimitCount = message(d, x.LimitCount != nil, decodeNode)
+	case "limitOption", "limit_option":
+		x.LimitOption = LimitOption(d.enum(limitOptionNames[:]))
+	case "rowMarks", "row_marks":
+		x.RowMarks = list(d, x.RowMarks, decodeNode)
+	case "setOperations", "set_operations":
+		x.SetOperations = message(d, x.SetOperations != nil, decodeNode)
+	case "constraintDeps", "constraint_deps":
+		x.ConstraintDeps = list(d, x.ConstraintDeps, decodeNode)
+	case "withCheckOptions", "with_check_options":
+		x.WithCheckOptions = list(d, x.WithCheckOptions, decodeNode)
+	case "stmt_location":
+		x.StmtLocation = integer[int32](d)
+	case "stmt_len":
+		x.StmtLen = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeTypeName(d *decoder) *TypeName { return object(d, &TypeName{}, typeNameField) }
+
+func typeNameField(d *decoder, x *TypeName, key string) {
+	switch key {
+	case "names":
+		x.Names = list(d, x.Names, decodeNode)
+	case "typeOid", "type_oid":
+		x.TypeOid = integer[uint32](d)
+	case "setof":
+		x.Setof = d.bool()
+	case "pct_type":
+		x.PctType = d.bool()
+	case "typmods":
+		x.Typmods = list(d, x.Typmods, decodeNode)
+	case "typemod":
+		x.Typemod = integer[int32](d)
+	case "arrayBounds", "array_bounds":
+		x.ArrayBounds = list(d, x.ArrayBounds, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func columnRefField(d *decoder, x *ColumnRef, key string) {
+	switch key {
+	case "fields":
+		x.Fields = list(d, x.Fields, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func paramRefField(d *decoder, x *ParamRef, key string) {
+	switch key {
+	case "number":
+		x.Number = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func a_ExprField(d *decoder, x *A_Expr, key string) {
+	switch key {
+	case "kind":
+		x.Kind = A_Expr_Kind(d.enum(a_Expr_KindNames[:]))
+	case "name":
+		x.Name = list(d, x.Name, decodeNode)
+	case "lexpr":
+		x.Lexpr = message(d, x.Lexpr != nil, decodeNode)
+	case "rexpr":
+		x.Rexpr = message(d, x.Rexpr != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func typeCastField(d *decoder, x *TypeCast, key string) {
+	switch key {
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeCollateClause(d *decoder) *CollateClause {
+	return object(d, &CollateClause{}, collateClauseField)
+}
+
+func collateClauseField(d *decoder, x *CollateClause, key string) {
+	switch key {
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "collname":
+		x.Collname = list(d, x.Collname, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeRoleSpec(d *decoder) *RoleSpec { return object(d, &RoleSpec{}, roleSpecField) }
+
+func roleSpecField(d *decoder, x *RoleSpec, key string) {
+	switch key {
+	case "roletype":
+		x.Roletype = RoleSpecType(d.enum(roleSpecTypeNames[:]))
+	case "rolename":
+		x.Rolename = d.str()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeFuncCall(d *decoder) *FuncCall { return object(d, &FuncCall{}, funcCallField) }
+
+func funcCallField(d *decoder, x *FuncCall, key string) {
+	switch key {
+	case "funcname":
+		x.Funcname = list(d, x.Funcname, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "agg_order":
+		x.AggOrder = list(d, x.AggOrder, decodeNode)
+	case "agg_filter":
+		x.AggFilter = message(d, x.AggFilter != nil, decodeNode)
+	case "over":
+		x.Over = message(d, x.Over != nil, decodeWindowDef)
+	case "agg_within_group":
+		x.AggWithinGroup = d.bool()
+	case "agg_star":
+		x.AggStar = d.bool()
+	case "agg_distinct":
+		x.AggDistinct = d.bool()
+	case "func_variadic":
+		x.FuncVariadic = d.bool()
+	case "funcformat":
+		x.Funcformat = CoercionForm(d.enum(coercionFormNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func a_StarField(d *decoder, x *A_Star, key string) {
+	d.fail(errUnknownField)
+}
+
+func a_IndicesField(d *decoder, x *A_Indices, key string) {
+	switch key {
+	case "is_slice":
+		x.IsSlice = d.bool()
+	case "lidx":
+		x.Lidx = message(d, x.Lidx != nil, decodeNode)
+	case "uidx":
+		x.Uidx = message(d, x.Uidx != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func a_IndirectionField(d *decoder, x *A_Indirection, key string) {
+	switch key {
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "indirection":
+		x.Indirection = list(d, x.Indirection, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func a_ArrayExprField(d *decoder, x *A_ArrayExpr, key string) {
+	switch key {
+	case "elements":
+		x.Elements = list(d, x.Elements, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func resTargetField(d *decoder, x *ResTarget, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "indirection":
+		x.Indirection = list(d, x.Indirection, decodeNode)
+	case "val":
+		x.Val = message(d, x.Val != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func multiAssignRefField(d *decoder, x *MultiAssignRef, key string) {
+	switch key {
+	case "source":
+		x.Source = message(d, x.Source != nil, decodeNode)
+	case "colno":
+		x.Colno = integer[int32](d)
+	case "ncolumns":
+		x.Ncolumns = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func sortByField(d *decoder, x *SortBy, key string) {
+	switch key {
+	case "node":
+		x.Node = message(d, x.Node != nil, decodeNode)
+	case "sortby_dir":
+		x.SortbyDir = SortByDir(d.enum(sortByDirNames[:]))
+	case "sortby_nulls":
+		x.SortbyNulls = SortByNulls(d.enum(sortByNullsNames[:]))
+	case "useOp", "use_op":
+		x.UseOp = list(d, x.UseOp, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeWindowDef(d *decoder) *WindowDef { return object(d, &WindowDef{}, windowDefField) }
+
+func windowDefField(d *decoder, x *WindowDef, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "refname":
+		x.Refname = d.str()
+	case "partitionClause", "partition_clause":
+		x.PartitionClause = list(d, x.PartitionClause, decodeNode)
+	case "orderClause", "order_clause":
+		x.OrderClause = list(d, x.OrderClause, decodeNode)
+	case "frameOptions", "frame_options":
+		x.FrameOptions = integer[int32](d)
+	case "startOffset", "start_offset":
+		x.StartOffset = message(d, x.StartOffset != nil, decodeNode)
+	case "endOffset", "end_offset":
+		x.EndOffset = message(d, x.EndOffset != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeSubselectField(d *decoder, x *RangeSubselect, key string) {
+	switch key {
+	case "lateral":
+		x.Lateral = d.bool()
+	case "subquery":
+		x.Subquery = message(d, x.Subquery != nil, decodeNode)
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeFunctionField(d *decoder, x *RangeFunction, key string) {
+	switch key {
+	case "lateral":
+		x.Lateral = d.bool()
+	case "ordinality":
+		x.Ordinality = d.bool()
+	case "is_rowsfrom":
+		x.IsRowsfrom = d.bool()
+	case "functions":
+		x.Functions = list(d, x.Functions, decodeNode)
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	case "coldeflist":
+		x.Coldeflist = list(d, x.Coldeflist, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeTableFuncField(d *decoder, x *RangeTableFunc, key string) {
+	switch key {
+	case "lateral":
+		x.Lateral = d.bool()
+	case "docexpr":
+		x.Docexpr = message(d, x.Docexpr != nil, decodeNode)
+	case "rowexpr":
+		x.Rowexpr = message(d, x.Rowexpr != nil, decodeNode)
+	case "namespaces":
+		x.Namespaces = list(d, x.Namespaces, decodeNode)
+	case "columns":
+		x.Columns = list(d, x.Columns, decodeNode)
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeTableFuncColField(d *decoder, x *RangeTableFuncCol, key string) {
+	switch key {
+	case "colname":
+		x.Colname = d.str()
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "for_ordinality":
+		x.ForOrdinality = d.bool()
+	case "is_not_null":
+		x.IsNotNull = d.bool()
+	case "colexpr":
+		x.Colexpr = message(d, x.Colexpr != nil, decodeNode)
+	case "coldefexpr":
+		x.Coldefexpr = message(d, x.Coldefexpr != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeTableSampleField(d *decoder, x *RangeTableSample, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeNode)
+	case "method":
+		x.Method = list(d, x.Method, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "repeatable":
+		x.Repeatable = message(d, x.Repeatable != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func columnDefField(d *decoder, x *ColumnDef, key string) {
+	switch key {
+	case "colname":
+		x.Colname = d.str()
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "compression":
+		x.Compression = d.str()
+	case "inhcount":
+		x.Inhcount = integer[int32](d)
+	case "is_local":
+		x.IsLocal = d.bool()
+	case "is_not_null":
+		x.IsNotNull = d.bool()
+	case "is_from_type":
+		x.IsFromType = d.bool()
+	case "storage":
+		x.Storage = d.str()
+	case "storage_name":
+		x.StorageName = d.str()
+	case "raw_default":
+		x.RawDefault = message(d, x.RawDefault != nil, decodeNode)
+	case "cooked_default":
+		x.CookedDefault = message(d, x.CookedDefault != nil, decodeNode)
+	case "identity":
+		x.Identity = d.str()
+	case "identitySequence", "identity_sequence":
+		x.IdentitySequence = message(d, x.IdentitySequence != nil, decodeRangeVar)
+	case "generated":
+		x.Generated = d.str()
+	case "collClause", "coll_clause":
+		x.CollClause = message(d, x.CollClause != nil, decodeCollateClause)
+	case "collOid", "coll_oid":
+		x.CollOid = integer[uint32](d)
+	case "constraints":
+		x.Constraints = list(d, x.Constraints, decodeNode)
+	case "fdwoptions":
+		x.Fdwoptions = list(d, x.Fdwoptions, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func tableLikeClauseField(d *decoder, x *TableLikeClause, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "options":
+		x.Options = integer[uint32](d)
+	case "relationOid", "relation_oid":
+		x.RelationOid = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func indexElemField(d *decoder, x *IndexElem, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "indexcolname":
+		x.Indexcolname = d.str()
+	case "collation":
+		x.Collation = list(d, x.Collation, decodeNode)
+	case "opclass":
+		x.Opclass = list(d, x.Opclass, decodeNode)
+	case "opclassopts":
+		x.Opclassopts = list(d, x.Opclassopts, decodeNode)
+	case "ordering":
+		x.Ordering = SortByDir(d.enum(sortByDirNames[:]))
+	case "nulls_ordering":
+		x.NullsOrdering = SortByNulls(d.enum(sortByNullsNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func defElemField(d *decoder, x *DefElem, key string) {
+	switch key {
+	case "defnamespace":
+		x.Defnamespace = d.str()
+	case "defname":
+		x.Defname = d.str()
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeNode)
+	case "defaction":
+		x.Defaction = DefElemAction(d.enum(defElemActionNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	case "arg_location":
+		x.ArgLocation = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func lockingClauseField(d *decoder, x *LockingClause, key string) {
+	switch key {
+	case "lockedRels", "locked_rels":
+		x.LockedRels = list(d, x.LockedRels, decodeNode)
+	case "strength":
+		x.Strength = LockClauseStrength(d.enum(lockClauseStrengthNames[:]))
+	case "waitPolicy", "wait_policy":
+		x.WaitPolicy = LockWaitPolicy(d.enum(lockWaitPolicyNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func xmlSerializeField(d *decoder, x *XmlSerialize, key string) {
+	switch key {
+	case "xmloption":
+		x.Xmloption = XmlOptionType(d.enum(xmlOptionTypeNames[:]))
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "indent":
+		x.Indent = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func partitionElemField(d *decoder, x *PartitionElem, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "collation":
+		x.Collation = list(d, x.Collation, decodeNode)
+	case "opclass":
+		x.Opclass = list(d, x.Opclass, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodePartitionSpec(d *decoder) *PartitionSpec {
+	return object(d, &PartitionSpec{}, partitionSpecField)
+}
+
+func partitionSpecField(d *decoder, x *PartitionSpec, key string) {
+	switch key {
+	case "strategy":
+		x.Strategy = PartitionStrategy(d.enum(partitionStrategyNames[:]))
+	case "partParams", "part_params":
+		x.PartParams = list(d, x.PartParams, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodePartitionBoundSpec(d *decoder) *PartitionBoundSpec {
+	return object(d, &PartitionBoundSpec{}, partitionBoundSpecField)
+}
+
+func partitionBoundSpecField(d *decoder, x *PartitionBoundSpec, key string) {
+	switch key {
+	case "strategy":
+		x.Strategy = d.str()
+	case "is_default":
+		x.IsDefault = d.bool()
+	case "modulus":
+		x.Modulus = integer[int32](d)
+	case "remainder":
+		x.Remainder = integer[int32](d)
+	case "listdatums":
+		x.Listdatums = list(d, x.Listdatums, decodeNode)
+	case "lowerdatums":
+		x.Lowerdatums = list(d, x.Lowerdatums, decodeNode)
+	case "upperdatums":
+		x.Upperdatums = list(d, x.Upperdatums, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func partitionRangeDatumField(d *decoder, x *PartitionRangeDatum, key string) {
+	switch key {
+	case "kind":
+		x.Kind = PartitionRangeDatumKind(d.enum(partitionRangeDatumKindNames[:]))
+	case "value":
+		x.Value = message(d, x.Value != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func singlePartitionSpecField(d *decoder, x *SinglePartitionSpec, key string) {
+	d.fail(errUnknownField)
+}
+
+func partitionCmdField(d *decoder, x *PartitionCmd, key string) {
+	switch key {
+	case "name":
+		x.Name = message(d, x.Name != nil, decodeRangeVar)
+	case "bound":
+		x.Bound = message(d, x.Bound != nil, decodePartitionBoundSpec)
+	case "concurrent":
+		x.Concurrent = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeTblEntryField(d *decoder, x *RangeTblEntry, key string) {
+	switch key {
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	case "eref":
+		x.Eref = message(d, x.Eref != nil, decodeAlias)
+	case "rtekind":
+		x.Rtekind = RTEKind(d.enum(rTEKindNames[:]))
+	case "relid":
+		x.Relid = integer[uint32](d)
+	case "inh":
+		x.Inh = d.bool()
+	case "relkind":
+		x.Relkind = d.str()
+	case "rellockmode":
+		x.Rellockmode = integer[int32](d)
+	case "perminfoindex":
+		x.Perminfoindex = integer[uint32](d)
+	case "tablesample":
+		x.Tablesample = message(d, x.Tablesample != nil, decodeTableSampleClause)
+	case "subquery":
+		x.Subquery = message(d, x.Subquery != nil, decodeQuery)
+	case "security_barrier":
+		x.SecurityBarrier = d.bool()
+	case "jointype":
+		x.Jointype = JoinType(d.enum(joinTypeNames[:]))
+	case "joinmergedcols":
+		x.Joinmergedcols = integer[int32](d)
+	case "joinaliasvars":
+		x.Joinaliasvars = list(d, x.Joinaliasvars, decodeNode)
+	case "joinleftcols":
+		x.Joinleftcols = list(d, x.Joinleftcols, decodeNode)
+	case "joinrightcols":
+		x.Joinrightcols = list(d, x.Joinrightcols, decodeNode)
+	case "join_using_alias":
+		x.JoinUsingAlias = message(d, x.JoinUsingAlias != nil, decodeAlias)
+	case "functions":
+		x.Functions = list(d, x.Functions, decodeNode)
+	case "funcordinality":
+		x.Funcordinality = d.bool()
+	case "tablefunc":
+		x.Tablefunc = message(d, x.Tablefunc != nil, decodeTableFunc)
+	case "values_lists":
+		x.ValuesLists = list(d, x.ValuesLists, decodeNode)
+	case "ctename":
+		x.Ctename = d.str()
+	case "ctelevelsup":
+		x.Ctelevelsup = integer[uint32](d)
+	case "self_reference":
+		x.SelfReference = d.bool()
+	case "coltypes":
+		x.Coltypes = list(d, x.Coltypes, decodeNode)
+	case "coltypmods":
+		x.Coltypmods = list(d, x.Coltypmods, decodeNode)
+	case "colcollations":
+		x.Colcollations = list(d, x.Colcollations, decodeNode)
+	case "enrname":
+		x.Enrname = d.str()
+	case "enrtuples":
+		x.Enrtuples = d.float()
+	case "lateral":
+		x.Lateral = d.bool()
+	case "inFromCl", "in_from_cl":
+		x.InFromCl = d.bool()
+	case "securityQuals", "security_quals":
+		x.SecurityQuals = list(d, x.SecurityQuals, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rTEPermissionInfoField(d *decoder, x *RTEPermissionInfo, key string) {
+	switch key {
+	case "relid":
+		x.Relid = integer[uint32](d)
+	case "inh":
+		x.Inh = d.bool()
+	case "requiredPerms", "required_perms":
+		x.RequiredPerms = integer[uint64](d)
+	case "checkAsUser", "check_as_user":
+		x.CheckAsUser = integer[uint32](d)
+	case "selectedCols", "selected_cols":
+		x.SelectedCols = list(d, x.SelectedCols, integer[uint64])
+	case "insertedCols", "inserted_cols":
+		x.InsertedCols = list(d, x.InsertedCols, integer[uint64])
+	case "updatedCols", "updated_cols":
+		x.UpdatedCols = list(d, x.UpdatedCols, integer[uint64])
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rangeTblFunctionField(d *decoder, x *RangeTblFunction, key string) {
+	switch key {
+	case "funcexpr":
+		x.Funcexpr = message(d, x.Funcexpr != nil, decodeNode)
+	case "funccolcount":
+		x.Funccolcount = integer[int32](d)
+	case "funccolnames":
+		x.Funccolnames = list(d, x.Funccolnames, decodeNode)
+	case "funccoltypes":
+		x.Funccoltypes = list(d, x.Funccoltypes, decodeNode)
+	case "funccoltypmods":
+		x.Funccoltypmods = list(d, x.Funccoltypmods, decodeNode)
+	case "funccolcollations":
+		x.Funccolcollations = list(d, x.Funccolcollations, decodeNode)
+	case "funcparams":
+		x.Funcparams = list(d, x.Funcparams, integer[uint64])
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeTableSampleClause(d *decoder) *TableSampleClause {
+	return object(d, &TableSampleClause{}, tableSampleClauseField)
+}
+
+func tableSampleClauseField(d *decoder, x *TableSampleClause, key string) {
+	switch key {
+	case "tsmhandler":
+		x.Tsmhandler = integer[uint32](d)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "repeatable":
+		x.Repeatable = message(d, x.Repeatable != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func withCheckOptionField(d *decoder, x *WithCheckOption, key string) {
+	switch key {
+	case "kind":
+		x.Kind = WCOKind(d.enum(wCOKindNames[:]))
+	case "relname":
+		x.Relname = d.str()
+	case "polname":
+		x.Polname = d.str()
+	case "qual":
+		x.Qual = message(d, x.Qual != nil, decodeNode)
+	case "cascaded":
+		x.Cascaded = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func sortGroupClauseField(d *decoder, x *SortGroupClause, key string) {
+	switch key {
+	case "tleSortGroupRef", "tle_sort_group_ref":
+		x.TleSortGroupRef = integer[uint32](d)
+	case "eqop":
+		x.Eqop = integer[uint32](d)
+	case "sortop":
+		x.Sortop = integer[uint32](d)
+	case "nulls_first":
+		x.NullsFirst = d.bool()
+	case "hashable":
+		x.Hashable = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func groupingSetField(d *decoder, x *GroupingSet, key string) {
+	switch key {
+	case "kind":
+		x.Kind = GroupingSetKind(d.enum(groupingSetKindNames[:]))
+	case "content":
+		x.Content = list(d, x.Content, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func windowClauseField(d *decoder, x *WindowClause, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "refname":
+		x.Refname = d.str()
+	case "partitionClause", "partition_clause":
+		x.PartitionClause = list(d, x.PartitionClause, decodeNode)
+	case "orderClause", "order_clause":
+		x.OrderClause = list(d, x.OrderClause, decodeNode)
+	case "frameOptions", "frame_options":
+		x.FrameOptions = integer[int32](d)
+	case "startOffset", "start_offset":
+		x.StartOffset = message(d, x.StartOffset != nil, decodeNode)
+	case "endOffset", "end_offset":
+		x.EndOffset = message(d, x.EndOffset != nil, decodeNode)
+	case "startInRangeFunc", "start_in_range_func":
+		x.StartInRangeFunc = integer[uint32](d)
+	case "endInRangeFunc", "end_in_range_func":
+		x.EndInRangeFunc = integer[uint32](d)
+	case "inRangeColl", "in_range_coll":
+		x.InRangeColl = integer[uint32](d)
+	case "inRangeAsc", "in_range_asc":
+		x.InRangeAsc = d.bool()
+	case "inRangeNullsFirst", "in_range_nulls_first":
+		x.InRangeNullsFirst = d.bool()
+	case "winref":
+		x.Winref = integer[uint32](d)
+	case "copiedOrder", "copied_order":
+		x.CopiedOrder = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func rowMarkClauseField(d *decoder, x *RowMarkClause, key string) {
+	switch key {
+	case "rti":
+		x.Rti = integer[uint32](d)
+	case "strength":
+		x.Strength = LockClauseStrength(d.enum(lockClauseStrengthNames[:]))
+	case "waitPolicy", "wait_policy":
+		x.WaitPolicy = LockWaitPolicy(d.enum(lockWaitPolicyNames[:]))
+	case "pushedDown", "pushed_down":
+		x.PushedDown = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeWithClause(d *decoder) *WithClause { return object(d, &WithClause{}, withClauseField) }
+
+func withClauseField(d *decoder, x *WithClause, key string) {
+	switch key {
+	case "ctes":
+		x.Ctes = list(d, x.Ctes, decodeNode)
+	case "recursive":
+		x.Recursive = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeInferClause(d *decoder) *InferClause { return object(d, &InferClause{}, inferClauseField) }
+
+func inferClauseField(d *decoder, x *InferClause, key string) {
+	switch key {
+	case "indexElems", "index_elems":
+		x.IndexElems = list(d, x.IndexElems, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "conname":
+		x.Conname = d.str()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeOnConflictClause(d *decoder) *OnConflictClause {
+	return object(d, &OnConflictClause{}, onConflictClauseField)
+}
+
+func onConflictClauseField(d *decoder, x *OnConflictClause, key string) {
+	switch key {
+	case "action":
+		x.Action = OnConflictAction(d.enum(onConflictActionNames[:]))
+	case "infer":
+		x.Infer = message(d, x.Infer != nil, decodeInferClause)
+	case "targetList", "target_list":
+		x.TargetList = list(d, x.TargetList, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeCTESearchClause(d *decoder) *CTESearchClause {
+	return object(d, &CTESearchClause{}, cTESearchClauseField)
+}
+
+func cTESearchClauseField(d *decoder, x *CTESearchClause, key string) {
+	switch key {
+	case "search_col_list":
+		x.SearchColList = list(d, x.SearchColList, decodeNode)
+	case "search_breadth_first":
+		x.SearchBreadthFirst = d.bool()
+	case "search_seq_column":
+		x.SearchSeqColumn = d.str()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeCTECycleClause(d *decoder) *CTECycleClause {
+	return object(d, &CTECycleClause{}, cTECycleClauseField)
+}
+
+func cTECycleClauseField(d *decoder, x *CTECycleClause, key string) {
+	switch key {
+	case "cycle_col_list":
+		x.CycleColList = list(d, x.CycleColList, decodeNode)
+	case "cycle_mark_column":
+		x.CycleMarkColumn = d.str()
+	case "cycle_mark_value":
+		x.CycleMarkValue = message(d, x.CycleMarkValue != nil, decodeNode)
+	case "cycle_mark_default":
+		x.CycleMarkDefault = message(d, x.CycleMarkDefault != nil, decodeNode)
+	case "cycle_path_column":
+		x.CyclePathColumn = d.str()
+	case "location":
+		x.Location = integer[int32](d)
+	case "cycle_mark_type":
+		x.CycleMarkType = integer[uint32](d)
+	case "cycle_mark_typmod":
+		x.CycleMarkTypmod = integer[int32](d)
+	case "cycle_mark_collation":
+		x.CycleMarkCollation = integer[uint32](d)
+	case "cycle_mark_neop":
+		x.CycleMarkNeop = integer[uint32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func commonTableExprField(d *decoder, x *CommonTableExpr, key string) {
+	switch key {
+	case "ctename":
+		x.Ctename = d.str()
+	case "aliascolnames":
+		x.Aliascolnames = list(d, x.Aliascolnames, decodeNode)
+	case "ctematerialized":
+		x.Ctematerialized = CTEMaterialize(d.enum(cTEMaterializeNames[:]))
+	case "ctequery":
+		x.Ctequery = message(d, x.Ctequery != nil, decodeNode)
+	case "search_clause":
+		x.SearchClause = message(d, x.SearchClause != nil, decodeCTESearchClause)
+	case "cycle_clause":
+		x.CycleClause = message(d, x.CycleClause != nil, decodeCTECycleClause)
+	case "location":
+		x.Location = integer[int32](d)
+	case "cterecursive":
+		x.Cterecursive = d.bool()
+	case "cterefcount":
+		x.Cterefcount = integer[int32](d)
+	case "ctecolnames":
+		x.Ctecolnames = list(d, x.Ctecolnames, decodeNode)
+	case "ctecoltypes":
+		x.Ctecoltypes = list(d, x.Ctecoltypes, decodeNode)
+	case "ctecoltypmods":
+		x.Ctecoltypmods = list(d, x.Ctecoltypmods, decodeNode)
+	case "ctecolcollations":
+		x.Ctecolcollations = list(d, x.Ctecolcollations, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func mergeWhenClauseField(d *decoder, x *MergeWhenClause, key string) {
+	switch key {
+	case "matchKind", "match_kind":
+		x.MatchKind = MergeMatchKind(d.enum(mergeMatchKindNames[:]))
+	case "commandType", "command_type":
+		x.CommandType = CmdType(d.enum(cmdTypeNames[:]))
+	case "override":
+		x.Override = OverridingKind(d.enum(overridingKindNames[:]))
+	case "condition":
+		x.Condition = message(d, x.Condition != nil, decodeNode)
+	case "targetList", "target_list":
+		x.TargetList = list(d, x.TargetList, decodeNode)
+	case "values":
+		x.Values = list(d, x.Values, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func triggerTransitionField(d *decoder, x *TriggerTransition, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "isNew", "is_new":
+		x.IsNew = d.bool()
+	case "isTable", "is_table":
+		x.IsTable = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonOutput(d *decoder) *JsonOutput { return object(d, &JsonOutput{}, jsonOutputField) }
+
+func jsonOutputField(d *decoder, x *JsonOutput, key string) {
+	switch key {
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "returning":
+		x.Returning = message(d, x.Returning != nil, decodeJsonReturning)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonArgumentField(d *decoder, x *JsonArgument, key string) {
+	switch key {
+	case "val":
+		x.Val = message(d, x.Val != nil, decodeJsonValueExpr)
+	case "name":
+		x.Name = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonFuncExprField(d *decoder, x *JsonFuncExpr, key string) {
+	switch key {
+	case "op":
+		x.Op = JsonExprOp(d.enum(jsonExprOpNames[:]))
+	case "column_name":
+		x.ColumnName = d.str()
+	case "context_item":
+		x.ContextItem = message(d, x.ContextItem != nil, decodeJsonValueExpr)
+	case "pathspec":
+		x.Pathspec = message(d, x.Pathspec != nil, decodeNode)
+	case "passing":
+		x.Passing = list(d, x.Passing, decodeNode)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "on_empty":
+		x.OnEmpty = message(d, x.OnEmpty != nil, decodeJsonBehavior)
+	case "on_error":
+		x.OnError = message(d, x.OnError != nil, decodeJsonBehavior)
+	case "wrapper":
+		x.Wrapper = JsonWrapper(d.enum(jsonWrapperNames[:]))
+	case "quotes":
+		x.Quotes = JsonQuotes(d.enum(jsonQuotesNames[:]))
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonTablePathSpec(d *decoder) *JsonTablePathSpec {
+	return object(d, &JsonTablePathSpec{}, jsonTablePathSpecField)
+}
+
+func jsonTablePathSpecField(d *decoder, x *JsonTablePathSpec, key string) {
+	switch key {
+	case "string":
+		x.String_ = message(d, x.String_ != nil, decodeNode)
+	case "name":
+		x.Name = d.str()
+	case "name_location":
+		x.NameLocation = integer[int32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonTableField(d *decoder, x *JsonTable, key string) {
+	switch key {
+	case "context_item":
+		x.ContextItem = message(d, x.ContextItem != nil, decodeJsonValueExpr)
+	case "pathspec":
+		x.Pathspec = message(d, x.Pathspec != nil, decodeJsonTablePathSpec)
+	case "passing":
+		x.Passing = list(d, x.Passing, decodeNode)
+	case "columns":
+		x.Columns = list(d, x.Columns, decodeNode)
+	case "on_error":
+		x.OnError = message(d, x.OnError != nil, decodeJsonBehavior)
+	case "alias":
+		x.Alias = message(d, x.Alias != nil, decodeAlias)
+	case "lateral":
+		x.Lateral = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonTableColumnField(d *decoder, x *JsonTableColumn, key string) {
+	switch key {
+	case "coltype":
+		x.Coltype = JsonTableColumnType(d.enum(jsonTableColumnTypeNames[:]))
+	case "name":
+		x.Name = d.str()
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "pathspec":
+		x.Pathspec = message(d, x.Pathspec != nil, decodeJsonTablePathSpec)
+	case "format":
+		x.Format = message(d, x.Format != nil, decodeJsonFormat)
+	case "wrapper":
+		x.Wrapper = JsonWrapper(d.enum(jsonWrapperNames[:]))
+	case "quotes":
+		x.Quotes = JsonQuotes(d.enum(jsonQuotesNames[:]))
+	case "columns":
+		x.Columns = list(d, x.Columns, decodeNode)
+	case "on_empty":
+		x.OnEmpty = message(d, x.OnEmpty != nil, decodeJsonBehavior)
+	case "on_error":
+		x.OnError = message(d, x.OnError != nil, decodeJsonBehavior)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonKeyValue(d *decoder) *JsonKeyValue {
+	return object(d, &JsonKeyValue{}, jsonKeyValueField)
+}
+
+func jsonKeyValueField(d *decoder, x *JsonKeyValue, key string) {
+	switch key {
+	case "key":
+		x.Key = message(d, x.Key != nil, decodeNode)
+	case "value":
+		x.Value = message(d, x.Value != nil, decodeJsonValueExpr)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonParseExprField(d *decoder, x *JsonParseExpr, key string) {
+	switch key {
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeJsonValueExpr)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "unique_keys":
+		x.UniqueKeys = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonScalarExprField(d *decoder, x *JsonScalarExpr, key string) {
+	switch key {
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonSerializeExprField(d *decoder, x *JsonSerializeExpr, key string) {
+	switch key {
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeJsonValueExpr)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonObjectConstructorField(d *decoder, x *JsonObjectConstructor, key string) {
+	switch key {
+	case "exprs":
+		x.Exprs = list(d, x.Exprs, decodeNode)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "absent_on_null":
+		x.AbsentOnNull = d.bool()
+	case "unique":
+		x.Unique = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonArrayConstructorField(d *decoder, x *JsonArrayConstructor, key string) {
+	switch key {
+	case "exprs":
+		x.Exprs = list(d, x.Exprs, decodeNode)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "absent_on_null":
+		x.AbsentOnNull = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonArrayQueryConstructorField(d *decoder, x *JsonArrayQueryConstructor, key string) {
+	switch key {
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "format":
+		x.Format = message(d, x.Format != nil, decodeJsonFormat)
+	case "absent_on_null":
+		x.AbsentOnNull = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeJsonAggConstructor(d *decoder) *JsonAggConstructor {
+	return object(d, &JsonAggConstructor{}, jsonAggConstructorField)
+}
+
+func jsonAggConstructorField(d *decoder, x *JsonAggConstructor, key string) {
+	switch key {
+	case "output":
+		x.Output = message(d, x.Output != nil, decodeJsonOutput)
+	case "agg_filter":
+		x.AggFilter = message(d, x.AggFilter != nil, decodeNode)
+	case "agg_order":
+		x.AggOrder = list(d, x.AggOrder, decodeNode)
+	case "over":
+		x.Over = message(d, x.Over != nil, decodeWindowDef)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonObjectAggField(d *decoder, x *JsonObjectAgg, key string) {
+	switch key {
+	case "constructor":
+		x.Constructor = message(d, x.Constructor != nil, decodeJsonAggConstructor)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeJsonKeyValue)
+	case "absent_on_null":
+		x.AbsentOnNull = d.bool()
+	case "unique":
+		x.Unique = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func jsonArrayAggField(d *decoder, x *JsonArrayAgg, key string) {
+	switch key {
+	case "constructor":
+		x.Constructor = message(d, x.Constructor != nil, decodeJsonAggConstructor)
+	case "arg":
+		x.Arg = message(d, x.Arg != nil, decodeJsonValueExpr)
+	case "absent_on_null":
+		x.AbsentOnNull = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeRawStmt(d *decoder) *RawStmt { return object(d, &RawStmt{}, rawStmtField) }
+
+func rawStmtField(d *decoder, x *RawStmt, key string) {
+	switch key {
+	case "stmt":
+		x.Stmt = message(d, x.Stmt != nil, decodeNode)
+	case "stmt_location":
+		x.StmtLocation = integer[int32](d)
+	case "stmt_len":
+		x.StmtLen = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func insertStmtField(d *decoder, x *InsertStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "cols":
+		x.Cols = list(d, x.Cols, decodeNode)
+	case "selectStmt", "select_stmt":
+		x.SelectStmt = message(d, x.SelectStmt != nil, decodeNode)
+	case "onConflictClause", "on_conflict_clause":
+		x.OnConflictClause = message(d, x.OnConflictClause != nil, decodeOnConflictClause)
+	case "returningList", "returning_list":
+		x.ReturningList = list(d, x.ReturningList, decodeNode)
+	case "withClause", "with_clause":
+		x.WithClause = message(d, x.WithClause != nil, decodeWithClause)
+	case "override":
+		x.Override = OverridingKind(d.enum(overridingKindNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func deleteStmtField(d *decoder, x *DeleteStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "usingClause", "using_clause":
+		x.UsingClause = list(d, x.UsingClause, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "returningList", "returning_list":
+		x.ReturningList = list(d, x.ReturningList, decodeNode)
+	case "withClause", "with_clause":
+		x.WithClause = message(d, x.WithClause != nil, decodeWithClause)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func updateStmtField(d *decoder, x *UpdateStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "targetList", "target_list":
+		x.TargetList = list(d, x.TargetList, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "fromClause", "from_clause":
+		x.FromClause = list(d, x.FromClause, decodeNode)
+	case "returningList", "returning_list":
+		x.ReturningList = list(d, x.ReturningList, decodeNode)
+	case "withClause", "with_clause":
+		x.WithClause = message(d, x.WithClause != nil, decodeWithClause)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func mergeStmtField(d *decoder, x *MergeStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "sourceRelation", "source_relation":
+		x.SourceRelation = message(d, x.SourceRelation != nil, decodeNode)
+	case "joinCondition", "join_condition":
+		x.JoinCondition = message(d, x.JoinCondition != nil, decodeNode)
+	case "mergeWhenClauses", "merge_when_clauses":
+		x.MergeWhenClauses = list(d, x.MergeWhenClauses, decodeNode)
+	case "returningList", "returning_list":
+		x.ReturningList = list(d, x.ReturningList, decodeNode)
+	case "withClause", "with_clause":
+		x.WithClause = message(d, x.WithClause != nil, decodeWithClause)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeSelectStmt(d *decoder) *SelectStmt { return object(d, &SelectStmt{}, selectStmtField) }
+
+func selectStmtField(d *decoder, x *SelectStmt, key string) {
+	switch key {
+	case "distinctClause", "distinct_clause":
+		x.DistinctClause = list(d, x.DistinctClause, decodeNode)
+	case "intoClause", "into_clause":
+		x.IntoClause = message(d, x.IntoClause != nil, decodeIntoClause)
+	case "targetList", "target_list":
+		x.TargetList = list(d, x.TargetList, decodeNode)
+	case "fromClause", "from_clause":
+		x.FromClause = list(d, x.FromClause, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "groupClause", "group_clause":
+		x.GroupClause = list(d, x.GroupClause, decodeNode)
+	case "groupDistinct", "group_distinct":
+		x.GroupDistinct = d.bool()
+	case "havingClause", "having_clause":
+		x.HavingClause = message(d, x.HavingClause != nil, decodeNode)
+	case "windowClause", "window_clause":
+		x.WindowClause = list(d, x.WindowClause, decodeNode)
+	case "valuesLists", "values_lists":
+		x.ValuesLists = list(d, x.ValuesLists, decodeNode)
+	case "sortClause", "sort_clause":
+		x.SortClause = list(d, x.SortClause, decodeNode)
+	case "limitOffset", "limit_offset":
+		x.LimitOffset = message(d, x.LimitOffset != nil, decodeNode)
+	case "limitCount", "limit_count":
+		x.LimitCount = message(d, x.LimitCount != nil, decodeNode)
+	case "limitOption", "limit_option":
+		x.LimitOption = LimitOption(d.enum(limitOptionNames[:]))
+	case "lockingClause", "locking_clause":
+		x.LockingClause = list(d, x.LockingClause, decodeNode)
+	case "withClause", "with_clause":
+		x.WithClause = message(d, x.WithClause != nil, decodeWithClause)
+	case "op":
+		x.Op = SetOperation(d.enum(setOperationNames[:]))
+	case "all":
+		x.All = d.bool()
+	case "larg":
+		x.Larg = message(d, x.Larg != nil, decodeSelectStmt)
+	case "rarg":
+		x.Rarg = message(d, x.Rarg != nil, decodeSelectStmt)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func setOperationStmtField(d *decoder, x *SetOperationStmt, key string) {
+	switch key {
+	case "op":
+		x.Op = SetOperation(d.enum(setOperationNames[:]))
+	case "all":
+		x.All = d.bool()
+	case "larg":
+		x.Larg = message(d, x.Larg != nil, decodeNode)
+	case "rarg":
+		x.Rarg = message(d, x.Rarg != nil, decodeNode)
+	case "colTypes", "col_types":
+		x.ColTypes = list(d, x.ColTypes, decodeNode)
+	case "colTypmods", "col_typmods":
+		x.ColTypmods = list(d, x.ColTypmods, decodeNode)
+	case "colCollations", "col_collations":
+		x.ColCollations = list(d, x.ColCollations, decodeNode)
+	case "groupClauses", "group_clauses":
+		x.GroupClauses = list(d, x.GroupClauses, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func returnStmtField(d *decoder, x *ReturnStmt, key string) {
+	switch key {
+	case "returnval":
+		x.Returnval = message(d, x.Returnval != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func pLAssignStmtField(d *decoder, x *PLAssignStmt, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "indirection":
+		x.Indirection = list(d, x.Indirection, decodeNode)
+	case "nnames":
+		x.Nnames = integer[int32](d)
+	case "val":
+		x.Val = message(d, x.Val != nil, decodeSelectStmt)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createSchemaStmtField(d *decoder, x *CreateSchemaStmt, key string) {
+	switch key {
+	case "schemaname":
+		x.Schemaname = d.str()
+	case "authrole":
+		x.Authrole = message(d, x.Authrole != nil, decodeRoleSpec)
+	case "schemaElts", "schema_elts":
+		x.SchemaElts = list(d, x.SchemaElts, decodeNode)
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTableStmtField(d *decoder, x *AlterTableStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "cmds":
+		x.Cmds = list(d, x.Cmds, decodeNode)
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func replicaIdentityStmtField(d *decoder, x *ReplicaIdentityStmt, key string) {
+	switch key {
+	case "identity_type":
+		x.IdentityType = d.str()
+	case "name":
+		x.Name = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTableCmdField(d *decoder, x *AlterTableCmd, key string) {
+	switch key {
+	case "subtype":
+		x.Subtype = AlterTableType(d.enum(alterTableTypeNames[:]))
+	case "name":
+		x.Name = d.str()
+	case "num":
+		x.Num = integer[int32](d)
+	case "newowner":
+		x.Newowner = message(d, x.Newowner != nil, decodeRoleSpec)
+	case "def":
+		x.Def = message(d, x.Def != nil, decodeNode)
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	case "recurse":
+		x.Recurse = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterCollationStmtField(d *decoder, x *AlterCollationStmt, key string) {
+	switch key {
+	case "collname":
+		x.Collname = list(d, x.Collname, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterDomainStmtField(d *decoder, x *AlterDomainStmt, key string) {
+	switch key {
+	case "subtype":
+		x.Subtype = d.str()
+	case "typeName", "type_name":
+		x.TypeName = list(d, x.TypeName, decodeNode)
+	case "name":
+		x.Name = d.str()
+	case "def":
+		x.Def = message(d, x.Def != nil, decodeNode)
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeGrantStmt(d *decoder) *GrantStmt { return object(d, &GrantStmt{}, grantStmtField) }
+
+func grantStmtField(d *decoder, x *GrantStmt, key string) {
+	switch key {
+	case "is_grant":
+		x.IsGrant = d.bool()
+	case "targtype":
+		x.Targtype = GrantTargetType(d.enum(grantTargetTypeNames[:]))
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "objects":
+		x.Objects = list(d, x.Objects, decodeNode)
+	case "privileges":
+		x.Privileges = list(d, x.Privileges, decodeNode)
+	case "grantees":
+		x.Grantees = list(d, x.Grantees, decodeNode)
+	case "grant_option":
+		x.GrantOption = d.bool()
+	case "grantor":
+		x.Grantor = message(d, x.Grantor != nil, decodeRoleSpec)
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeObjectWithArgs(d *decoder) *ObjectWithArgs {
+	return object(d, &ObjectWithArgs{}, objectWithArgsField)
+}
+
+func objectWithArgsField(d *decoder, x *ObjectWithArgs, key string) {
+	switch key {
+	case "objname":
+		x.Objname = list(d, x.Objname, decodeNode)
+	case "objargs":
+		x.Objargs = list(d, x.Objargs, decodeNode)
+	case "objfuncargs":
+		x.Objfuncargs = list(d, x.Objfuncargs, decodeNode)
+	case "args_unspecified":
+		x.ArgsUnspecified = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func accessPrivField(d *decoder, x *AccessPriv, key string) {
+	switch key {
+	case "priv_name":
+		x.PrivName = d.str()
+	case "cols":
+		x.Cols = list(d, x.Cols, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func grantRoleStmtField(d *decoder, x *GrantRoleStmt, key string) {
+	switch key {
+	case "granted_roles":
+		x.GrantedRoles = list(d, x.GrantedRoles, decodeNode)
+	case "grantee_roles":
+		x.GranteeRoles = list(d, x.GranteeRoles, decodeNode)
+	case "is_grant":
+		x.IsGrant = d.bool()
+	case "opt":
+		x.Opt = list(d, x.Opt, decodeNode)
+	case "grantor":
+		x.Grantor = message(d, x.Grantor != nil, decodeRoleSpec)
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterDefaultPrivilegesStmtField(d *decoder, x *AlterDefaultPrivilegesStmt, key string) {
+	switch key {
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "action":
+		x.Action = message(d, x.Action != nil, decodeGrantStmt)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func copyStmtField(d *decoder, x *CopyStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	case "attlist":
+		x.Attlist = list(d, x.Attlist, decodeNode)
+	case "is_from":
+		x.IsFrom = d.bool()
+	case "is_program":
+		x.IsProgram = d.bool()
+	case "filename":
+		x.Filename = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeVariableSetStmt(d *decoder) *VariableSetStmt {
+	return object(d, &VariableSetStmt{}, variableSetStmtField)
+}
+
+func variableSetStmtField(d *decoder, x *VariableSetStmt, key string) {
+	switch key {
+	case "kind":
+		x.Kind = VariableSetKind(d.enum(variableSetKindNames[:]))
+	case "name":
+		x.Name = d.str()
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "is_local":
+		x.IsLocal = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func variableShowStmtField(d *decoder, x *VariableShowStmt, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodeCreateStmt(d *decoder) *CreateStmt { return object(d, &CreateStmt{}, createStmtField) }
+
+func createStmtField(d *decoder, x *CreateStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "tableElts", "table_elts":
+		x.TableElts = list(d, x.TableElts, decodeNode)
+	case "inhRelations", "inh_relations":
+		x.InhRelations = list(d, x.InhRelations, decodeNode)
+	case "partbound":
+		x.Partbound = message(d, x.Partbound != nil, decodePartitionBoundSpec)
+	case "partspec":
+		x.Partspec = message(d, x.Partspec != nil, decodePartitionSpec)
+	case "ofTypename", "of_typename":
+		x.OfTypename = message(d, x.OfTypename != nil, decodeTypeName)
+	case "constraints":
+		x.Constraints = list(d, x.Constraints, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "oncommit":
+		x.Oncommit = OnCommitAction(d.enum(onCommitActionNames[:]))
+	case "tablespacename":
+		x.Tablespacename = d.str()
+	case "accessMethod", "access_method":
+		x.AccessMethod = d.str()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func constraintField(d *decoder, x *Constraint, key string) {
+	switch key {
+	case "contype":
+		x.Contype = ConstrType(d.enum(constrTypeNames[:]))
+	case "conname":
+		x.Conname = d.str()
+	case "deferrable":
+		x.Deferrable = d.bool()
+	case "initdeferred":
+		x.Initdeferred = d.bool()
+	case "skip_validation":
+		x.SkipValidation = d.bool()
+	case "initially_valid":
+		x.InitiallyValid = d.bool()
+	case "is_no_inherit":
+		x.IsNoInherit = d.bool()
+	case "raw_expr":
+		x.RawExpr = message(d, x.RawExpr != nil, decodeNode)
+	case "cooked_expr":
+		x.CookedExpr = d.str()
+	case "generated_when":
+		x.GeneratedWhen = d.str()
+	case "inhcount":
+		x.Inhcount = integer[int32](d)
+	case "nulls_not_distinct":
+		x.NullsNotDistinct = d.bool()
+	case "keys":
+		x.Keys = list(d, x.Keys, decodeNode)
+	case "including":
+		x.Including = list(d, x.Including, decodeNode)
+	case "exclusions":
+		x.Exclusions = list(d, x.Exclusions, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "indexname":
+		x.Indexname = d.str()
+	case "indexspace":
+		x.Indexspace = d.str()
+	case "reset_default_tblspc":
+		x.ResetDefaultTblspc = d.bool()
+	case "access_method":
+		x.AccessMethod = d.str()
+	case "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "pktable":
+		x.Pktable = message(d, x.Pktable != nil, decodeRangeVar)
+	case "fk_attrs":
+		x.FkAttrs = list(d, x.FkAttrs, decodeNode)
+	case "pk_attrs":
+		x.PkAttrs = list(d, x.PkAttrs, decodeNode)
+	case "fk_matchtype":
+		x.FkMatchtype = d.str()
+	case "fk_upd_action":
+		x.FkUpdAction = d.str()
+	case "fk_del_action":
+		x.FkDelAction = d.str()
+	case "fk_del_set_cols":
+		x.FkDelSetCols = list(d, x.FkDelSetCols, decodeNode)
+	case "old_conpfeqop":
+		x.OldConpfeqop = list(d, x.OldConpfeqop, decodeNode)
+	case "old_pktable_oid":
+		x.OldPktableOid = integer[uint32](d)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createTableSpaceStmtField(d *decoder, x *CreateTableSpaceStmt, key string) {
+	switch key {
+	case "tablespacename":
+		x.Tablespacename = d.str()
+	case "owner":
+		x.Owner = message(d, x.Owner != nil, decodeRoleSpec)
+	case "location":
+		x.Location = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropTableSpaceStmtField(d *decoder, x *DropTableSpaceStmt, key string) {
+	switch key {
+	case "tablespacename":
+		x.Tablespacename = d.str()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTableSpaceOptionsStmtField(d *decoder, x *AlterTableSpaceOptionsStmt, key string) {
+	switch key {
+	case "tablespacename":
+		x.Tablespacename = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "isReset", "is_reset":
+		x.IsReset = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTableMoveAllStmtField(d *decoder, x *AlterTableMoveAllStmt, key string) {
+	switch key {
+	case "orig_tablespacename":
+		x.OrigTablespacename = d.str()
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "roles":
+		x.Roles = list(d, x.Roles, decodeNode)
+	case "new_tablespacename":
+		x.NewTablespacename = d.str()
+	case "nowait":
+		x.Nowait = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createExtensionStmtField(d *decoder, x *CreateExtensionStmt, key string) {
+	switch key {
+	case "extname":
+		x.Extname = d.str()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterExtensionStmtField(d *decoder, x *AlterExtensionStmt, key string) {
+	switch key {
+	case "extname":
+		x.Extname = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterExtensionContentsStmtField(d *decoder, x *AlterExtensionContentsStmt, key string) {
+	switch key {
+	case "extname":
+		x.Extname = d.str()
+	case "action":
+		x.Action = integer[int32](d)
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createFdwStmtField(d *decoder, x *CreateFdwStmt, key string) {
+	switch key {
+	case "fdwname":
+		x.Fdwname = d.str()
+	case "func_options":
+		x.FuncOptions = list(d, x.FuncOptions, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterFdwStmtField(d *decoder, x *AlterFdwStmt, key string) {
+	switch key {
+	case "fdwname":
+		x.Fdwname = d.str()
+	case "func_options":
+		x.FuncOptions = list(d, x.FuncOptions, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createForeignServerStmtField(d *decoder, x *CreateForeignServerStmt, key string) {
+	switch key {
+	case "servername":
+		x.Servername = d.str()
+	case "servertype":
+		x.Servertype = d.str()
+	case "version":
+		x.Version = d.str()
+	case "fdwname":
+		x.Fdwname = d.str()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterForeignServerStmtField(d *decoder, x *AlterForeignServerStmt, key string) {
+	switch key {
+	case "servername":
+		x.Servername = d.str()
+	case "version":
+		x.Version = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "has_version":
+		x.HasVersion = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createForeignTableStmtField(d *decoder, x *CreateForeignTableStmt, key string) {
+	switch key {
+	case "base", "base_stmt":
+		x.BaseStmt = message(d, x.BaseStmt != nil, decodeCreateStmt)
+	case "servername":
+		x.Servername = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createUserMappingStmtField(d *decoder, x *CreateUserMappingStmt, key string) {
+	switch key {
+	case "user":
+		x.User = message(d, x.User != nil, decodeRoleSpec)
+	case "servername":
+		x.Servername = d.str()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterUserMappingStmtField(d *decoder, x *AlterUserMappingStmt, key string) {
+	switch key {
+	case "user":
+		x.User = message(d, x.User != nil, decodeRoleSpec)
+	case "servername":
+		x.Servername = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropUserMappingStmtField(d *decoder, x *DropUserMappingStmt, key string) {
+	switch key {
+	case "user":
+		x.User = message(d, x.User != nil, decodeRoleSpec)
+	case "servername":
+		x.Servername = d.str()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func importForeignSchemaStmtField(d *decoder, x *ImportForeignSchemaStmt, key string) {
+	switch key {
+	case "server_name":
+		x.ServerName = d.str()
+	case "remote_schema":
+		x.RemoteSchema = d.str()
+	case "local_schema":
+		x.LocalSchema = d.str()
+	case "list_type":
+		x.ListType = ImportForeignSchemaType(d.enum(importForeignSchemaTypeNames[:]))
+	case "table_list":
+		x.TableList = list(d, x.TableList, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createPolicyStmtField(d *decoder, x *CreatePolicyStmt, key string) {
+	switch key {
+	case "policy_name":
+		x.PolicyName = d.str()
+	case "table":
+		x.Table = message(d, x.Table != nil, decodeRangeVar)
+	case "cmd_name":
+		x.CmdName = d.str()
+	case "permissive":
+		x.Permissive = d.bool()
+	case "roles":
+		x.Roles = list(d, x.Roles, decodeNode)
+	case "qual":
+		x.Qual = message(d, x.Qual != nil, decodeNode)
+	case "with_check":
+		x.WithCheck = message(d, x.WithCheck != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterPolicyStmtField(d *decoder, x *AlterPolicyStmt, key string) {
+	switch key {
+	case "policy_name":
+		x.PolicyName = d.str()
+	case "table":
+		x.Table = message(d, x.Table != nil, decodeRangeVar)
+	case "roles":
+		x.Roles = list(d, x.Roles, decodeNode)
+	case "qual":
+		x.Qual = message(d, x.Qual != nil, decodeNode)
+	case "with_check":
+		x.WithCheck = message(d, x.WithCheck != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createAmStmtField(d *decoder, x *CreateAmStmt, key string) {
+	switch key {
+	case "amname":
+		x.Amname = d.str()
+	case "handler_name":
+		x.HandlerName = list(d, x.HandlerName, decodeNode)
+	case "amtype":
+		x.Amtype = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createTrigStmtField(d *decoder, x *CreateTrigStmt, key string) {
+	switch key {
+	case "replace":
+		x.Replace = d.bool()
+	case "isconstraint":
+		x.Isconstraint = d.bool()
+	case "trigname":
+		x.Trigname = d.str()
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "funcname":
+		x.Funcname = list(d, x.Funcname, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "row":
+		x.Row = d.bool()
+	case "timing":
+		x.Timing = integer[int32](d)
+	case "events":
+		x.Events = integer[int32](d)
+	case "columns":
+		x.Columns = list(d, x.Columns, decodeNode)
+	case "whenClause", "when_clause":
+		x.WhenClause = message(d, x.WhenClause != nil, decodeNode)
+	case "transitionRels", "transition_rels":
+		x.TransitionRels = list(d, x.TransitionRels, decodeNode)
+	case "deferrable":
+		x.Deferrable = d.bool()
+	case "initdeferred":
+		x.Initdeferred = d.bool()
+	case "constrrel":
+		x.Constrrel = message(d, x.Constrrel != nil, decodeRangeVar)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createEventTrigStmtField(d *decoder, x *CreateEventTrigStmt, key string) {
+	switch key {
+	case "trigname":
+		x.Trigname = d.str()
+	case "eventname":
+		x.Eventname = d.str()
+	case "whenclause":
+		x.Whenclause = list(d, x.Whenclause, decodeNode)
+	case "funcname":
+		x.Funcname = list(d, x.Funcname, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterEventTrigStmtField(d *decoder, x *AlterEventTrigStmt, key string) {
+	switch key {
+	case "trigname":
+		x.Trigname = d.str()
+	case "tgenabled":
+		x.Tgenabled = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createPLangStmtField(d *decoder, x *CreatePLangStmt, key string) {
+	switch key {
+	case "replace":
+		x.Replace = d.bool()
+	case "plname":
+		x.Plname = d.str()
+	case "plhandler":
+		x.Plhandler = list(d, x.Plhandler, decodeNode)
+	case "plinline":
+		x.Plinline = list(d, x.Plinline, decodeNode)
+	case "plvalidator":
+		x.Plvalidator = list(d, x.Plvalidator, decodeNode)
+	case "pltrusted":
+		x.Pltrusted = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createRoleStmtField(d *decoder, x *CreateRoleStmt, key string) {
+	switch key {
+	case "stmt_type":
+		x.StmtType = RoleStmtType(d.enum(roleStmtTypeNames[:]))
+	case "role":
+		x.Role = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterRoleStmtField(d *decoder, x *AlterRoleStmt, key string) {
+	switch key {
+	case "role":
+		x.Role = message(d, x.Role != nil, decodeRoleSpec)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "action":
+		x.Action = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterRoleSetStmtField(d *decoder, x *AlterRoleSetStmt, key string) {
+	switch key {
+	case "role":
+		x.Role = message(d, x.Role != nil, decodeRoleSpec)
+	case "database":
+		x.Database = d.str()
+	case "setstmt":
+		x.Setstmt = message(d, x.Setstmt != nil, decodeVariableSetStmt)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropRoleStmtField(d *decoder, x *DropRoleStmt, key string) {
+	switch key {
+	case "roles":
+		x.Roles = list(d, x.Roles, decodeNode)
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createSeqStmtField(d *decoder, x *CreateSeqStmt, key string) {
+	switch key {
+	case "sequence":
+		x.Sequence = message(d, x.Sequence != nil, decodeRangeVar)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "ownerId", "owner_id":
+		x.OwnerId = integer[uint32](d)
+	case "for_identity":
+		x.ForIdentity = d.bool()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterSeqStmtField(d *decoder, x *AlterSeqStmt, key string) {
+	switch key {
+	case "sequence":
+		x.Sequence = message(d, x.Sequence != nil, decodeRangeVar)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "for_identity":
+		x.ForIdentity = d.bool()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func defineStmtField(d *decoder, x *DefineStmt, key string) {
+	switch key {
+	case "kind":
+		x.Kind = ObjectType(d.enum(objectTypeNames[:]))
+	case "oldstyle":
+		x.Oldstyle = d.bool()
+	case "defnames":
+		x.Defnames = list(d, x.Defnames, decodeNode)
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	case "definition":
+		x.Definition = list(d, x.Definition, decodeNode)
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	case "replace":
+		x.Replace = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createDomainStmtField(d *decoder, x *CreateDomainStmt, key string) {
+	switch key {
+	case "domainname":
+		x.Domainname = list(d, x.Domainname, decodeNode)
+	case "typeName", "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "collClause", "coll_clause":
+		x.CollClause = message(d, x.CollClause != nil, decodeCollateClause)
+	case "constraints":
+		x.Constraints = list(d, x.Constraints, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createOpClassStmtField(d *decoder, x *CreateOpClassStmt, key string) {
+	switch key {
+	case "opclassname":
+		x.Opclassname = list(d, x.Opclassname, decodeNode)
+	case "opfamilyname":
+		x.Opfamilyname = list(d, x.Opfamilyname, decodeNode)
+	case "amname":
+		x.Amname = d.str()
+	case "datatype":
+		x.Datatype = message(d, x.Datatype != nil, decodeTypeName)
+	case "items":
+		x.Items = list(d, x.Items, decodeNode)
+	case "isDefault", "is_default":
+		x.IsDefault = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createOpClassItemField(d *decoder, x *CreateOpClassItem, key string) {
+	switch key {
+	case "itemtype":
+		x.Itemtype = integer[int32](d)
+	case "name":
+		x.Name = message(d, x.Name != nil, decodeObjectWithArgs)
+	case "number":
+		x.Number = integer[int32](d)
+	case "order_family":
+		x.OrderFamily = list(d, x.OrderFamily, decodeNode)
+	case "class_args":
+		x.ClassArgs = list(d, x.ClassArgs, decodeNode)
+	case "storedtype":
+		x.Storedtype = message(d, x.Storedtype != nil, decodeTypeName)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createOpFamilyStmtField(d *decoder, x *CreateOpFamilyStmt, key string) {
+	switch key {
+	case "opfamilyname":
+		x.Opfamilyname = list(d, x.Opfamilyname, decodeNode)
+	case "amname":
+		x.Amname = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterOpFamilyStmtField(d *decoder, x *AlterOpFamilyStmt, key string) {
+	switch key {
+	case "opfamilyname":
+		x.Opfamilyname = list(d, x.Opfamilyname, decodeNode)
+	case "amname":
+		x.Amname = d.str()
+	case "isDrop", "is_drop":
+		x.IsDrop = d.bool()
+	case "items":
+		x.Items = list(d, x.Items, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropStmtField(d *decoder, x *DropStmt, key string) {
+	switch key {
+	case "objects":
+		x.Objects = list(d, x.Objects, decodeNode)
+	case "removeType", "remove_type":
+		x.RemoveType = ObjectType(d.enum(objectTypeNames[:]))
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	case "concurrent":
+		x.Concurrent = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func truncateStmtField(d *decoder, x *TruncateStmt, key string) {
+	switch key {
+	case "relations":
+		x.Relations = list(d, x.Relations, decodeNode)
+	case "restart_seqs":
+		x.RestartSeqs = d.bool()
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func commentStmtField(d *decoder, x *CommentStmt, key string) {
+	switch key {
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	case "comment":
+		x.Comment = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func secLabelStmtField(d *decoder, x *SecLabelStmt, key string) {
+	switch key {
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	case "provider":
+		x.Provider = d.str()
+	case "label":
+		x.Label = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func declareCursorStmtField(d *decoder, x *DeclareCursorStmt, key string) {
+	switch key {
+	case "portalname":
+		x.Portalname = d.str()
+	case "options":
+		x.Options = integer[int32](d)
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func closePortalStmtField(d *decoder, x *ClosePortalStmt, key string) {
+	switch key {
+	case "portalname":
+		x.Portalname = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func fetchStmtField(d *decoder, x *FetchStmt, key string) {
+	switch key {
+	case "direction":
+		x.Direction = FetchDirection(d.enum(fetchDirectionNames[:]))
+	case "howMany", "how_many":
+		x.HowMany = integer[int64](d)
+	case "portalname":
+		x.Portalname = d.str()
+	case "ismove":
+		x.Ismove = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func indexStmtField(d *decoder, x *IndexStmt, key string) {
+	switch key {
+	case "idxname":
+		x.Idxname = d.str()
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "accessMethod", "access_method":
+		x.AccessMethod = d.str()
+	case "tableSpace", "table_space":
+		x.TableSpace = d.str()
+	case "indexParams", "index_params":
+		x.IndexParams = list(d, x.IndexParams, decodeNode)
+	case "indexIncludingParams", "index_including_params":
+		x.IndexIncludingParams = list(d, x.IndexIncludingParams, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "excludeOpNames", "exclude_op_names":
+		x.ExcludeOpNames = list(d, x.ExcludeOpNames, decodeNode)
+	case "idxcomment":
+		x.Idxcomment = d.str()
+	case "indexOid", "index_oid":
+		x.IndexOid = integer[uint32](d)
+	case "oldNumber", "old_number":
+		x.OldNumber = integer[uint32](d)
+	case "oldCreateSubid", "old_create_subid":
+		x.OldCreateSubid = integer[uint32](d)
+	case "oldFirstRelfilelocatorSubid", "old_first_relfilelocator_subid":
+		x.OldFirstRelfilelocatorSubid = integer[uint32](d)
+	case "unique":
+		x.Unique = d.bool()
+	case "nulls_not_distinct":
+		x.NullsNotDistinct = d.bool()
+	case "primary":
+		x.Primary = d.bool()
+	case "isconstraint":
+		x.Isconstraint = d.bool()
+	case "deferrable":
+		x.Deferrable = d.bool()
+	case "initdeferred":
+		x.Initdeferred = d.bool()
+	case "transformed":
+		x.Transformed = d.bool()
+	case "concurrent":
+		x.Concurrent = d.bool()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	case "reset_default_tblspc":
+		x.ResetDefaultTblspc = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createStatsStmtField(d *decoder, x *CreateStatsStmt, key string) {
+	switch key {
+	case "defnames":
+		x.Defnames = list(d, x.Defnames, decodeNode)
+	case "stat_types":
+		x.StatTypes = list(d, x.StatTypes, decodeNode)
+	case "exprs":
+		x.Exprs = list(d, x.Exprs, decodeNode)
+	case "relations":
+		x.Relations = list(d, x.Relations, decodeNode)
+	case "stxcomment":
+		x.Stxcomment = d.str()
+	case "transformed":
+		x.Transformed = d.bool()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func statsElemField(d *decoder, x *StatsElem, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "expr":
+		x.Expr = message(d, x.Expr != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterStatsStmtField(d *decoder, x *AlterStatsStmt, key string) {
+	switch key {
+	case "defnames":
+		x.Defnames = list(d, x.Defnames, decodeNode)
+	case "stxstattarget":
+		x.Stxstattarget = message(d, x.Stxstattarget != nil, decodeNode)
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createFunctionStmtField(d *decoder, x *CreateFunctionStmt, key string) {
+	switch key {
+	case "is_procedure":
+		x.IsProcedure = d.bool()
+	case "replace":
+		x.Replace = d.bool()
+	case "funcname":
+		x.Funcname = list(d, x.Funcname, decodeNode)
+	case "parameters":
+		x.Parameters = list(d, x.Parameters, decodeNode)
+	case "returnType", "return_type":
+		x.ReturnType = message(d, x.ReturnType != nil, decodeTypeName)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "sql_body":
+		x.SqlBody = message(d, x.SqlBody != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func functionParameterField(d *decoder, x *FunctionParameter, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "argType", "arg_type":
+		x.ArgType = message(d, x.ArgType != nil, decodeTypeName)
+	case "mode":
+		x.Mode = FunctionParameterMode(d.enum(functionParameterModeNames[:]))
+	case "defexpr":
+		x.Defexpr = message(d, x.Defexpr != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterFunctionStmtField(d *decoder, x *AlterFunctionStmt, key string) {
+	switch key {
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "func":
+		x.Func = message(d, x.Func != nil, decodeObjectWithArgs)
+	case "actions":
+		x.Actions = list(d, x.Actions, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func doStmtField(d *decoder, x *DoStmt, key string) {
+	switch key {
+	case "args":
+		x.Args = list(d, x.Args, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func inlineCodeBlockField(d *decoder, x *InlineCodeBlock, key string) {
+	switch key {
+	case "source_text":
+		x.SourceText = d.str()
+	case "langOid", "lang_oid":
+		x.LangOid = integer[uint32](d)
+	case "langIsTrusted", "lang_is_trusted":
+		x.LangIsTrusted = d.bool()
+	case "atomic":
+		x.Atomic = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func callStmtField(d *decoder, x *CallStmt, key string) {
+	switch key {
+	case "funccall":
+		x.Funccall = message(d, x.Funccall != nil, decodeFuncCall)
+	case "funcexpr":
+		x.Funcexpr = message(d, x.Funcexpr != nil, decodeFuncExpr)
+	case "outargs":
+		x.Outargs = list(d, x.Outargs, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func callContextField(d *decoder, x *CallContext, key string) {
+	switch key {
+	case "atomic":
+		x.Atomic = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func renameStmtField(d *decoder, x *RenameStmt, key string) {
+	switch key {
+	case "renameType", "rename_type":
+		x.RenameType = ObjectType(d.enum(objectTypeNames[:]))
+	case "relationType", "relation_type":
+		x.RelationType = ObjectType(d.enum(objectTypeNames[:]))
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	case "subname":
+		x.Subname = d.str()
+	case "newname":
+		x.Newname = d.str()
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterObjectDependsStmtField(d *decoder, x *AlterObjectDependsStmt, key string) {
+	switch key {
+	case "objectType", "object_type":
+		x.ObjectType = ObjectType(d.enum(objectTypeNames[:]))
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	case "extname":
+		x.Extname = message(d, x.Extname != nil, decodeString)
+	case "remove":
+		x.Remove = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterObjectSchemaStmtField(d *decoder, x *AlterObjectSchemaStmt, key string) {
+	switch key {
+	case "objectType", "object_type":
+		x.ObjectType = ObjectType(d.enum(objectTypeNames[:]))
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	case "newschema":
+		x.Newschema = d.str()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterOwnerStmtField(d *decoder, x *AlterOwnerStmt, key string) {
+	switch key {
+	case "objectType", "object_type":
+		x.ObjectType = ObjectType(d.enum(objectTypeNames[:]))
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "object":
+		x.Object = message(d, x.Object != nil, decodeNode)
+	case "newowner":
+		x.Newowner = message(d, x.Newowner != nil, decodeRoleSpec)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterOperatorStmtField(d *decoder, x *AlterOperatorStmt, key string) {
+	switch key {
+	case "opername":
+		x.Opername = message(d, x.Opername != nil, decodeObjectWithArgs)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTypeStmtField(d *decoder, x *AlterTypeStmt, key string) {
+	switch key {
+	case "typeName", "type_name":
+		x.TypeName = list(d, x.TypeName, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func ruleStmtField(d *decoder, x *RuleStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "rulename":
+		x.Rulename = d.str()
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "event":
+		x.Event = CmdType(d.enum(cmdTypeNames[:]))
+	case "instead":
+		x.Instead = d.bool()
+	case "actions":
+		x.Actions = list(d, x.Actions, decodeNode)
+	case "replace":
+		x.Replace = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func notifyStmtField(d *decoder, x *NotifyStmt, key string) {
+	switch key {
+	case "conditionname":
+		x.Conditionname = d.str()
+	case "payload":
+		x.Payload = d.str()
+	case "payload_location":
+		x.PayloadLocation = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func listenStmtField(d *decoder, x *ListenStmt, key string) {
+	switch key {
+	case "conditionname":
+		x.Conditionname = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func unlistenStmtField(d *decoder, x *UnlistenStmt, key string) {
+	switch key {
+	case "conditionname":
+		x.Conditionname = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func transactionStmtField(d *decoder, x *TransactionStmt, key string) {
+	switch key {
+	case "kind":
+		x.Kind = TransactionStmtKind(d.enum(transactionStmtKindNames[:]))
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "savepoint_name":
+		x.SavepointName = d.str()
+	case "gid":
+		x.Gid = d.str()
+	case "chain":
+		x.Chain = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func compositeTypeStmtField(d *decoder, x *CompositeTypeStmt, key string) {
+	switch key {
+	case "typevar":
+		x.Typevar = message(d, x.Typevar != nil, decodeRangeVar)
+	case "coldeflist":
+		x.Coldeflist = list(d, x.Coldeflist, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createEnumStmtField(d *decoder, x *CreateEnumStmt, key string) {
+	switch key {
+	case "typeName", "type_name":
+		x.TypeName = list(d, x.TypeName, decodeNode)
+	case "vals":
+		x.Vals = list(d, x.Vals, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createRangeStmtField(d *decoder, x *CreateRangeStmt, key string) {
+	switch key {
+	case "typeName", "type_name":
+		x.TypeName = list(d, x.TypeName, decodeNode)
+	case "params":
+		x.Params = list(d, x.Params, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterEnumStmtField(d *decoder, x *AlterEnumStmt, key string) {
+	switch key {
+	case "typeName", "type_name":
+		x.TypeName = list(d, x.TypeName, decodeNode)
+	case "oldVal", "old_val":
+		x.OldVal = d.str()
+	case "newVal", "new_val":
+		x.NewVal = d.str()
+	case "newValNeighbor", "new_val_neighbor":
+		x.NewValNeighbor = d.str()
+	case "newValIsAfter", "new_val_is_after":
+		x.NewValIsAfter = d.bool()
+	case "skipIfNewValExists", "skip_if_new_val_exists":
+		x.SkipIfNewValExists = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func viewStmtField(d *decoder, x *ViewStmt, key string) {
+	switch key {
+	case "view":
+		x.View = message(d, x.View != nil, decodeRangeVar)
+	case "aliases":
+		x.Aliases = list(d, x.Aliases, decodeNode)
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	case "replace":
+		x.Replace = d.bool()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "withCheckOption", "with_check_option":
+		x.WithCheckOption = ViewCheckOption(d.enum(viewCheckOptionNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func loadStmtField(d *decoder, x *LoadStmt, key string) {
+	switch key {
+	case "filename":
+		x.Filename = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createdbStmtField(d *decoder, x *CreatedbStmt, key string) {
+	switch key {
+	case "dbname":
+		x.Dbname = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterDatabaseStmtField(d *decoder, x *AlterDatabaseStmt, key string) {
+	switch key {
+	case "dbname":
+		x.Dbname = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterDatabaseRefreshCollStmtField(d *decoder, x *AlterDatabaseRefreshCollStmt, key string) {
+	switch key {
+	case "dbname":
+		x.Dbname = d.str()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterDatabaseSetStmtField(d *decoder, x *AlterDatabaseSetStmt, key string) {
+	switch key {
+	case "dbname":
+		x.Dbname = d.str()
+	case "setstmt":
+		x.Setstmt = message(d, x.Setstmt != nil, decodeVariableSetStmt)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropdbStmtField(d *decoder, x *DropdbStmt, key string) {
+	switch key {
+	case "dbname":
+		x.Dbname = d.str()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterSystemStmtField(d *decoder, x *AlterSystemStmt, key string) {
+	switch key {
+	case "setstmt":
+		x.Setstmt = message(d, x.Setstmt != nil, decodeVariableSetStmt)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func clusterStmtField(d *decoder, x *ClusterStmt, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "indexname":
+		x.Indexname = d.str()
+	case "params":
+		x.Params = list(d, x.Params, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func vacuumStmtField(d *decoder, x *VacuumStmt, key string) {
+	switch key {
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "rels":
+		x.Rels = list(d, x.Rels, decodeNode)
+	case "is_vacuumcmd":
+		x.IsVacuumcmd = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func vacuumRelationField(d *decoder, x *VacuumRelation, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "oid":
+		x.Oid = integer[uint32](d)
+	case "va_cols":
+		x.VaCols = list(d, x.VaCols, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func explainStmtField(d *decoder, x *ExplainStmt, key string) {
+	switch key {
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createTableAsStmtField(d *decoder, x *CreateTableAsStmt, key string) {
+	switch key {
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	case "into":
+		x.Into = message(d, x.Into != nil, decodeIntoClause)
+	case "objtype":
+		x.Objtype = ObjectType(d.enum(objectTypeNames[:]))
+	case "is_select_into":
+		x.IsSelectInto = d.bool()
+	case "if_not_exists":
+		x.IfNotExists = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func refreshMatViewStmtField(d *decoder, x *RefreshMatViewStmt, key string) {
+	switch key {
+	case "concurrent":
+		x.Concurrent = d.bool()
+	case "skipData", "skip_data":
+		x.SkipData = d.bool()
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func checkPointStmtField(d *decoder, x *CheckPointStmt, key string) {
+	d.fail(errUnknownField)
+}
+
+func discardStmtField(d *decoder, x *DiscardStmt, key string) {
+	switch key {
+	case "target":
+		x.Target = DiscardMode(d.enum(discardModeNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func lockStmtField(d *decoder, x *LockStmt, key string) {
+	switch key {
+	case "relations":
+		x.Relations = list(d, x.Relations, decodeNode)
+	case "mode":
+		x.Mode = integer[int32](d)
+	case "nowait":
+		x.Nowait = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func constraintsSetStmtField(d *decoder, x *ConstraintsSetStmt, key string) {
+	switch key {
+	case "constraints":
+		x.Constraints = list(d, x.Constraints, decodeNode)
+	case "deferred":
+		x.Deferred = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func reindexStmtField(d *decoder, x *ReindexStmt, key string) {
+	switch key {
+	case "kind":
+		x.Kind = ReindexObjectType(d.enum(reindexObjectTypeNames[:]))
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "name":
+		x.Name = d.str()
+	case "params":
+		x.Params = list(d, x.Params, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createConversionStmtField(d *decoder, x *CreateConversionStmt, key string) {
+	switch key {
+	case "conversion_name":
+		x.ConversionName = list(d, x.ConversionName, decodeNode)
+	case "for_encoding_name":
+		x.ForEncodingName = d.str()
+	case "to_encoding_name":
+		x.ToEncodingName = d.str()
+	case "func_name":
+		x.FuncName = list(d, x.FuncName, decodeNode)
+	case "def":
+		x.Def = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createCastStmtField(d *decoder, x *CreateCastStmt, key string) {
+	switch key {
+	case "sourcetype":
+		x.Sourcetype = message(d, x.Sourcetype != nil, decodeTypeName)
+	case "targettype":
+		x.Targettype = message(d, x.Targettype != nil, decodeTypeName)
+	case "func":
+		x.Func = message(d, x.Func != nil, decodeObjectWithArgs)
+	case "context":
+		x.Context = CoercionContext(d.enum(coercionContextNames[:]))
+	case "inout":
+		x.Inout = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createTransformStmtField(d *decoder, x *CreateTransformStmt, key string) {
+	switch key {
+	case "replace":
+		x.Replace = d.bool()
+	case "type_name":
+		x.TypeName = message(d, x.TypeName != nil, decodeTypeName)
+	case "lang":
+		x.Lang = d.str()
+	case "fromsql":
+		x.Fromsql = message(d, x.Fromsql != nil, decodeObjectWithArgs)
+	case "tosql":
+		x.Tosql = message(d, x.Tosql != nil, decodeObjectWithArgs)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func prepareStmtField(d *decoder, x *PrepareStmt, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "argtypes":
+		x.Argtypes = list(d, x.Argtypes, decodeNode)
+	case "query":
+		x.Query = message(d, x.Query != nil, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func executeStmtField(d *decoder, x *ExecuteStmt, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "params":
+		x.Params = list(d, x.Params, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func deallocateStmtField(d *decoder, x *DeallocateStmt, key string) {
+	switch key {
+	case "name":
+		x.Name = d.str()
+	case "isall":
+		x.Isall = d.bool()
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropOwnedStmtField(d *decoder, x *DropOwnedStmt, key string) {
+	switch key {
+	case "roles":
+		x.Roles = list(d, x.Roles, decodeNode)
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func reassignOwnedStmtField(d *decoder, x *ReassignOwnedStmt, key string) {
+	switch key {
+	case "roles":
+		x.Roles = list(d, x.Roles, decodeNode)
+	case "newrole":
+		x.Newrole = message(d, x.Newrole != nil, decodeRoleSpec)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTSDictionaryStmtField(d *decoder, x *AlterTSDictionaryStmt, key string) {
+	switch key {
+	case "dictname":
+		x.Dictname = list(d, x.Dictname, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterTSConfigurationStmtField(d *decoder, x *AlterTSConfigurationStmt, key string) {
+	switch key {
+	case "kind":
+		x.Kind = AlterTSConfigType(d.enum(alterTSConfigTypeNames[:]))
+	case "cfgname":
+		x.Cfgname = list(d, x.Cfgname, decodeNode)
+	case "tokentype":
+		x.Tokentype = list(d, x.Tokentype, decodeNode)
+	case "dicts":
+		x.Dicts = list(d, x.Dicts, decodeNode)
+	case "override":
+		x.Override = d.bool()
+	case "replace":
+		x.Replace = d.bool()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func decodePublicationTable(d *decoder) *PublicationTable {
+	return object(d, &PublicationTable{}, publicationTableField)
+}
+
+func publicationTableField(d *decoder, x *PublicationTable, key string) {
+	switch key {
+	case "relation":
+		x.Relation = message(d, x.Relation != nil, decodeRangeVar)
+	case "whereClause", "where_clause":
+		x.WhereClause = message(d, x.WhereClause != nil, decodeNode)
+	case "columns":
+		x.Columns = list(d, x.Columns, decodeNode)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func publicationObjSpecField(d *decoder, x *PublicationObjSpec, key string) {
+	switch key {
+	case "pubobjtype":
+		x.Pubobjtype = PublicationObjSpecType(d.enum(publicationObjSpecTypeNames[:]))
+	case "name":
+		x.Name = d.str()
+	case "pubtable":
+		x.Pubtable = message(d, x.Pubtable != nil, decodePublicationTable)
+	case "location":
+		x.Location = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createPublicationStmtField(d *decoder, x *CreatePublicationStmt, key string) {
+	switch key {
+	case "pubname":
+		x.Pubname = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "pubobjects":
+		x.Pubobjects = list(d, x.Pubobjects, decodeNode)
+	case "for_all_tables":
+		x.ForAllTables = d.bool()
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterPublicationStmtField(d *decoder, x *AlterPublicationStmt, key string) {
+	switch key {
+	case "pubname":
+		x.Pubname = d.str()
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "pubobjects":
+		x.Pubobjects = list(d, x.Pubobjects, decodeNode)
+	case "for_all_tables":
+		x.ForAllTables = d.bool()
+	case "action":
+		x.Action = AlterPublicationAction(d.enum(alterPublicationActionNames[:]))
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func createSubscriptionStmtField(d *decoder, x *CreateSubscriptionStmt, key string) {
+	switch key {
+	case "subname":
+		x.Subname = d.str()
+	case "conninfo":
+		x.Conninfo = d.str()
+	case "publication":
+		x.Publication = list(d, x.Publication, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "conninfo_location":
+		x.ConninfoLocation = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func alterSubscriptionStmtField(d *decoder, x *AlterSubscriptionStmt, key string) {
+	switch key {
+	case "kind":
+		x.Kind = AlterSubscriptionType(d.enum(alterSubscriptionTypeNames[:]))
+	case "subname":
+		x.Subname = d.str()
+	case "conninfo":
+		x.Conninfo = d.str()
+	case "publication":
+		x.Publication = list(d, x.Publication, decodeNode)
+	case "options":
+		x.Options = list(d, x.Options, decodeNode)
+	case "conninfo_location":
+		x.ConninfoLocation = integer[int32](d)
+	default:
+		d.fail(errUnknownField)
+	}
+}
+
+func dropSubscriptionStmtField(d *decoder, x *DropSubscriptionStmt, key string) {
+	switch key {
+	case "subname":
+		x.Subname = d.str()
+	case "missing_ok":
+		x.MissingOk = d.bool()
+	case "behavior":
+		x.Behavior = DropBehavior(d.enum(dropBehaviorNames[:]))
+	default:
+		d.fail(errUnknownField)
 	}
-	return b, err
 }

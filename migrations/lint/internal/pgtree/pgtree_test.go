@@ -17,7 +17,6 @@ import (
 
 	pgq "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/quantx/quantx-db/migrations"
@@ -80,19 +79,20 @@ SELECT * FROM xmltable('/a' PASSING '<a/>' COLUMNS x int PATH 'x'), LATERAL gene
 	return files
 }
 
-// TestDecodeMatchesProtobuf: on every corpus file, Decode returns the same
-// tree as pg_query_go's protobuf decoding of the same bytes, field by field.
+// TestDecodeMatchesProtobuf: on every corpus file, DecodeJSON of
+// libpg_query's JSON returns the same tree as pg_query_go's decoding of its
+// protobuf, field by field.
 func TestDecodeMatchesProtobuf(t *testing.T) {
 	for name, sql := range corpus(t) {
-		b, err := parser.ParseToProtobuf(sql)
+		want, err := pgq.Parse(sql)
 		if err != nil {
 			continue // the syntax-error cases
 		}
-		want := &pgq.ParseResult{}
-		if err := proto.Unmarshal(b, want); err != nil {
+		js, err := parser.ParseToJSON(sql)
+		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Decode(b)
+		got, err := DecodeJSON(js)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -176,19 +176,15 @@ func sameTree(a, b reflect.Value, path string) error {
 // stops below a node when told to.
 func TestWalkVisitsEveryNode(t *testing.T) {
 	for name, sql := range corpus(t) {
-		b, err := parser.ParseToProtobuf(sql)
+		want, err := pgq.Parse(sql)
 		if err != nil {
 			continue
-		}
-		want := &pgq.ParseResult{}
-		if err := proto.Unmarshal(b, want); err != nil {
-			t.Fatal(err)
 		}
 		var wantKinds []string
 		reflectWalk(want.ProtoReflect(), func(n *pgq.Node) {
 			wantKinds = append(wantKinds, kind(n.GetNode()))
 		})
-		got, _ := Decode(b)
+		got := parse(t, sql)
 		var gotKinds []string
 		for _, s := range got.Stmts {
 			Walk(s.Stmt, func(n *Node) bool {
@@ -202,12 +198,7 @@ func TestWalkVisitsEveryNode(t *testing.T) {
 			t.Errorf("%s: Walk visited %d nodes, reflection %d", name, len(gotKinds), len(wantKinds))
 		}
 	}
-	tree, err := pgq.Parse("SELECT f(g(1))")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := proto.Marshal(tree)
-	got, _ := Decode(b)
+	got := parse(t, "SELECT f(g(1))")
 	var seen []string
 	Walk(got.Stmts[0].Stmt, func(n *Node) bool {
 		seen = append(seen, kind(n.GetNode()))
@@ -244,71 +235,107 @@ func reflectWalk(m protoreflect.Message, fn func(*pgq.Node)) {
 	})
 }
 
-// TestDecodeRejects: malformed input is an error, never a partial tree: a
-// cut message, a string that is not UTF-8 (with protobuf's wording, which
-// `migrate lint` reports), a field this version does not know, a field with
-// the wrong wire type, a message field given twice.
-func TestDecodeRejects(t *testing.T) {
-	b, err := parser.ParseToProtobuf("CREATE TABLE t (id bigint PRIMARY KEY, name text NOT NULL)")
+func parse(t *testing.T, sql string) *ParseResult {
+	t.Helper()
+	js, err := parser.ParseToJSON(sql)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Decode(b); err != nil {
+	tree, err := DecodeJSON(js)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// b is the version (field 1, 4 bytes) then one statement (field 2): a cut
-	// anywhere inside the statement is an error.
-	if b[0] != 0x08 || b[4] != 0x12 {
-		t.Fatalf("unexpected encoding % x", b[:5])
+	return tree
+}
+
+// TestDecodeRejects: malformed input is an error, never a partial tree: a cut
+// document, a string that is not UTF-8 (with protobuf's wording, which
+// `migrate lint` reported), a field this version does not know, a value of the
+// wrong type or out of range, a message field given twice; escapes decode.
+func TestDecodeRejects(t *testing.T) {
+	js, err := parser.ParseToJSON("CREATE TABLE t (id bigint PRIMARY KEY, name text NOT NULL)")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for n := 5; n < len(b); n++ {
-		if _, err := Decode(b[:n]); err == nil {
-			t.Fatalf("Decode of the first %d of %d bytes succeeded", n, len(b))
+	if _, err := DecodeJSON(js); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(js); n++ {
+		if _, err := DecodeJSON(js[:n]); err == nil {
+			t.Fatalf("DecodeJSON of the first %d of %d bytes succeeded", n, len(js))
 		}
 	}
-	bad, err := parser.ParseToProtobuf(`CREATE TABLE "a` + "\xff" + `b" (id int)`)
+	bad, err := parser.ParseToJSON(`CREATE TABLE "a` + "\xff" + `b" (id int)`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Decode(bad); !errors.Is(err, errInvalidUTF8) || err.Error() != "string field contains invalid UTF-8" {
+	if _, err := DecodeJSON(bad); !errors.Is(err, errInvalidUTF8) || err.Error() != "string field contains invalid UTF-8" {
 		t.Errorf("invalid UTF-8: %v", err)
 	}
-	for name, extra := range map[string][]byte{
-		"unknown field":   {0x98, 0x06, 0x01}, // field 99, varint 1
-		"wrong wire type": {0x0d, 0, 0, 0, 0}, // field 1 (version) as fixed32
+	for doc, want := range map[string]error{
+		`{"version":1,"stmts":[],"extra":1}`:                      errUnknownField,
+		`{"version":"x"}`:                                         errValue,
+		`{"version":4294967296}`:                                  errValue,
+		`{"stmts":[{"stmt":{"A_Star":{}},"stmt":{"A_Star":{}}}]}`: errRepeated,
+		`{"stmts":[{"stmt":{"A_Star":{},"A_Star":{}}}]}`:          errRepeated,
+		`{"stmts":[{"stmt":{"A_Star":{}}}]} x`:                    errSyntax,
+		`{"stmts":[{"stmt":{"String":{"sval":"a\q"}}}]}`:          errSyntax,
 	} {
-		if _, err := Decode(append(slices.Clip(b), extra...)); err == nil {
-			t.Errorf("%s: no error", name)
+		if _, err := DecodeJSON(doc); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", doc, err, want)
 		}
 	}
-	// A RawStmt whose stmt (field 1) is given twice.
-	twice := []byte{0x12, 0x04, 0x0a, 0x00, 0x0a, 0x00}
-	if _, err := Decode(twice); !errors.Is(err, errRepeated) {
-		t.Errorf("message field given twice: %v", err)
+	tree, err := DecodeJSON(`{"stmts":[{"stmt":{"String":{"sval":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"}},"stmt_len":null}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tree.Stmts[0].Stmt.GetString_().Sval; got != "a\"\\/\b\f\n\r\té😀" {
+		t.Errorf("escapes decoded as %q", got)
 	}
 }
 
-func BenchmarkDecode(b *testing.B) {
+func BenchmarkParse(b *testing.B) {
 	var sb strings.Builder
 	for i := 0; i < 1000; i++ {
 		fmt.Fprintf(&sb, "ALTER TABLE t%d ADD COLUMN c%d bigint DEFAULT 0 NOT NULL REFERENCES u (id);\nUPDATE t SET c = 'x' WHERE id BETWEEN %d AND %d;\n", i, i, i, i+10)
 	}
-	pb, err := parser.ParseToProtobuf(sb.String())
+	sql := sb.String()
+	b.Run("json+pgtree", func(b *testing.B) {
+		for b.Loop() {
+			js, err := parser.ParseToJSON(sql)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := DecodeJSON(js); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("protobuf+pg_query_go", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := pgq.Parse(sql); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeShipped(b *testing.B) {
+	src := migrations.Files()
+	names, _ := fs.Glob(src, "*.up.sql")
+	var sql string
+	for _, n := range names {
+		s, _ := fs.ReadFile(src, n)
+		sql += string(s) + "\n"
+	}
+	js, err := parser.ParseToJSON(sql)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("pgtree", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := Decode(pb); err != nil {
-				b.Fatal(err)
-			}
+	b.SetBytes(int64(len(js)))
+	for b.Loop() {
+		if _, err := DecodeJSON(js); err != nil {
+			b.Fatal(err)
 		}
-	})
-	b.Run("protobuf", func(b *testing.B) {
-		for b.Loop() {
-			if err := proto.Unmarshal(pb, &pgq.ParseResult{}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }

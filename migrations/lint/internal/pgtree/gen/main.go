@@ -1,8 +1,7 @@
 // Command gen writes the generated files of package pgtree from the parse
 // tree types of github.com/pganalyze/pg_query_go/v6 (the protobuf messages
 // libpg_query outputs): the same Go types, fields, getters and enum
-// constants, a decoder of libpg_query's protobuf output into them, and a
-// walker. It reads pg_query_go's descriptors and Go types by reflection, at
+// constants, a decoder of libpg_query's JSON output into them, and a walker. It reads pg_query_go's descriptors and Go types by reflection, at
 // generation time only.
 //
 //	go generate ./migrations/lint/internal/pgtree
@@ -349,26 +348,77 @@ func genTypes(b *bytes.Buffer, msgs []*message, enums []*enum) {
 
 func lower(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
-// genDecode writes, per message, a function that decodes one field into it
-// and one that decodes the whole message. Every field is checked for its
-// wire type; an unknown field, a wrong wire type, a repeated non-repeated
-// message and a string that is not UTF-8 are errors (protobuf's own decoder
-// would keep or merge the first three, which libpg_query never emits).
+// genDecode writes, per message, a function that decodes one JSON object into
+// it and one that decodes one of its fields. A field is known by its JSON
+// name (what libpg_query writes) or its proto name (what protojson also
+// accepts). An unknown field, a message field or oneof given twice and a
+// string that is not UTF-8 are errors.
 func genDecode(b *bytes.Buffer, msgs []*message) {
+	// decodeX is needed for the messages held by a field; the alternatives of
+	// Node are decoded by decodeNode.
+	held := map[string]bool{"ParseResult": true}
 	for _, m := range msgs {
-		fmt.Fprintf(b, "func decode%s(b []byte, depth int) (*%s, error) { return decodeMessage(b, depth, &%s{}, %sField) }\n\n", m.name, m.name, m.name, lower(m.name))
-		fmt.Fprintf(b, "func %sField(x *%s, num int32, wt int, b []byte, depth int) (rest []byte, err error) {\n", lower(m.name), m.name)
-		if len(m.byNumber) == 0 {
-			b.WriteString("\treturn b, errUnknownField\n}\n\n")
+		for _, f := range m.byNumber {
+			if f.fd.Kind() == protoreflect.MessageKind && (m.name != "Node" && f.oneof == "") {
+				held[msgGoName(f.fd.Message())] = true
+			}
+		}
+	}
+	for _, m := range msgs {
+		if m.name == "Node" {
+			genDecodeNode(b, m)
 			continue
 		}
-		b.WriteString("\tswitch num {\n")
+		if held[m.name] {
+			fmt.Fprintf(b, "func decode%s(d *decoder) *%s { return object(d, &%s{}, %sField) }\n\n", m.name, m.name, m.name, lower(m.name))
+		}
+		fmt.Fprintf(b, "func %sField(d *decoder, x *%s, key string) {\n", lower(m.name), m.name)
+		if len(m.byNumber) == 0 {
+			b.WriteString("\td.fail(errUnknownField)\n}\n\n")
+			continue
+		}
+		b.WriteString("\tswitch key {\n")
 		for _, f := range m.byNumber {
-			fmt.Fprintf(b, "\tcase %d: // %s\n", f.fd.Number(), f.fd.Name())
+			fmt.Fprintf(b, "\tcase %s:\n", keys(f))
 			genField(b, f)
 		}
-		b.WriteString("\tdefault:\n\t\terr = errUnknownField\n\t}\n\treturn b, err\n}\n\n")
+		b.WriteString("\tdefault:\n\t\td.fail(errUnknownField)\n\t}\n}\n\n")
 	}
+}
+
+// keys is a field's JSON name (what libpg_query writes) and, if different, its
+// proto name (which protobuf's JSON also accepts).
+func keys(f *field) string {
+	if f.fd.JSONName() != string(f.fd.Name()) {
+		return fmt.Sprintf("%q, %q", f.fd.JSONName(), f.fd.Name())
+	}
+	return fmt.Sprintf("%q", f.fd.Name())
+}
+
+// genDecodeNode writes decodeNode, which allocates a Node, its alternative's
+// wrapper and the alternative's message at once: most of a tree is Nodes.
+func genDecodeNode(b *bytes.Buffer, m *message) {
+	b.WriteString(`// decodeNode decodes {"Alternative": {...}} (or {}) with one allocation.
+func decodeNode(d *decoder) *Node {
+	key, ok := d.openNode()
+	switch {
+	case !ok:
+		return nil
+	case key == "":
+		return &Node{}
+	case d.peek() == 'n' && d.null():
+		d.closeNode()
+		return &Node{}
+	}
+	var n *Node
+	switch key {
+`)
+	for _, a := range m.oneofs["Node"] {
+		typ := msgGoName(a.fd.Message())
+		fmt.Fprintf(b, "\tcase %s:\n\t\tp := new(struct {\n\t\t\tn Node\n\t\t\tw %s\n\t\t\tm %s\n\t\t})\n", keys(a), a.wrapper, typ)
+		fmt.Fprintf(b, "\t\tif object(d, &p.m, %sField) != nil {\n\t\t\tp.w.%s, p.n.Node, n = &p.m, &p.w, &p.n\n\t\t}\n", lower(typ), a.goName)
+	}
+	b.WriteString("\tdefault:\n\t\td.fail(errUnknownField)\n\t}\n\td.closeNode()\n\tif d.err != nil {\n\t\treturn nil\n\t}\n\treturn n\n}\n\n")
 }
 
 func genField(b *bytes.Buffer, f *field) {
@@ -379,29 +429,32 @@ func genField(b *bytes.Buffer, f *field) {
 		typ := msgGoName(fd.Message())
 		switch {
 		case fd.IsList():
-			fmt.Fprintf(b, "\t\t%s, b, err = appendMessage(wt, b, depth, %s, decode%s)\n", dst, dst, typ)
-		case f.oneof != "":
-			fmt.Fprintf(b, "\t\tvar m *%s\n\t\tif m, b, err = message(wt, b, depth, x.%s != nil, decode%s); err == nil {\n\t\t\tx.%s = &%s{%s: m}\n\t\t}\n",
-				typ, f.oneof, typ, f.oneof, f.wrapper, f.goName)
+			fmt.Fprintf(b, "\t\t%s = list(d, %s, decode%s)\n", dst, dst, typ)
+		case f.oneof != "": // the wrapper and the message in one allocation
+			fmt.Fprintf(b, "\t\tif x.%s != nil {\n\t\t\td.fail(errRepeated)\n\t\t\tbreak\n\t\t}\n", f.oneof)
+			fmt.Fprintf(b, "\t\tp := new(struct {\n\t\t\tw %s\n\t\t\tm %s\n\t\t})\n", f.wrapper, typ)
+			fmt.Fprintf(b, "\t\tif object(d, &p.m, %sField) != nil {\n\t\t\tp.w.%s, x.%s = &p.m, &p.w\n\t\t}\n", lower(typ), f.goName, f.oneof)
 		default:
-			fmt.Fprintf(b, "\t\t%s, b, err = message(wt, b, depth, %s != nil, decode%s)\n", dst, dst, typ)
+			fmt.Fprintf(b, "\t\t%s = message(d, %s != nil, decode%s)\n", dst, dst, typ)
 		}
 	case f.oneof != "":
 		panic(fmt.Sprintf("%s: scalar oneof alternatives are not supported", fd.FullName()))
 	case fd.Kind() == protoreflect.StringKind && fd.IsList():
-		fmt.Fprintf(b, "\t\t%s, b, err = appendString(wt, b, %s)\n", dst, dst)
+		fmt.Fprintf(b, "\t\t%s = list(d, %s, (*decoder).str)\n", dst, dst)
 	case fd.Kind() == protoreflect.StringKind:
-		fmt.Fprintf(b, "\t\t%s, b, err = consumeString(wt, b)\n", dst)
+		fmt.Fprintf(b, "\t\t%s = d.str()\n", dst)
 	case fd.Kind() == protoreflect.Uint64Kind && fd.IsList():
-		fmt.Fprintf(b, "\t\t%s, b, err = appendUint64s(wt, b, %s)\n", dst, dst)
+		fmt.Fprintf(b, "\t\t%s = list(d, %s, integer[uint64])\n", dst, dst)
 	case fd.IsList():
 		panic(fmt.Sprintf("%s: repeated %s is not supported", fd.FullName(), fd.Kind()))
 	case fd.Kind() == protoreflect.DoubleKind:
-		fmt.Fprintf(b, "\t\t%s, b, err = consumeDouble(wt, b)\n", dst)
+		fmt.Fprintf(b, "\t\t%s = d.float()\n", dst)
 	case fd.Kind() == protoreflect.BoolKind:
-		fmt.Fprintf(b, "\t\t%s, b, err = consumeBool(wt, b)\n", dst)
-	default: // int32, uint32, int64, uint64 and enums: varints
-		fmt.Fprintf(b, "\t\t%s, b, err = consumeVarint[%s](wt, b)\n", dst, f.goType)
+		fmt.Fprintf(b, "\t\t%s = d.bool()\n", dst)
+	case fd.Kind() == protoreflect.EnumKind:
+		fmt.Fprintf(b, "\t\t%s = %s(d.enum(%sNames[:]))\n", dst, f.goType, lower(f.goType))
+	default: // int32, uint32, int64, uint64
+		fmt.Fprintf(b, "\t\t%s = integer[%s](d)\n", dst, f.goType)
 	}
 }
 
