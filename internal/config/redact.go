@@ -28,13 +28,17 @@ import (
 // urlUserinfo matches scheme://name:password@ where the password runs to the
 // last @ before white space or a double quote (an unencoded @, / or % in it is
 // common; a quote ends a JSON string, and a JSON log line holds more than one).
-var urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)([^\s:/@"'\x60]*):([^\s"]*)@`)
+var urlUserinfo = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)([^\s:/@"'\x60]*):([^\s"]*)@`)
+})
 
 // secretParam matches password=..., token=..., secret=... and names ending in
 // those words (sslpassword=, s3_secret_key=, QUANTX_INFLUX_TOKEN=), with a
 // value that is quoted ('...' or "...") or runs to white space, & or a double
 // quote (the end of a JSON string).
-var secretParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|token|secret|secret[_\-]?key))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s"]*)`)
+var secretParam = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|token|secret|secret[_\-]?key))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s"]*)`)
+})
 
 // minSecret is the shortest configured secret that is masked literally:
 // shorter ones would mangle ordinary words (they are still masked inside
@@ -51,11 +55,11 @@ func Redact(s string, secrets ...string) string {
 	// report of `migrate lint` over 5,000 statements); most output holds
 	// neither "://" nor a password-like word, which every match needs.
 	if strings.Contains(s, "://") {
-		s = urlUserinfo.ReplaceAllString(s, "$1$2:***@")
+		s = urlUserinfo().ReplaceAllString(s, "$1$2:***@")
 	}
 	if mayHoldSecretParam(s) {
-		s = secretParam.ReplaceAllStringFunc(s, func(m string) string {
-			sub := secretParam.FindStringSubmatch(m)
+		s = secretParam().ReplaceAllStringFunc(s, func(m string) string {
+			sub := secretParam().FindStringSubmatch(m)
 			if sub[3] == "***" || sub[3] == "" {
 				return m
 			}
@@ -172,7 +176,7 @@ func userinfoPasswords(s string) []string {
 // paramSecrets returns the values of password=... parameters (quoted or not).
 func paramSecrets(s string) []string {
 	var out []string
-	for _, m := range secretParam.FindAllStringSubmatch(s, -1) {
+	for _, m := range secretParam().FindAllStringSubmatch(s, -1) {
 		v := m[3]
 		if n := len(v); n >= 2 && (v[0] == '\'' && v[n-1] == '\'' || v[0] == '"' && v[n-1] == '"') {
 			out = append(out, v, v[1:n-1])

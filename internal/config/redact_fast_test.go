@@ -9,9 +9,9 @@ import (
 // redactReference is Redact without the checks that skip a regular
 // expression when the text cannot match it.
 func redactReference(s string) string {
-	s = urlUserinfo.ReplaceAllString(s, "$1$2:***@")
-	return secretParam.ReplaceAllStringFunc(s, func(m string) string {
-		sub := secretParam.FindStringSubmatch(m)
+	s = urlUserinfo().ReplaceAllString(s, "$1$2:***@")
+	return secretParam().ReplaceAllStringFunc(s, func(m string) string {
+		sub := secretParam().FindStringSubmatch(m)
 		if sub[3] == "***" || sub[3] == "" {
 			return m
 		}

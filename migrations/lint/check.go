@@ -600,7 +600,7 @@ func (l *linter) funcVolatility(names []string) byte {
 		return v
 	}
 	if schema == "" || schema == "pg_catalog" {
-		if v, ok := l.funcs[fn]; ok {
+		if v, ok := builtinVolatility(fn); ok {
 			return v
 		}
 	}

@@ -116,13 +116,12 @@ func Check(files []File, opts Options) (Result, error) {
 // linter carries the schema model from file to file.
 type linter struct {
 	enabled map[string]bool
-	funcs   map[string]byte // pg_catalog function name -> 'v', 's' or 'i'
 	cat     *catalog
 	fileNo  int // 1-based index of the file being read; objects remember where they were created
 }
 
 func newLinter(opts Options) (*linter, error) {
-	l := &linter{enabled: map[string]bool{}, funcs: builtinVolatility(), cat: newCatalog()}
+	l := &linter{enabled: map[string]bool{}, cat: newCatalog()}
 	for _, r := range rules {
 		l.enabled[r.ID] = !(opts.NoStyle && r.Category == Style)
 	}

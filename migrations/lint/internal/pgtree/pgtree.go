@@ -235,37 +235,45 @@ func (d *decoder) str() string {
 	if !d.expect('"') {
 		return ""
 	}
-	start, ascii := d.i, true
-	for d.i < len(d.s) {
-		switch c := d.s[d.i]; {
-		case c == '"':
-			v := d.s[start:d.i]
-			d.i++
-			if !ascii && !utf8.ValidString(v) {
-				d.fail(errInvalidUTF8)
-				return ""
-			}
-			return v
-		case c >= 0x80:
-			ascii = false
-			d.i++
-		case c == '\\':
-			return d.escaped(start)
-		case c < 0x20:
+	start, i := d.i, d.i
+	for i < len(d.s) {
+		c := d.s[i]
+		if c == '"' {
+			d.i = i + 1
+			return d.s[start:i] // plain ASCII: nothing to check
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+		i++
+	}
+	end := strings.IndexByte(d.s[i:], '"')
+	if end < 0 {
+		d.fail(errSyntax)
+		return ""
+	}
+	v := d.s[start : i+end]
+	if strings.IndexByte(v, '\\') >= 0 {
+		return d.escaped(start)
+	}
+	for k := 0; k < len(v); k++ {
+		if v[k] < 0x20 {
 			d.fail(errSyntax)
 			return ""
-		default:
-			d.i++
 		}
 	}
-	d.fail(errSyntax)
-	return ""
+	if !utf8.ValidString(v) {
+		d.fail(errInvalidUTF8)
+		return ""
+	}
+	d.i = i + end + 1
+	return v
 }
 
-// escaped decodes the rest of a string that has escapes, from start.
+// escaped decodes a string that has escapes, from start (after its quote).
 func (d *decoder) escaped(start int) string {
 	var b strings.Builder
-	b.WriteString(d.s[start:d.i])
+	d.i = start
 	for d.i < len(d.s) {
 		c := d.s[d.i]
 		switch {
