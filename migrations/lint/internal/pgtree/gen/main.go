@@ -29,7 +29,7 @@ import (
 func main() {
 	dir := flag.String("dir", ".", "folder of package pgtree")
 	flag.Parse()
-	files, err := Generate()
+	files, err := generate()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,10 +52,10 @@ type field struct {
 type message struct {
 	md       protoreflect.MessageDescriptor
 	name     string
-	order    []string          // exported struct fields in pg_query_go's order
-	fields   map[string]*field // by goName (for oneofs: the oneof's field name maps to nil)
-	byNumber []*field          // declaration order
-	oneofs   map[string][]*field
+	order    []string            // exported struct fields in pg_query_go's order
+	fields   map[string]*field   // the fields outside oneofs, by goName
+	byNumber []*field            // declaration order
+	oneofs   map[string][]*field // the alternatives of each oneof, by the oneof's struct field name
 }
 
 type enum struct {
@@ -63,8 +63,8 @@ type enum struct {
 	name string
 }
 
-// Generate returns the generated files by name.
-func Generate() (map[string][]byte, error) {
+// generate returns the generated files by name.
+func generate() (map[string][]byte, error) {
 	// The messages a ParseResult can hold, in pg_query.proto's order.
 	fd := pg.File_pg_query_proto
 	reach := map[protoreflect.FullName]bool{}
