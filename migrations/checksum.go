@@ -23,14 +23,15 @@ func checksum(b []byte) string {
 		sum := sha256.Sum256(b)
 		return hex.EncodeToString(sum[:])
 	}
-	inStatement := map[int]bool{}
+	lines := strings.SplitAfter(text, "\n")
+	inStatement := make([]bool, len(lines)+2) // by 1-based line number
 	for _, st := range Split(text) {
-		for l := st.Line; l <= st.Line+strings.Count(st.SQL, "\n"); l++ {
+		for l := st.Line; l <= st.Line+strings.Count(st.SQL, "\n") && l < len(inStatement); l++ {
 			inStatement[l] = true
 		}
 	}
 	h := sha256.New()
-	for n, line := range strings.SplitAfter(text, "\n") {
+	for n, line := range lines {
 		if !inStatement[n+1] && strings.HasPrefix(strings.TrimSpace(line), LintIgnoreDirective) {
 			continue
 		}

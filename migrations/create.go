@@ -6,17 +6,18 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/golang-migrate/migrate/v4/source"
 )
 
-var nameChars = regexp.MustCompile(`[^a-z0-9]+`)
+var nameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 // Create writes the next pair of empty migration files into dir and returns
 // their paths. Versions are zero-padded to 4 digits so that ls order is
 // apply order.
 func Create(dir, name string, noTransaction bool) (up, down string, err error) {
-	slug := strings.Trim(nameChars.ReplaceAllString(strings.ToLower(name), "_"), "_")
+	slug := strings.Trim(nameChars().ReplaceAllString(strings.ToLower(name), "_"), "_")
 	if slug == "" {
 		return "", "", fmt.Errorf("migration name %q has no letters or digits", name)
 	}

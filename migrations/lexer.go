@@ -18,14 +18,18 @@ type Statement struct {
 // blocks. Statements that hold only comments and blanks are dropped.
 func Split(src string) []Statement {
 	var (
-		out   []Statement
-		start = 0 // byte offset where the current statement starts
-		i     = 0
+		out     []Statement
+		start   = 0 // byte offset where the current statement starts
+		i       = 0
+		line    = 1 // line of byte offset counted (lines are counted once, not from the top per statement)
+		counted = 0
 	)
 	flush := func(end int) {
 		text := src[start:end]
 		if body, lead := trimStatement(text); body != "" {
-			out = append(out, Statement{SQL: body, Line: lineAt(src, start) + lead})
+			line += strings.Count(src[counted:start], "\n")
+			counted = start
+			out = append(out, Statement{SQL: body, Line: line + lead})
 		}
 		start = end + 1
 	}
@@ -92,8 +96,6 @@ func trimStatement(s string) (string, int) {
 		}
 	}
 }
-
-func lineAt(src string, off int) int { return 1 + strings.Count(src[:off], "\n") }
 
 func skipBlockComment(src string, i int) int {
 	depth := 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -281,7 +282,9 @@ func (r *Runner) applyNoTx(ctx context.Context, c *pgxpool.Conn, s PlannedStep, 
 // waitsForSnapshotsRE matches the statements whose waiting is for older
 // transactions to end rather than in a lock queue in front of traffic, and
 // whose lock (SHARE UPDATE EXCLUSIVE) blocks no reads or writes.
-var waitsForSnapshotsRE = regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|DROP\s+INDEX\s+CONCURRENTLY\b|REINDEX\b.*\bCONCURRENTLY\b|ALTER\s+TABLE\b.*\bDETACH\s+PARTITION\b.*\bCONCURRENTLY\b)`)
+var waitsForSnapshotsRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?is)^\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|DROP\s+INDEX\s+CONCURRENTLY\b|REINDEX\b.*\bCONCURRENTLY\b|ALTER\s+TABLE\b.*\bDETACH\s+PARTITION\b.*\bCONCURRENTLY\b)`)
+})
 
 // execNoTx runs one statement of a no-transaction file and returns how many
 // times it was retried after lock_timeout or a deadlock.
@@ -304,14 +307,14 @@ func (r *Runner) execNoTx(ctx context.Context, c *pgxpool.Conn, st Statement) (i
 	if handled || err != nil {
 		return 0, err
 	}
-	if waitsForSnapshotsRE.MatchString(leadingComments.ReplaceAllString(st.SQL, "")) {
+	if waitsForSnapshotsRE().MatchString(leadingComments().ReplaceAllString(st.SQL, "")) {
 		o.Timeout, o.Retries = 0, 0
 	}
 	o.Logger = o.Logger.With("line", st.Line)
 	return pglock.Exec(ctx, c.Conn(), o, "", st.SQL)
 }
 
-var leadingComments = regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`)
+var leadingComments = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`) })
 
 // newInvalidIndex fails when an index that was valid or absent before a
 // statement is INVALID after it (an unnamed CREATE INDEX CONCURRENTLY, a

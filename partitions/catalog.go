@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,8 +18,10 @@ type querier interface {
 }
 
 var (
-	rangeBoundRE = regexp.MustCompile(`^FOR VALUES FROM \((.+)\) TO \((.+)\)$`)
-	hashBoundRE  = regexp.MustCompile(`^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$`)
+	rangeBoundRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^FOR VALUES FROM \((.+)\) TO \((.+)\)$`) })
+	hashBoundRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$`)
+	})
 )
 
 // partitionsOf reads the direct children of every partitioned table in schema
@@ -70,12 +73,12 @@ func parseBounds(p *Partition) {
 		p.Default = true
 		return
 	}
-	if m := rangeBoundRE.FindStringSubmatch(p.Bounds); m != nil {
+	if m := rangeBoundRE().FindStringSubmatch(p.Bounds); m != nil {
 		p.From, _ = parseTimestampLiteral(m[1])
 		p.To, _ = parseTimestampLiteral(m[2])
 		return
 	}
-	if m := hashBoundRE.FindStringSubmatch(p.Bounds); m != nil {
+	if m := hashBoundRE().FindStringSubmatch(p.Bounds); m != nil {
 		p.Modulus, _ = strconv.Atoi(m[1])
 		p.Remainder, _ = strconv.Atoi(m[2])
 	}

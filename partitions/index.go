@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,10 +43,12 @@ const identPattern = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`
 // createIndexRE matches CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS]
 // name ON [ONLY] [schema.]table rest. An unnamed index cannot be found again
 // by name, so it does not match.
-var createIndexRE = regexp.MustCompile(`(?is)^CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(` +
-	identPattern + `)\s+ON\s+(ONLY\s+)?(` + identPattern + `(?:\s*\.\s*` + identPattern + `)?)\s*(.*?)\s*;?\s*$`)
+var createIndexRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?is)^CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(` +
+		identPattern + `)\s+ON\s+(ONLY\s+)?(` + identPattern + `(?:\s*\.\s*` + identPattern + `)?)\s*(.*?)\s*;?\s*$`)
+})
 
-var leadingCommentRE = regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`)
+var leadingCommentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`) })
 
 // IndexStatement is a CREATE INDEX statement that names its index.
 type IndexStatement struct {
@@ -64,13 +67,13 @@ type IndexStatement struct {
 // (leading comments are ignored). ok is false for anything else, including
 // an unnamed CREATE INDEX.
 func ParseCreateIndex(stmt string) (s IndexStatement, ok bool) {
-	m := createIndexRE.FindStringSubmatch(leadingCommentRE.ReplaceAllString(stmt, ""))
+	m := createIndexRE().FindStringSubmatch(leadingCommentRE().ReplaceAllString(stmt, ""))
 	if m == nil {
 		return s, false
 	}
 	s = IndexStatement{Unique: m[1] != "", Concurrently: m[2] != "", IfNotExists: m[3] != "", Name: unquoteIdent(m[4]),
 		Only: m[5] != "", Table: m[6], Rest: m[7]}
-	parts := qualifiedRE.FindStringSubmatch(s.Table)
+	parts := qualifiedRE().FindStringSubmatch(s.Table)
 	if parts[1] != "" {
 		s.TableSchema = unquoteIdent(parts[1])
 	}
@@ -81,7 +84,9 @@ func ParseCreateIndex(stmt string) (s IndexStatement, ok bool) {
 	return s, true
 }
 
-var qualifiedRE = regexp.MustCompile(`^(?:(` + identPattern + `)\s*\.\s*)?(` + identPattern + `)$`)
+var qualifiedRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:(` + identPattern + `)\s*\.\s*)?(` + identPattern + `)$`)
+})
 
 // Builds reports whether the statement creates index schema.index on table
 // (unquoted names; the index of a partition that CreateIndex makes for a

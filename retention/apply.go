@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +50,7 @@ func (r *Runner) Apply(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-var monthNameRE = regexp.MustCompile(`^` + partitions.MonthlyTable + `_y(\d{4})m(\d{2})$`)
+var monthNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^` + partitions.MonthlyTable + `_y(\d{4})m(\d{2})$`) })
 
 // dropPartitions removes every monthly partition whose upper bound is at or
 // before the cutoff, so no row younger than the policy is ever dropped. Each
@@ -174,7 +175,7 @@ WHERE n.nspname = $1 AND c.relkind = 'r' AND NOT c.relispartition AND c.relname 
 		if err := rows.Scan(&pr.Partition, &pr.Rows, &pr.SizeBytes); err != nil {
 			return nil, err
 		}
-		m := monthNameRE.FindStringSubmatch(pr.Partition)
+		m := monthNameRE().FindStringSubmatch(pr.Partition)
 		if m == nil {
 			continue
 		}

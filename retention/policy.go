@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -79,8 +80,10 @@ func DefaultPolicy() Policy {
 func DefaultPolicyYAML() []byte { return bytes.Clone(defaultPolicyYAML) }
 
 var (
-	yamlFieldRE = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S*\.(\w+)`)
-	yamlLineRE  = regexp.MustCompile(`^yaml: (?:unmarshal errors:\s*)?`)
+	yamlFieldRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`line (\d+): field (\S+) not found in type \S*\.(\w+)`)
+	})
+	yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: (?:unmarshal errors:\s*)?`) })
 )
 
 // ParsePolicy reads a policy document. source names it in errors. Unknown
@@ -128,9 +131,9 @@ func yamlMessage(doc *yaml.Node, err error) string {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	m := yamlFieldRE.FindStringSubmatch(msg)
+	m := yamlFieldRE().FindStringSubmatch(msg)
 	if m == nil { // a type error, or one of our UnmarshalYAML methods: name the key
-		msg = yamlkey.Explain(doc, yamlLineRE.ReplaceAllString(msg, ""))
+		msg = yamlkey.Explain(doc, yamlLineRE().ReplaceAllString(msg, ""))
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[:i]
 		}
@@ -206,7 +209,7 @@ type Duration struct {
 	Unit string // "h", "d", "w", "mo", "y"; "inf" for an informational infinite retention
 }
 
-var durationRE = regexp.MustCompile(`^\s*(-?\d+)\s*([a-zA-Z]+)\s*$`)
+var durationRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*(-?\d+)\s*([a-zA-Z]+)\s*$`) })
 
 var durationUnits = map[string]string{
 	"h": "h", "hour": "h", "hours": "h",
@@ -221,7 +224,7 @@ func ParseDuration(s string) (Duration, error) {
 	if strings.EqualFold(strings.TrimSpace(s), "inf") {
 		return Duration{Unit: "inf"}, nil
 	}
-	m := durationRE.FindStringSubmatch(s)
+	m := durationRE().FindStringSubmatch(s)
 	if m == nil {
 		return Duration{}, fmt.Errorf("duration %q: write a number and a unit, for example \"24 months\", \"90d\" or \"2y\"", s)
 	}

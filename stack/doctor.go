@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -89,11 +90,11 @@ func CheckPostgres(ctx context.Context, pool *pgxpool.Pool, now func() time.Time
 	return out
 }
 
-var versionNumber = regexp.MustCompile(`(\d+)(?:\.(\d+))?`)
+var versionNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\d+)(?:\.(\d+))?`) })
 
 // major returns the major version of "15.18 (Debian ...)" or "pg_dump (PostgreSQL) 15.18".
 func major(s string) int {
-	m := versionNumber.FindStringSubmatch(s)
+	m := versionNumber().FindStringSubmatch(s)
 	if m == nil {
 		return 0
 	}

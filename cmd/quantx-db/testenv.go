@@ -20,7 +20,8 @@ type testenvFlags struct {
 }
 
 func (f *testenvFlags) options(d *deps) stackenv.Options {
-	o := stackenv.Options{Provider: f.provider, Progress: d.streams.Err, Logger: d.logger, Cache: d.getenv("QUANTX_CACHE")}
+	o := stackenv.Options{Provider: f.provider, Progress: d.streams.Err, Logger: d.logger, Cache: d.getenv("QUANTX_CACHE"),
+		DockerHost: d.getenv("DOCKER_HOST"), DockerTLS: d.getenv("DOCKER_TLS_VERIFY") != ""}
 	// scripts/services reads its ports and folders from QUANTX_* variables
 	// (docs/test-services.md); pass the ones this invocation was given.
 	for _, k := range []string{"QUANTX_RUN", "QUANTX_PG_PORT", "QUANTX_INFLUX_PORT", "QUANTX_INFLUX_RPC_PORT", "QUANTX_S3_PORT",
@@ -42,9 +43,10 @@ func newTestenvCmd(d *deps) *cobra.Command {
 		Use:   "testenv",
 		Short: "A throwaway PostgreSQL, InfluxDB, S3 and search stack for CI",
 		Long: `testenv starts the servers a CI job needs and provisions a QuantX stack on
-them. With a Docker engine reachable (checked within 2 s) it runs the official
-images through testcontainers-go; otherwise it installs and starts local
-servers with the scripts/services embedded in this binary. 'up' prints export
+them. With a Docker engine reachable (DOCKER_HOST or /var/run/docker.sock,
+checked within 2 s) it runs the official images in containers named
+quantx-db-testenv-<server>; otherwise it installs and starts local servers
+with the scripts/services embedded in this binary. 'up' prints export
 lines for the provisioned stack on stdout, so a pipeline step can do:
 
   eval "$(quantx-db testenv up)"

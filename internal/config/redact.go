@@ -28,13 +28,17 @@ import (
 // urlUserinfo matches scheme://name:password@ where the password runs to the
 // last @ before white space or a double quote (an unencoded @, / or % in it is
 // common; a quote ends a JSON string, and a JSON log line holds more than one).
-var urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)([^\s:/@"'\x60]*):([^\s"]*)@`)
+var urlUserinfo = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*://)([^\s:/@"'\x60]*):([^\s"]*)@`)
+})
 
 // secretParam matches password=..., token=..., secret=... and names ending in
 // those words (sslpassword=, s3_secret_key=, QUANTX_INFLUX_TOKEN=), with a
 // value that is quoted ('...' or "...") or runs to white space, & or a double
 // quote (the end of a JSON string).
-var secretParam = regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|token|secret|secret[_\-]?key))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s"]*)`)
+var secretParam = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b([a-z0-9_.\-]*(?:password|passwd|pwd|token|secret|secret[_\-]?key))(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s"]*)`)
+})
 
 // minSecret is the shortest configured secret that is masked literally:
 // shorter ones would mangle ordinary words (they are still masked inside
@@ -47,20 +51,70 @@ func Redact(s string, secrets ...string) string {
 	if s == "" {
 		return s
 	}
-	s = urlUserinfo.ReplaceAllString(s, "$1$2:***@")
-	s = secretParam.ReplaceAllStringFunc(s, func(m string) string {
-		sub := secretParam.FindStringSubmatch(m)
-		if sub[3] == "***" || sub[3] == "" {
-			return m
-		}
-		return sub[1] + sub[2] + "***"
-	})
+	// The regular expressions cost about 0.25 µs a byte (120 ms on the 450 kB
+	// report of `migrate lint` over 5,000 statements); most output holds
+	// neither "://" nor a password-like word, which every match needs.
+	if strings.Contains(s, "://") {
+		s = urlUserinfo().ReplaceAllString(s, "$1$2:***@")
+	}
+	if mayHoldSecretParam(s) {
+		s = secretParam().ReplaceAllStringFunc(s, func(m string) string {
+			sub := secretParam().FindStringSubmatch(m)
+			if sub[3] == "***" || sub[3] == "" {
+				return m
+			}
+			return sub[1] + sub[2] + "***"
+		})
+	}
 	for _, sec := range secrets {
 		if len(sec) >= minSecret {
 			s = strings.ReplaceAll(s, sec, "***")
 		}
 	}
 	return s
+}
+
+// mayHoldSecretParam reports whether s holds one of the words secretParam
+// needs (password, passwd, pwd, token, secret), in any case as (?i) matches
+// them: ASCII letters of either case, and the two non-ASCII letters that fold
+// to ASCII ones, ſ (U+017F) to s and K (U+212A, Kelvin) to k.
+func mayHoldSecretParam(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 'p', 'P':
+			if hasFoldPrefix(s[i:], "passw") || hasFoldPrefix(s[i:], "pwd") {
+				return true
+			}
+		case 't', 'T':
+			if hasFoldPrefix(s[i:], "token") {
+				return true
+			}
+		case 's', 'S', 0xc5: // 0xc5: the first byte of ſ
+			if hasFoldPrefix(s[i:], "secret") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasFoldPrefix reports whether s starts with word (lower-case ASCII letters)
+// under Unicode simple case folding.
+func hasFoldPrefix(s, word string) bool {
+	j := 0
+	for k := 0; k < len(word); k++ {
+		switch {
+		case j < len(s) && s[j] < 0x80 && s[j]|0x20 == word[k]:
+			j++
+		case word[k] == 's' && strings.HasPrefix(s[j:], "\u017f"):
+			j += len("\u017f")
+		case word[k] == 'k' && strings.HasPrefix(s[j:], "\u212a"):
+			j += len("\u212a")
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // RedactURL hides the password of a URL or keyword DSN, parsed or not:
@@ -122,7 +176,7 @@ func userinfoPasswords(s string) []string {
 // paramSecrets returns the values of password=... parameters (quoted or not).
 func paramSecrets(s string) []string {
 	var out []string
-	for _, m := range secretParam.FindAllStringSubmatch(s, -1) {
+	for _, m := range secretParam().FindAllStringSubmatch(s, -1) {
 		v := m[3]
 		if n := len(v); n >= 2 && (v[0] == '\'' && v[n-1] == '\'' || v[0] == '"' && v[n-1] == '"') {
 			out = append(out, v, v[1:n-1])

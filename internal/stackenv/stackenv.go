@@ -1,7 +1,7 @@
 // Package stackenv brings up and tears down a throwaway QuantX server stack
 // for a CI job: PostgreSQL, InfluxDB, S3, OpenSearch and Elasticsearch. With
-// a reachable Docker engine it starts the official images through
-// testcontainers-go; otherwise it runs the local servers of scripts/services
+// a reachable Docker engine it starts the official images through the Engine
+// API (engine.go); otherwise it runs the local servers of scripts/services
 // (embedded in the binary). Both write the same env file of QUANTX_TEST_*
 // variables, which internal/testenv and `quantx-db testenv env` read.
 package stackenv
@@ -36,6 +36,11 @@ type Options struct {
 	Progress io.Writer // where the servers' start-up output goes (stderr); nil discards
 	Env      []string  // extra KEY=VALUE for scripts/services (QUANTX_RUN, QUANTX_PG_PORT, ...)
 	Logger   *slog.Logger
+	// DockerHost is DOCKER_HOST: unix:///path or tcp://host:port; "" is
+	// unix:///var/run/docker.sock. DockerTLS (DOCKER_TLS_VERIFY set) is
+	// refused: the engine is reached without TLS.
+	DockerHost string
+	DockerTLS  bool
 }
 
 // ErrNoDocker means the docker provider was asked for but no engine answered.
@@ -97,19 +102,24 @@ func Up(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	provider := o.Provider
-	if provider == Auto {
-		provider = Local
-		if pingDocker(ctx) == nil {
+	var e *engine
+	if provider == Auto || provider == Docker {
+		var derr error
+		e, derr = dockerEngine(ctx, o)
+		switch {
+		case derr == nil:
 			provider = Docker
+		case provider == Docker:
+			return Result{}, derr
+		default:
+			provider = Local
+			o.Logger.DebugContext(ctx, "testenv: no Docker engine, local servers", "err", derr)
 		}
 	}
 	o.Logger.InfoContext(ctx, "testenv up", "provider", provider, "services", strings.Join(o.Services, ","))
 	switch provider {
 	case Docker:
-		if err := pingDocker(ctx); err != nil {
-			return Result{}, fmt.Errorf("%w: %v", ErrNoDocker, err)
-		}
-		err = dockerUp(ctx, o)
+		err = dockerUp(ctx, o, e)
 	default:
 		err = runServices(ctx, o, append([]string{"up"}, o.Services...)...)
 	}

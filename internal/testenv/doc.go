@@ -32,7 +32,7 @@
 // hand out quantx-db's own client (internal/influxclient) and check the server's major version; Influx2
 // removes every bucket, DBRP mapping and task named after the test's database when the test ends.
 //
-// Developers with a Docker engine can start the same servers in containers (testcontainers-go)
+// Developers with a Docker engine can start the same servers in containers
 // instead of installing them; the CLI writes the same env file:
 //
 //	go run ./cmd/quantx-db testenv up --provider docker --provision=false

@@ -1,7 +1,7 @@
 package lint
 
 import (
-	pg "github.com/pganalyze/pg_query_go/v6"
+	pg "github.com/quantx/quantx-db/migrations/lint/internal/pgtree"
 )
 
 // apply records what a statement creates, changes or drops in the model.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	pg "github.com/pganalyze/pg_query_go/v6"
+	pg "github.com/quantx/quantx-db/migrations/lint/internal/pgtree"
 )
 
 // catalog is what the files read so far have created. Names are
@@ -181,18 +181,29 @@ func notNullColumn(expr *pg.Node) string {
 //go:embed pg_functions.txt
 var pgFunctions string
 
-// builtinVolatility maps every pg_catalog function name to the volatility of
-// its least stable overload (generated from PostgreSQL 15; a test keeps it
-// equal to the server's pg_proc).
-func builtinVolatility() map[string]byte {
-	m := make(map[string]byte, 2700)
-	for _, line := range strings.Split(pgFunctions, "\n") {
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if name, v, ok := strings.Cut(line, " "); ok && v != "" {
-			m[name] = v[0]
+// builtinVolatility returns the volatility of the least stable overload of a
+// pg_catalog function (pg_functions.txt, generated from PostgreSQL 15; a test
+// keeps it equal to the server's pg_proc). It binary-searches the embedded
+// text, sorted by name in byte order, so that no table is built per process.
+func builtinVolatility(name string) (byte, bool) {
+	body := pgFunctions
+	for strings.HasPrefix(body, "#") {
+		_, body, _ = strings.Cut(body, "\n")
+	}
+	lo, hi := 0, len(body) // byte offsets of line starts
+	for lo < hi {
+		start := strings.LastIndexByte(body[:(lo+hi)/2], '\n') + 1
+		line, _, _ := strings.Cut(body[start:], "\n")
+		end := start + len(line) + 1
+		n, v, _ := strings.Cut(line, " ")
+		switch {
+		case n == name && v != "":
+			return v[0], true
+		case n < name:
+			lo = end
+		default:
+			hi = start
 		}
 	}
-	return m
+	return 0, false
 }

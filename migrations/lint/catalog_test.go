@@ -53,3 +53,40 @@ func TestFunctionVolatilityMatchesServer(t *testing.T) {
 		t.Fatal("pg_functions.txt differs from the server's pg_proc: go test ./migrations/lint -run TestFunctionVolatilityMatchesServer -update")
 	}
 }
+
+// TestBuiltinVolatilityLookup: every name of pg_functions.txt is found with its
+// volatility by the binary search, in a file sorted in byte order, and names
+// between, before and after them are not.
+func TestBuiltinVolatilityLookup(t *testing.T) {
+	prev, n := "", 0
+	for _, line := range strings.Split(pgFunctions, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, v, _ := strings.Cut(line, " ")
+		if name <= prev {
+			t.Fatalf("pg_functions.txt is not sorted: %q after %q", name, prev)
+		}
+		if got, ok := builtinVolatility(name); !ok || got != v[0] {
+			t.Errorf("%s: %c %v, want %s", name, got, ok, v)
+		}
+		if _, ok := builtinVolatility(name + "\x00"); ok {
+			t.Errorf("%s\\x00 found", name)
+		}
+		prev, n = name, n+1
+	}
+	if n < 2000 {
+		t.Fatalf("only %d functions", n)
+	}
+	for _, name := range []string{"", "A", "now_", "zzz", "~"} {
+		if _, ok := builtinVolatility(name); ok {
+			t.Errorf("%q found", name)
+		}
+	}
+	if v, _ := builtinVolatility("now"); v != 's' {
+		t.Errorf("now() is %c, want s", v)
+	}
+	if v, _ := builtinVolatility("random"); v != 'v' {
+		t.Errorf("random() is %c, want v", v)
+	}
+}

@@ -5,8 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	pg "github.com/pganalyze/pg_query_go/v6"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	pg "github.com/quantx/quantx-db/migrations/lint/internal/pgtree"
 )
 
 // checker collects the findings of one statement.
@@ -533,7 +532,7 @@ func (c *checker) enumUse(n *pg.Node) {
 		return
 	}
 	casts := map[*pg.A_Const]string{} // constant -> type it is cast to
-	walk(n.ProtoReflect(), func(x *pg.Node) bool {
+	pg.Walk(n, func(x *pg.Node) bool {
 		if tc := x.GetTypeCast(); tc != nil {
 			if k := tc.Arg.GetAConst(); k != nil {
 				casts[k] = qualified(tc.TypeName.GetNames())
@@ -541,7 +540,7 @@ func (c *checker) enumUse(n *pg.Node) {
 		}
 		return true
 	})
-	walk(n.ProtoReflect(), func(x *pg.Node) bool {
+	pg.Walk(n, func(x *pg.Node) bool {
 		k := x.GetAConst()
 		if k == nil || k.GetSval() == nil {
 			return true
@@ -567,7 +566,7 @@ func (l *linter) volatility(expr *pg.Node) (byte, string) {
 	if expr == nil {
 		return worst, name
 	}
-	walk(expr.ProtoReflect(), func(n *pg.Node) bool {
+	pg.Walk(expr, func(n *pg.Node) bool {
 		var v byte
 		var fn string
 		switch {
@@ -601,7 +600,7 @@ func (l *linter) funcVolatility(names []string) byte {
 		return v
 	}
 	if schema == "" || schema == "pg_catalog" {
-		if v, ok := l.funcs[fn]; ok {
+		if v, ok := builtinVolatility(fn); ok {
 			return v
 		}
 	}
@@ -613,24 +612,4 @@ func qualifiedName(schema, name string) string {
 		schema = "public"
 	}
 	return schema + "." + name
-}
-
-// walk calls fn for every Node in a parse tree, depth first, until fn returns false.
-func walk(m protoreflect.Message, fn func(*pg.Node) bool) {
-	if n, ok := m.Interface().(*pg.Node); ok && !fn(n) {
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap() || fd.Message() == nil:
-		case fd.IsList():
-			list := v.List()
-			for i := 0; i < list.Len(); i++ {
-				walk(list.Get(i).Message(), fn)
-			}
-		default:
-			walk(v.Message(), fn)
-		}
-		return true
-	})
 }

@@ -4,8 +4,8 @@
 // library; `quantx-db migrate lint` is its caller.
 //
 // Statements are parsed with PostgreSQL's own grammar (libpg_query through
-// github.com/pganalyze/pg_query_go), and every rule works on the parse tree,
-// never on the text. The files of a migration set are read in version order
+// github.com/pganalyze/pg_query_go's C binding), and every rule works on the
+// parse tree, never on the text. The files of a migration set are read in version order
 // and a small model of the schema is kept across them (tables and their
 // columns, constraints and whether they are validated, indexes, domains,
 // enum types, functions and their volatility), so a rule knows whether a table
@@ -17,18 +17,19 @@
 // Why libpg_query through cgo (pg_query_go) rather than the same library
 // compiled to WebAssembly (github.com/wasilibs/go-pgquery, on wazero): measured
 // on the 2-core CI machine (docs/lint.md and BENCHMARKS.md have the figures),
-// a process that parses the shipped migrations takes about 15 ms with cgo
-// against about 2 s with wasm, because wazero compiles the 2.2 MB module on
-// every start; even with a disk cache (which go-pgquery does not expose) a
-// warm start stays near 0.26 s, 17x squawk's time. Only cgo meets the goal of
-// ≤ 1.0x squawk. The price is a C toolchain at build time: release binaries
-// are built natively per platform (or with a cross C compiler such as
-// `zig cc`). So that a build without cgo (CGO_ENABLED=0, or a plain
-// cross-compile) still works, parse_nocgo.go falls back to go-pgquery: the
-// same grammar and the same parse-tree types, only slower to start. No other
-// command pays for the parser: it is called only from Check, the pg_query
-// package has no start-up work beyond registering its protobuf types, and
-// the fallback compiles its module on first use only.
+// wazero compiles the 2.2 MB module in every process, about 2 s (0.26 s even
+// with a disk cache, which go-pgquery does not expose), against a few
+// milliseconds of parsing with cgo. The price is a C toolchain at build time:
+// release binaries are built natively per platform (or with a cross C
+// compiler such as `zig cc`). So that a build without cgo (CGO_ENABLED=0, or a
+// plain cross-compile) still works, parse_nocgo.go falls back to go-pgquery:
+// the same grammar and output, only slower to start.
+//
+// libpg_query writes the tree as JSON, which package pgtree decodes into types
+// named as pg_query_go's, without the protobuf runtime (pgtree says why: the
+// protobuf path cost every process of the binary its set-up, and libpg_query
+// writes protobuf four times slower than JSON). No other command pays for the
+// parser: nothing runs until Check calls it.
 package lint
 
 import (
@@ -116,13 +117,12 @@ func Check(files []File, opts Options) (Result, error) {
 // linter carries the schema model from file to file.
 type linter struct {
 	enabled map[string]bool
-	funcs   map[string]byte // pg_catalog function name -> 'v', 's' or 'i'
 	cat     *catalog
 	fileNo  int // 1-based index of the file being read; objects remember where they were created
 }
 
 func newLinter(opts Options) (*linter, error) {
-	l := &linter{enabled: map[string]bool{}, funcs: builtinVolatility(), cat: newCatalog()}
+	l := &linter{enabled: map[string]bool{}, cat: newCatalog()}
 	for _, r := range rules {
 		l.enabled[r.ID] = !(opts.NoStyle && r.Category == Style)
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	pg "github.com/pganalyze/pg_query_go/v6"
+	pg "github.com/quantx/quantx-db/migrations/lint/internal/pgtree"
 
 	"github.com/quantx/quantx-db/migrations"
 )
