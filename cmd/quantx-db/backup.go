@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -61,7 +62,7 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 			"backups live in S3 and no S3 bucket is configured")
 	}
 	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
-		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger})
+		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
 	if err != nil {
 		return nil, nil, explainS3(err)
 	}
@@ -85,7 +86,10 @@ func explainS3(err error) error {
 	case errors.Is(err, s3store.ErrAccessDenied):
 		return failure(err, "the S3 user needs s3:ListBucket, GetObject, PutObject, DeleteObject and multipart permissions on the bucket")
 	case errors.Is(err, s3store.ErrConfig):
-		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https")
+		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https, and --s3-ca-file FILE (PEM) for a private CA")
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return failure(err, "the S3 server's certificate is not trusted: pass its CA with --s3-ca-file FILE (QUANTX_S3_CA_FILE)")
 	}
 	return err
 }
