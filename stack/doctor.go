@@ -148,6 +148,8 @@ func ServerMajor(ctx context.Context, pool *pgxpool.Pool) int {
 type DoctorOptions struct {
 	Now                                                                   func() time.Time
 	PostgresConfigured, InfluxConfigured, ElasticConfigured, S3Configured bool
+	// WALCheck checks WAL archiving and pgBackRest (nil: not checked).
+	WALCheck func(ctx context.Context) []Check
 }
 
 // Doctor runs every check that applies to the configured stores.
@@ -203,6 +205,9 @@ func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
 		}
 	case !o.S3Configured:
 		out = append(out, Check{Store: S3, Name: "configured", Status: Skip, Detail: "no --s3-bucket"})
+	}
+	if o.WALCheck != nil {
+		out = append(out, o.WALCheck(ctx)...)
 	}
 	return out
 }

@@ -38,6 +38,7 @@ tools (any S3 client + pg_restore) when quantx-db is not at hand.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newBackupPostgresCmd(d), newBackupInfluxCmd(d), newBackupListCmd(d), newBackupVerifyCmd(d), newBackupPruneCmd(d))
+	cmd.AddCommand(newBackupPhysicalCmd(d))
 	return cmd
 }
 

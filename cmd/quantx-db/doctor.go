@@ -41,7 +41,7 @@ match the servers, and the clock skew to PostgreSQL. Exits 3 when a check fails.
 			}
 			rep.Checks = append(rep.Checks, stack.Doctor(ctx, s, stack.DoctorOptions{
 				Now: d.now, InfluxConfigured: cfg.InfluxURL != "", ElasticConfigured: cfg.ElasticURL != "",
-				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "",
+				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "", WALCheck: d.walDoctor(),
 			})...)
 			for _, c := range rep.Checks {
 				if c.Status == stack.Fail {

@@ -15,5 +15,6 @@ restore. Without quantx-db, docs/backup.md restores with stock tools.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newRestorePostgresCmd(d), newRestoreInfluxCmd(d))
+	cmd.AddCommand(newRestorePITRCmd(d))
 	return cmd
 }
