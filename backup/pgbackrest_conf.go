@@ -93,6 +93,8 @@ func (c ConfigFile) Render() ([]byte, error) {
 		kv("repo1-cipher-type", "aes-256-cbc")
 		kv("repo1-cipher-pass", c.Repo.CipherPass)
 	}
+	b.WriteString("# Small files bundled into larger objects: a fraction of the S3 requests (time and cost).\n")
+	kv("repo1-bundle", "y")
 	b.WriteString("# 'quantx-db backup prune' expires backups with its keep rules; this keeps pgBackRest's own\n")
 	b.WriteString("# count-based expiry (run after every backup) out of the way.\n")
 	kv("repo1-retention-full", retentionOutOfReach)
