@@ -96,7 +96,7 @@ type PhysicalSet struct {
 	Reference []string `json:"reference"`       // every backup whose files this one uses
 	// DatabaseSize is the size of the cluster's files; Size in the Manifest is what this set stored
 	// in the repository (after compression, without the files it references).
-	DatabaseSize int64 `json:"database_size"`
+	DatabaseSize int64  `json:"database_size"`
 	RepoPath     string `json:"repo_path"` // where the set lives in the repository
 }
 

@@ -14,7 +14,7 @@ import (
 
 func newRestorePITRCmd(d *deps) *cobra.Command {
 	var (
-		o                   backup.PITROptions
+		o                  backup.PITROptions
 		targetTime, binDir string
 	)
 	cmd := &cobra.Command{
@@ -118,12 +118,12 @@ func pitrTable(r backup.PITRResult) output.Table {
 	}
 	t.Notes = append(t.Notes,
 		fmt.Sprintf("restored backup %s of stanza %s into %s in %s, target %s", r.Backup, r.Stanza, r.PGData,
-			(time.Duration(r.RestoreMS) * time.Millisecond).String(), target),
+			(time.Duration(r.RestoreMS)*time.Millisecond).String(), target),
 		"recovery window "+r.Window.String(),
 		"archiving on the restored copy: "+r.Archiving)
 	if r.Started {
 		t.Notes = append(t.Notes, fmt.Sprintf("server started on port %d (socket %s), recovery finished in %s; log %s",
-			r.Port, r.SocketDir, (time.Duration(r.RecoveryMS) * time.Millisecond).String(), r.LogFile))
+			r.Port, r.SocketDir, (time.Duration(r.RecoveryMS)*time.Millisecond).String(), r.LogFile))
 	}
 	if v := r.Verify; v != nil {
 		t.Header = []string{"DATABASE", "TABLE", "ROWS"}
