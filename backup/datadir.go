@@ -28,7 +28,7 @@ func (e *OwnerError) Error() string {
 		if e.Owner != "" {
 			return fmt.Sprintf("refusing to run as root: pgBackRest must run as %s, the owner of %s", e.Owner, e.Dir)
 		}
-		return "refusing to run as root: pgBackRest must run as the owner of the data directory"
+		return "refusing to run as root: pgBackRest and PostgreSQL run as the user that owns the data directory (usually postgres)"
 	case e.Owner == "":
 		return fmt.Sprintf("%s cannot read %s: run as the owner of the data directory", e.User, e.Dir)
 	}

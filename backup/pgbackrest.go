@@ -32,8 +32,40 @@ func (e *PgBackRestError) Error() string {
 // Unwrap returns the exec error.
 func (e *PgBackRestError) Unwrap() error { return e.Err }
 
-// errorLine matches pgBackRest's error lines, e.g. "ERROR: [055]: unable to open ...".
-var errorLine = regexp.MustCompile(`(?m)^(?:\S+ \S+ P\d+ +)?ERROR: \[\d+\]: .*$`)
+// errorLine matches the first line of a pgBackRest error, on stderr ("ERROR: [055]: unable to
+// open ...") or in a log file ("2026-11-30 09:30:41.532 P00  ERROR: [103]: ...").
+var errorLine = regexp.MustCompile(`^(?:\S+ \S+ P\d+ +)?(ERROR: \[\d+\]: .*)$`)
+
+// pgbackrestErrors returns pgBackRest's error messages in text, each with its indented
+// continuation lines joined into one line, separated by "; ".
+func pgbackrestErrors(text string) []string {
+	var out []string
+	cur := ""
+	for _, line := range strings.Split(text, "\n") {
+		if m := errorLine.FindStringSubmatch(strings.TrimRight(line, " ")); m != nil {
+			if cur != "" {
+				out = append(out, cur)
+			}
+			cur = m[1]
+			continue
+		}
+		if cur != "" && strings.HasPrefix(line, " ") && strings.TrimSpace(line) != "" {
+			// Continuation lines carry the cause; pgBackRest's generic HINT lines are left out.
+			if l := strings.TrimSpace(line); !strings.HasPrefix(l, "HINT:") && len(cur) < 400 {
+				cur += " " + l
+			}
+			continue
+		}
+		if cur != "" {
+			out = append(out, cur)
+			cur = ""
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
 
 // run runs `pgbackrest --config=F --stanza=S ARGS...` and returns its stdout. Console logging is
 // left at pgBackRest's default (warn): warnings are logged, errors end up in the returned error.
@@ -60,7 +92,7 @@ func (p *Physical) run(ctx context.Context, args ...string) ([]byte, error) {
 		}
 	}
 	if err != nil {
-		msg := strings.Join(errorLine.FindAllString(tail.String(), -1), "; ")
+		msg := strings.Join(pgbackrestErrors(tail.String()), "; ")
 		if msg == "" {
 			msg = strings.TrimSpace(tail.String())
 		}

@@ -120,7 +120,9 @@ func (p *Physical) Setup(ctx context.Context, o SetupOptions) (SetupResult, erro
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	res.ArchiveCommand = fmt.Sprintf("%s --config=%s --stanza=%s archive-push %%p",
+	// --log-level-file=warn: pgBackRest keeps no file log of archive-push otherwise (its errors only
+	// reach PostgreSQL's log), and 'wal status' quotes the last error from that file.
+	res.ArchiveCommand = fmt.Sprintf("%s --config=%s --stanza=%s --log-level-file=warn archive-push %%p",
 		archiveQuote(bin), archiveQuote(p.o.ConfigFile), archiveQuote(p.o.Stanza))
 	if res.Settings, err = applySettings(ctx, conn, map[string]string{
 		"archive_command": res.ArchiveCommand,

@@ -272,15 +272,11 @@ func lastLogError(name string) string {
 		f.Seek(st.Size()-256<<10, io.SeekStart)
 	}
 	b, _ := io.ReadAll(f)
-	lines := errorLine.FindAllString(string(b), -1)
-	if len(lines) == 0 {
+	errs := pgbackrestErrors(string(b))
+	if len(errs) == 0 {
 		return ""
 	}
-	last := lines[len(lines)-1]
-	if i := strings.Index(last, "ERROR:"); i >= 0 {
-		last = last[i:]
-	}
-	return strings.TrimSpace(last)
+	return errs[len(errs)-1]
 }
 
 // probeRepository checks, within timeout, that the repository answers and holds the stanza's
@@ -306,7 +302,7 @@ func probeRepository(ctx context.Context, cf iniFile, stanza string, timeout tim
 	cfg := s3store.Config{Endpoint: net.JoinHostPort(host, port), AccessKey: cf.get("global", "repo1-s3-key"),
 		SecretKey: cf.get("global", "repo1-s3-key-secret"), Bucket: cf.get("global", "repo1-s3-bucket"), TLS: true,
 		Prefix: repoPath, Region: cf.get("global", "repo1-s3-region"), CAFile: cf.get("global", "repo1-storage-ca-file"),
-		PathStyle: cf.get("global", "repo1-s3-uri-style") == "path"}
+		PathStyle: cf.get("global", "repo1-s3-uri-style") == "path", MaxRetries: 1}
 	if v := cf.get("global", "repo1-storage-verify-tls"); v == "n" || v == "false" {
 		cfg.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // as the configuration says
 	}

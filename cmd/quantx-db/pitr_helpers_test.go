@@ -62,6 +62,16 @@ func (e *pitrEnv) cli(args ...string) cliResult {
 	return e.run(e.c.Command(context.Background(), e.bin, args...), args)
 }
 
+// cliEnv runs quantx-db as the cluster's OS user with extra KEY=VALUE settings (later ones win).
+func (e *pitrEnv) cliEnv(extra []string, args ...string) cliResult {
+	e.t.Helper()
+	cmd := e.c.Command(context.Background(), e.bin, args...)
+	saved := e.env
+	e.env = append(append([]string(nil), e.env...), extra...)
+	defer func() { e.env = saved }()
+	return e.run(cmd, args)
+}
+
 // cliAs runs quantx-db as user ("" is the test's own user, root here).
 func (e *pitrEnv) cliAs(user string, args ...string) cliResult {
 	e.t.Helper()

@@ -51,6 +51,9 @@ type Config struct {
 	// PathStyle forces path-style requests (http://host/bucket/key), which self-hosted servers
 	// such as MinIO or versitygw behind an IP address need; false lets minio-go choose.
 	PathStyle bool
+	// MaxRetries bounds minio-go's retries of a failed request (0: its default, 10 with backoff);
+	// a health probe that must answer quickly sets 1.
+	MaxRetries int
 }
 
 // Store is a bucket plus a key prefix. It is safe for concurrent use.
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		Region:       cfg.Region,
 		Transport:    tr,
 		BucketLookup: lookup,
+		MaxRetries:   cfg.MaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
