@@ -202,3 +202,39 @@ func firstDifference(a, b string) string {
 	}
 	return "lengths differ: " + strconv.Itoa(len(al)) + " vs " + strconv.Itoa(len(bl)) + " lines"
 }
+
+// TestPhysicalUsageErrors: bad flags are usage errors (exit 2) with one line naming the flag, before
+// anything is read or written; root is refused (these run in-process, as root or not).
+func TestPhysicalUsageErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.conf")
+	env := map[string]string{"QUANTX_PGBACKREST_CONFIG": missing}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restore", "pitr", "--latest"}, "no target directory"},
+		{[]string{"restore", "pitr", "--pgdata", "/x"}, "no recovery target"},
+		{[]string{"restore", "pitr", "--pgdata", "/x", "--latest", "--target-time", "2026-11-30T10:00:00Z"}, "both given"},
+		{[]string{"restore", "pitr", "--pgdata", "/x", "--target-time", "2026-11-30 10:00"}, "not an RFC 3339 time"},
+		{[]string{"restore", "pitr", "--pgdata", "/x", "--latest", "--verify"}, "--verify without --start"},
+		{[]string{"restore", "pitr", "--pgdata", "/x", "--latest", "--start"}, "--port 0"},
+		{[]string{"wal", "setup"}, "no data directory"},
+		{[]string{"wal", "setup", "--pgdata", "/x", "--pgbackrest-option", "repo1-path=/elsewhere"}, "writes repo1-path itself"},
+		{[]string{"wal", "setup", "--pgdata", "/x", "--pgbackrest-option", "process-max"}, "not KEY=VALUE"},
+		{[]string{"backup", "physical", "--type", "weekly"}, `--type "weekly"`},
+		{[]string{"wal", "status"}, "no pgBackRest configuration at " + missing},
+		{[]string{"wal", "bogus"}, "unknown command"},
+	} {
+		r := runCLI(t, env, c.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+	if os.Geteuid() == 0 {
+		for _, args := range [][]string{{"backup", "physical"}, {"restore", "pitr", "--pgdata", "/x", "--latest"}} {
+			if r := runCLI(t, env, args...); r.code != exitUsage || !strings.Contains(r.stderr, "refusing to run as root") || !isOneLine(r.stderr) {
+				t.Errorf("%v as root: exit %d %q", args, r.code, r.stderr)
+			}
+		}
+	}
+}
