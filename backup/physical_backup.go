@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // PhysicalTypes are pgBackRest's backup types: a full copy, the changes since the last full (diff),
@@ -18,17 +19,9 @@ func (p *Physical) Backup(ctx context.Context, typ string) (Manifest, error) {
 	if !slices.Contains(PhysicalTypes, typ) {
 		return Manifest{}, fmt.Errorf("backup type %q: use full, diff or incr", typ)
 	}
-	before, err := p.info(ctx)
-	if err != nil {
-		return Manifest{}, fmt.Errorf("backup physical: %w", err)
-	}
-	if err := before.usable(); err != nil {
-		return Manifest{}, fmt.Errorf("backup physical: %w", err)
-	}
-	seen := map[string]bool{}
-	for _, b := range before.Backup {
-		seen[b.Label] = true
-	}
+	// pgBackRest holds the stanza's backup lock while it runs: the newest set that started after
+	// this call is ours (labels and start times have whole seconds).
+	started := time.Now().Add(-time.Second).Unix()
 	if _, err := p.run(ctx, "backup", "--type="+typ); err != nil {
 		return Manifest{}, fmt.Errorf("backup physical: %w", err)
 	}
@@ -37,12 +30,10 @@ func (p *Physical) Backup(ctx context.Context, typ string) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("backup physical: read the new backup: %w", err)
 	}
 	sets := after.sets()
-	for i := len(sets) - 1; i >= 0; i-- {
-		if !seen[sets[i].Label] {
-			m := after.manifest(sets[i], p.repoPath())
-			p.log.InfoContext(ctx, "physical backup", "backup", m.ID, "type", m.Physical.Type, "bytes", m.Size)
-			return m, nil
-		}
+	if n := len(sets); n > 0 && sets[n-1].Timestamp.Start >= started {
+		m := after.manifest(sets[n-1], p.repoPath())
+		p.log.InfoContext(ctx, "physical backup", "backup", m.ID, "type", m.Physical.Type, "bytes", m.Size)
+		return m, nil
 	}
 	return Manifest{}, fmt.Errorf("backup physical: pgbackrest succeeded but info lists no new backup")
 }
