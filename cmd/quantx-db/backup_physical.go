@@ -11,14 +11,16 @@ import (
 )
 
 func newBackupPhysicalCmd(d *deps) *cobra.Command {
-	var typ string
+	var o backup.PhysicalBackupOptions
 	cmd := &cobra.Command{
-		Use:   "physical [--type full|diff|incr]",
+		Use:   "physical [--type full|diff|incr] [--start-fast]",
 		Short: "Take a pgBackRest backup of the cluster (the base of point-in-time restores)",
 		Long: `Runs 'pgbackrest backup' with the configuration 'wal setup' wrote, as the data
 directory's owner, on the database host. full copies the cluster; diff the
 changes since the last full; incr the changes since the last backup of any
-type (a diff or incr without a full becomes a full). The set is listed by
+type (a diff or incr without a full becomes a full). The backup starts at the
+next spread checkpoint (up to checkpoint_timeout x checkpoint_completion_target
+away) unless --start-fast. The set is listed by
 'backup list' (kind physical, with its WAL range) and pruned by 'backup prune'
 with the same keep rules as the logical backups.
 
@@ -30,8 +32,8 @@ the whole cluster restored to any second.`,
   sudo -u postgres quantx-db backup physical --type incr -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !slices.Contains(backup.PhysicalTypes, typ) {
-				return usagef("use --type full, diff or incr", "--type %q", typ)
+			if !slices.Contains(backup.PhysicalTypes, o.Type) {
+				return usagef("use --type full, diff or incr", "--type %q", o.Type)
 			}
 			p, cfg, err := d.physical("")
 			if err != nil {
@@ -48,14 +50,15 @@ the whole cluster restored to any second.`,
 					return explainPhysical(err, cmd.CommandPath())
 				}
 			}
-			m, err := p.Backup(cmd.Context(), typ)
+			m, err := p.Backup(cmd.Context(), o)
 			if err != nil {
 				return explainPhysical(err, cmd.CommandPath())
 			}
 			return d.render(m, func() output.Table { return physicalTable([]backup.Manifest{m}) })
 		},
 	}
-	cmd.Flags().StringVar(&typ, "type", "full", "backup `type`: full, diff or incr")
+	cmd.Flags().StringVar(&o.Type, "type", "full", "backup `type`: full, diff or incr")
+	cmd.Flags().BoolVar(&o.StartFast, "start-fast", false, "checkpoint at once rather than waiting for the next spread checkpoint (an I/O burst on a busy server)")
 	return cmd
 }
 

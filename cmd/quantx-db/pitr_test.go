@@ -86,6 +86,37 @@ func TestPITRRestoresToTheSecond(t *testing.T) {
 	if counts := pitrCounts(t, port2, db.Name); counts["A"] != 100 || counts["B"] != 50 {
 		t.Fatalf("restored --latest: %v rows, want 100 A and 50 B", counts)
 	}
+	// The README's runbook: the same restore to T with stock pgBackRest and pg_ctl, no quantx-db.
+	r4 := e.restorePath("stock")
+	e.stopRestored(r4)
+	port4 := testenv.FreePort(t)
+	if out, err := e.c.Command(t.Context(), "mkdir", "-m", "700", r4).CombinedOutput(); err != nil {
+		t.Fatalf("mkdir: %v %s", err, out)
+	}
+	if out, err := e.pgbackrest("--pg1-path="+r4, "restore", "--type=time", "--target="+target.UTC().Format("2006-01-02 15:04:05.999999")+"+00",
+		"--target-action=promote", "--archive-mode=off"); err != nil {
+		t.Fatalf("stock pgbackrest restore: %v\n%s", err, out)
+	}
+	if out, err := e.c.Command(t.Context(), e.pgBin("pg_ctl"), "-D", r4, "-o", "-p "+strconv.Itoa(port4), "-l", filepath.Join(r4, "log"), "-w", "start").CombinedOutput(); err != nil {
+		t.Fatalf("pg_ctl start: %v %s", err, out)
+	}
+	stock := pitrConnect(t, port4, "postgres")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var inRecovery bool
+		if err := stock.QueryRow(t.Context(), `SELECT pg_is_in_recovery()`).Scan(&inRecovery); err != nil {
+			t.Fatal(err)
+		}
+		if !inRecovery {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stock restore did not finish recovery within a minute")
+		}
+	}
+	if counts := pitrCounts(t, port4, db.Name); counts["A"] != 100 || counts["B"] != 0 {
+		t.Fatalf("stock pgBackRest restore to T: %v rows, want 100 A and no B", counts)
+	}
+
 	// Neither copy archived into the source's repository: no timeline 2 there.
 	client, err := e.s3.Client()
 	if err != nil {
