@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -76,6 +77,10 @@ func (p *Physical) run(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	full := append([]string{"--config=" + p.o.ConfigFile, "--stanza=" + p.o.Stanza}, args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
+	// On Ctrl-C pgBackRest gets SIGTERM, which it handles (releases its locks, says "terminated on
+	// signal"), and time to act on it before the kill.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	var out bytes.Buffer
 	tail := &tailBuffer{}
 	cmd.Stdout, cmd.Stderr = &out, tail

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,9 +99,22 @@ func (p *Physical) Window(ctx context.Context) (RecoveryWindow, error) {
 }
 
 func (p *Physical) window(ctx context.Context, si stanzaInfo) (RecoveryWindow, error) {
+	w := earliestWindow(si)
+	if w.Earliest == nil {
+		return w, nil
+	}
+	binDir, err := p.binDirFor(ctx, si)
+	if err != nil {
+		return w, err
+	}
+	return w, p.scanLatest(ctx, si, binDir, &w)
+}
+
+// earliestWindow is the window's start, from the backups alone (Latest left unknown).
+func earliestWindow(si stanzaInfo) RecoveryWindow {
 	sets := si.sets()
 	if len(sets) == 0 {
-		return RecoveryWindow{}, nil
+		return RecoveryWindow{}
 	}
 	oldest := sets[0].Timestamp.Stop
 	for _, b := range sets {
@@ -111,21 +123,29 @@ func (p *Physical) window(ctx context.Context, si stanzaInfo) (RecoveryWindow, e
 	// pgBackRest's stop time has whole seconds and is taken after the backup became consistent:
 	// one second later is safely past the consistency point.
 	earliest := time.Unix(oldest+1, 0).UTC()
-	w := RecoveryWindow{Earliest: &earliest}
-	major, _ := strconv.Atoi(si.dbVersion())
-	binDir, err := pgBinDir(ctx, p.o.PGBinDir, major, 0)
-	if err != nil {
-		return w, err
-	}
+	return RecoveryWindow{Earliest: &earliest}
+}
+
+// scanLatest sets w's end from the last commit in the archived WAL.
+func (p *Physical) scanLatest(ctx context.Context, si stanzaInfo, binDir string, w *RecoveryWindow) error {
 	_, newest := si.archiveRange()
 	last, found, err := p.lastArchivedCommit(ctx, newest, binDir)
 	if err != nil {
-		return w, err
+		return err
 	}
 	if found {
 		w.Latest, w.LatestLSN = &last.Time, FormatLSN(last.LSN)
 	}
-	return w, nil
+	return nil
+}
+
+// binDirFor finds the server binaries of the stanza's PostgreSQL major version.
+func (p *Physical) binDirFor(ctx context.Context, si stanzaInfo) (string, error) {
+	major, err := strconv.Atoi(si.dbVersion())
+	if err != nil {
+		return "", fmt.Errorf("stanza %s: PostgreSQL version %q: %w", si.Name, si.dbVersion(), err)
+	}
+	return pgBinDir(ctx, p.o.PGBinDir, major, 0)
 }
 
 // RestorePITR restores the stanza into an empty directory, stopping at o.Target (or replaying all
@@ -159,15 +179,21 @@ func (p *Physical) RestorePITR(ctx context.Context, o PITROptions) (PITRResult, 
 	if len(sets) == 0 {
 		return res, fmt.Errorf("restore pitr: stanza %s: %w", p.o.Stanza, ErrNoPhysicalBackup)
 	}
-	if res.Window, err = p.window(ctx, si); err != nil {
-		return res, fmt.Errorf("restore pitr: recovery window: %w", err)
+	binDir, err := p.binDirFor(ctx, si)
+	if err != nil {
+		return res, fmt.Errorf("restore pitr: %w", err)
+	}
+	// The window's start comes from the backups; a target before it fails at once (with the whole
+	// window in the message). Its end needs a scan of the newest archived WAL (a second or so),
+	// which runs beside the copy: a target past it stops the copy and removes what was copied.
+	res.Window = earliestWindow(si)
+	if !o.Latest && o.Target.Before(*res.Window.Earliest) {
+		_ = p.scanLatest(ctx, si, binDir, &res.Window)
+		return res, &WindowError{Target: o.Target, Window: res.Window}
 	}
 	// The backup set: the newest one for --latest; for a time, the newest one consistent before it.
 	set := sets[len(sets)-1]
 	if !o.Latest {
-		if !res.Window.Contains(o.Target) {
-			return res, &WindowError{Target: o.Target, Window: res.Window}
-		}
 		found := false
 		for _, b := range sets {
 			consistent := !time.Unix(b.Timestamp.Stop+1, 0).After(o.Target)
@@ -178,6 +204,8 @@ func (p *Physical) RestorePITR(ctx context.Context, o PITROptions) (PITRResult, 
 	}
 	res.Backup = set.Label
 
+	_, statErr := os.Stat(pgdata)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(pgdata, 0o700); err != nil {
 		return res, fmt.Errorf("restore pitr: %w", err)
 	}
@@ -191,7 +219,22 @@ func (p *Physical) RestorePITR(ctx context.Context, o PITROptions) (PITRResult, 
 		args = append(args, "--archive-mode=off")
 	}
 	start := time.Now()
-	if _, err := p.run(ctx, args...); err != nil {
+	copyCtx, stopCopy := context.WithCancel(ctx)
+	defer stopCopy()
+	copied := make(chan error, 1)
+	go func() { _, err := p.run(copyCtx, args...); copied <- err }()
+	scanErr := p.scanLatest(ctx, si, binDir, &res.Window)
+	if scanErr != nil {
+		// Not fatal: PostgreSQL itself refuses a target it cannot reach (startRestored reports it).
+		p.log.WarnContext(ctx, "recovery window end unknown", "error", scanErr)
+	}
+	if !o.Latest && res.Window.Latest != nil && !res.Window.Contains(o.Target) {
+		stopCopy()
+		<-copied
+		discard(pgdata, created)
+		return res, &WindowError{Target: o.Target, Window: res.Window}
+	}
+	if err := <-copied; err != nil {
 		return res, fmt.Errorf("restore pitr: %w", err)
 	}
 	res.RestoreMS = time.Since(start).Milliseconds()
@@ -200,11 +243,6 @@ func (p *Physical) RestorePITR(ctx context.Context, o PITROptions) (PITRResult, 
 		return res, nil
 	}
 
-	major, _ := strconv.Atoi(si.dbVersion())
-	binDir, err := pgBinDir(ctx, p.o.PGBinDir, major, 0)
-	if err != nil {
-		return res, fmt.Errorf("restore pitr: %w", err)
-	}
 	start = time.Now()
 	pm, err := startRestored(ctx, binDir, pgdata, o.Port, o.SocketDir)
 	res.LogFile = filepath.Join(pgdata, restoreLogName)
@@ -239,6 +277,19 @@ func checkEmptyDir(dir string) error {
 		return fmt.Errorf("restore pitr: %s holds %d entries: %w", dir, len(entries), ErrTargetDirInUse)
 	}
 	return nil
+}
+
+// discard removes what a stopped restore copied: the directory when RestorePITR created it, else
+// its content (it was empty before).
+func discard(dir string, created bool) {
+	if created {
+		os.RemoveAll(dir)
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
 }
 
 // restoreLogName is the server log of a restored copy started by RestorePITR, in its data directory.
@@ -471,25 +522,4 @@ func containsInt(s []int64, v int64) bool {
 		}
 	}
 	return false
-}
-
-// StopRestored stops a restored copy started by RestorePITR (pg_ctl stop -m fast).
-func (p *Physical) StopRestored(ctx context.Context, pgdata string) error {
-	major, err := dataMajor(pgdata)
-	if err != nil {
-		return err
-	}
-	binDir, err := pgBinDir(ctx, p.o.PGBinDir, major, 0)
-	if err != nil {
-		return err
-	}
-	pm, err := readPostmaster(pgdata)
-	if err != nil {
-		return nil // not running
-	}
-	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "pg_ctl"), "-D", pgdata, "-m", "fast", "-w", "stop").CombinedOutput()
-	if err != nil && syscall.Kill(pm.PID, 0) == nil {
-		return fmt.Errorf("pg_ctl stop: %w: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }

@@ -45,7 +45,7 @@ command exits 1.`,
 			if p, cfg, err := d.physical(""); err == nil && physicalConfigured(cfg) {
 				phys, err := p.List(cmd.Context())
 				if err != nil {
-					physErr = explainPhysical(err, cmd.CommandPath())
+					physErr = explainPhysical(err)
 					res.PhysicalError = err.Error()
 				}
 				res.Backups = append(res.Backups, phys...)

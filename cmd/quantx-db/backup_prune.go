@@ -53,7 +53,7 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 			if withPhysical {
 				pp, err := phys.Prune(ctx, p, true)
 				if err != nil {
-					return explainPhysical(err, cmd.CommandPath())
+					return explainPhysical(err)
 				}
 				plan.Physical = &pp
 			}
@@ -72,7 +72,7 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 			}
 			if nPhys > 0 { // before deleting anything: pgbackrest expire as root leaves root-owned files
 				if err := backup.RefuseRoot(); err != nil {
-					return explainPhysical(err, cmd.CommandPath())
+					return explainPhysical(err)
 				}
 			}
 			res, err := cat.Prune(ctx, p, false)
@@ -84,7 +84,7 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 				res.Physical = &pp
 				if err != nil {
 					_ = d.render(res, func() output.Table { return pruneTable(res) })
-					return explainPhysical(err, cmd.CommandPath())
+					return explainPhysical(err)
 				}
 			} else {
 				res.Physical = plan.Physical

@@ -131,6 +131,17 @@ func TestPITRRestoresToTheSecond(t *testing.T) {
 		}
 	}
 
+	// A target after the last archived commit cannot be reached: exit 1 naming the window, and what
+	// the copy had begun is removed.
+	future := e.restorePath("future")
+	r := e.cli("restore", "pitr", "--pgdata", future, "--target-time", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if r.code != exitFailure || !strings.Contains(r.stderr, "outside the recovery window") || !strings.Contains(r.stderr, full.FinishedAt.Add(time.Second).Format(time.RFC3339)) {
+		t.Fatalf("target in the future: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(future); !os.IsNotExist(err) {
+		t.Errorf("a refused restore left %s: %v", future, err)
+	}
+
 	// Listing: the physical backups, with their WAL range, beside the logical ones.
 	incr := decodeJSON[backup.Manifest](t, e.must("backup", "physical", "--type", "incr", "-o", "json").stdout)
 	if incr.Physical.Type != "incr" || len(incr.Physical.Reference) != 1 || incr.Physical.Reference[0] != full.ID {
@@ -161,7 +172,7 @@ func TestPITRRestoresToTheSecond(t *testing.T) {
 
 	// T is now before the oldest backup: exit 1 naming the window, nothing created.
 	r3 := e.restorePath("before-window")
-	r := e.cli("restore", "pitr", "--pgdata", r3, "--target-time", target.UTC().Format(time.RFC3339Nano))
+	r = e.cli("restore", "pitr", "--pgdata", r3, "--target-time", target.UTC().Format(time.RFC3339Nano))
 	if r.code != exitFailure || !strings.Contains(r.stderr, "outside the recovery window") || !strings.Contains(r.stderr, full2.FinishedAt.Add(time.Second).Format(time.RFC3339)) {
 		t.Fatalf("target before the oldest backup: exit %d\n%s", r.code, r.stderr)
 	}

@@ -66,7 +66,7 @@ copy that replaces the source.`,
 				return usagef("--verify reads the restored server: add --start --port N", "--verify without --start")
 			}
 			if err := backup.RefuseRoot(); err != nil {
-				return explainPhysical(err, cmd.CommandPath())
+				return explainPhysical(err)
 			}
 			p, cfg, err := d.physical(binDir)
 			if err != nil {
@@ -86,7 +86,7 @@ copy that replaces the source.`,
 			}
 			res, err := p.RestorePITR(cmd.Context(), o)
 			if err != nil {
-				return explainPhysical(err, cmd.CommandPath())
+				return explainPhysical(err)
 			}
 			if err := d.render(res, func() output.Table { return pitrTable(res) }); err != nil {
 				return err

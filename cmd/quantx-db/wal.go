@@ -46,7 +46,7 @@ func (d *deps) physical(pgBinDir string) (*backup.Physical, config.Config, error
 
 // needPgBackRestConfig is the usage error of a physical-backup command run before 'wal setup'.
 func needPgBackRestConfig(cfg config.Config) error {
-	_, err := os.Stat(cfg.PgBackRestConfig)
+	f, err := os.Open(cfg.PgBackRestConfig)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return usagef("run 'quantx-db wal setup --pgdata DIR' on the database host first, or point --pgbackrest-config (QUANTX_PGBACKREST_CONFIG) at its file",
@@ -54,7 +54,7 @@ func needPgBackRestConfig(cfg config.Config) error {
 	case err != nil:
 		return failure(err, "run as the data directory's owner: the pgBackRest configuration holds the S3 secret and only it may read it")
 	}
-	return nil
+	return f.Close()
 }
 
 // physicalConfigured reports whether physical backups are set up here (the configuration exists);
@@ -65,7 +65,7 @@ func physicalConfigured(cfg config.Config) bool {
 }
 
 // explainPhysical maps physical-backup errors to exit codes and hints.
-func explainPhysical(err error, _ string) error {
+func explainPhysical(err error) error {
 	switch {
 	case err == nil:
 		return nil

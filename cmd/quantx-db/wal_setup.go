@@ -56,7 +56,7 @@ backups are lost: keep a copy outside the database host.`,
 			o.Options = opts
 			// Refuse root and strangers before anything is read or written.
 			if err := backup.CheckOwner(o.PGData); err != nil {
-				return explainPhysical(err, cmd.CommandPath())
+				return explainPhysical(err)
 			}
 			p, cfg, err := d.physical("")
 			if err != nil {
@@ -86,7 +86,7 @@ backups are lost: keep a copy outside the database host.`,
 			}
 			res, err := p.Setup(ctx, o)
 			if err != nil {
-				return explainPhysical(err, cmd.CommandPath())
+				return explainPhysical(err)
 			}
 			if res.RestartRequired {
 				d.logger.Warn("restart required", "settings", "archive_mode/wal_level", "pgdata", res.PGData)

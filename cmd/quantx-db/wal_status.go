@@ -53,7 +53,7 @@ JSON ages are numbers of seconds.`,
 				return usageErr(err, "run 'quantx-db wal setup --pgdata DIR' first, or fix --pgbackrest-config / --stanza")
 			}
 			if err != nil {
-				return explainPhysical(err, cmd.CommandPath())
+				return explainPhysical(err)
 			}
 			if err := d.render(st, func() output.Table { return walStatusTable(st) }); err != nil {
 				return err
