@@ -2,7 +2,7 @@
 # bench/pitr.sh: physical backups and point-in-time restores, quantx-db against bare pgBackRest in one
 # run, and the recovery point under a steady write load (issue 12).
 #
-#   bench/pitr.sh [SCALE] [LOAD_SECONDS] [RUNS]     (pgbench scale, default 70 ≈ 1.05 GB; load 300 s; 2 runs)
+#   bench/pitr.sh [SCALE] [LOAD_SECONDS] [RUNS]     (pgbench scale, default 70 ≈ 1.05 GB; load 300 s; 3 runs)
 #
 # Needs the test services (scripts/services up s3tls; pgbackrest and PostgreSQL 15 installed). Starts a
 # private cluster (fsync off, as every benchmark here) owned by postgres, archives into a throwaway
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=${1:-70}
 LOAD=${2:-300}
-RUNS=${3:-2}
+RUNS=${3:-3}
 CACHE=${QUANTX_CACHE:-$HOME/.cache/quantx-db}
 # shellcheck disable=SC1091
 source "$CACHE/services.env"
@@ -95,13 +95,10 @@ ARCHIVE_TIMEOUT=$(sql "SELECT setting FROM pg_settings WHERE name = 'archive_tim
 
 echo "== backup: quantx-db backup physical --type full vs pgbackrest backup --type=full, $RUNS runs each" >&2
 QX=() BARE=()
-for i in $(seq "$RUNS"); do
-	t0=$(now)
-	pg "$BIN" backup physical --type full -o json >"$WORK/backup.json"
-	QX+=("$(elapsed "$t0")")
-	t0=$(now)
-	pgb backup --type=full
-	BARE+=("$(elapsed "$t0")")
+qx_backup() { t0=$(now); pg "$BIN" backup physical --type full -o json >"$WORK/backup.json"; QX+=("$(elapsed "$t0")"); }
+bare_backup() { t0=$(now); pgb backup --type=full; BARE+=("$(elapsed "$t0")"); }
+for i in $(seq "$RUNS"); do # alternate who goes first: neither side gets the warmer caches every time
+	if [ $((i % 2)) = 1 ]; then qx_backup; bare_backup; else bare_backup; qx_backup; fi
 	echo "   run $i: quantx-db ${QX[-1]} s, pgbackrest ${BARE[-1]} s" >&2
 done
 QXB=$(echo "${QX[*]}" | median) BAREB=$(echo "${BARE[*]}" | median)
@@ -119,22 +116,31 @@ SET=$(pgb --output=json info | python3 -c 'import json,sys; print(json.load(sys.
 PGTARGET=$(echo "$T" | sed 's/T/ /; s/Z$/+00/')
 wait_promoted() { until [ "$(sql "SELECT pg_is_in_recovery()" "$RPORT" 2>/dev/null)" = f ]; do sleep 0.1; done; }
 QXR=() BARER=()
-for i in $(seq "$RUNS"); do
+qx_restore() {
 	t0=$(now)
 	pg "$BIN" restore pitr --pgdata "$WORK/r" --target-time "$T" --start --port "$RPORT" -o json >"$WORK/restore.json"
 	QXR+=("$(elapsed "$t0")")
+	QXPHASES=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("copy %.2f s, start and recovery %.2f s" % (r["restore_ms"]/1000, r["recovery_ms"]/1000))' "$WORK/restore.json")
 	ROWS_QX=$(sql "SELECT count(*) FROM pgbench_history" "$RPORT")
 	stop_dir "$WORK/r" && rm -rf "$WORK/r"
+}
+bare_restore() {
+	local timed=${1:-yes}
 	t0=$(now)
 	pg mkdir -m 700 "$WORK/r"
 	pgb --pg1-path="$WORK/r" restore --set="$SET" --type=time "--target=$PGTARGET" --target-action=promote --archive-mode=off
+	BARECOPY=$(elapsed "$t0")
 	pg "$PGBIN/pg_ctl" -D "$WORK/r" -l "$WORK/r/restore.log" -o "-p $RPORT" -W start >/dev/null
 	wait_promoted
-	BARER+=("$(elapsed "$t0")")
+	[ "$timed" = yes ] && BARER+=("$(elapsed "$t0")")
 	ROWS_BARE=$(sql "SELECT count(*) FROM pgbench_history" "$RPORT")
 	stop_dir "$WORK/r" && rm -rf "$WORK/r"
+}
+bare_restore untimed # warm-up: the S3 server's files and the page cache are then equally warm for both
+for i in $(seq "$RUNS"); do
+	if [ $((i % 2)) = 1 ]; then qx_restore; bare_restore; else bare_restore; qx_restore; fi
 	[ "$ROWS_QX" = "$ROWS_BARE" ] || { echo "restores differ: $ROWS_QX vs $ROWS_BARE rows" >&2; exit 1; }
-	echo "   run $i: quantx-db ${QXR[-1]} s, pgbackrest + pg_ctl ${BARER[-1]} s ($ROWS_QX history rows at $T, set $SET)" >&2
+	echo "   run $i: quantx-db ${QXR[-1]} s ($QXPHASES), pgbackrest + pg_ctl ${BARER[-1]} s (copy $BARECOPY s) ($ROWS_QX history rows at $T, set $SET)" >&2
 done
 QXRM=$(echo "${QXR[*]}" | median) BARERM=$(echo "${BARER[*]}" | median)
 

@@ -28,12 +28,17 @@ manifest.json written last: a backup without a manifest does not exist for
 list, restore and prune. A run killed mid-upload leaves an incomplete multipart
 upload; the next backup run or 'backup prune' aborts it once it has been idle
 for --stale-after (default 15m). See docs/backup.md for restoring with stock
-tools (any S3 client + pg_restore) when quantx-db is not at hand.`,
+tools (any S3 client + pg_restore) when quantx-db is not at hand.
+
+'backup physical' takes pgBackRest backups of the whole cluster into the same
+bucket (under <--s3-prefix>pgbackrest/), the base of point-in-time restores
+('restore pitr', after 'wal setup'); list and prune include them.`,
 		Example: `  quantx-db backup postgres
   quantx-db backup influx --influx-rpc 10.0.0.5:8088 --database quantx
   quantx-db backup list -o json
   quantx-db backup verify 20261126T174500Z-postgres-quantx-k3j9x2
-  quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run`,
+  quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run
+  sudo -u postgres quantx-db backup physical --type incr`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}

@@ -156,6 +156,11 @@ func TestPITRRestoresToTheSecond(t *testing.T) {
 		t.Errorf("backup list text lacks the kind or the WAL range:\n%s", text)
 	}
 
+	// status reads the logical catalogue over TLS (--s3-ca-file) and reports WAL archiving.
+	if it := statusItem(decodeJSON[statusDoc](t, e.must("status", "-o", "json").stdout), "postgres", "wal archiving"); it.State != "ok" || !strings.Contains(it.Detail, "newest physical backup") {
+		t.Errorf("status 'wal archiving' line: %+v", it)
+	}
+
 	// Pruning with the logical keep rules: keep-last 2 keeps full2 and incr, and incr needs full.
 	dry := decodeJSON[backup.PruneResult](t, e.must("backup", "prune", "--keep-last", "2", "--dry-run", "-o", "json").stdout)
 	if dry.Physical == nil || len(dry.Physical.Deleted) != 0 || !hasReason(dry.Physical.Decisions, full.ID, "needed by "+incr.ID) {

@@ -100,6 +100,10 @@ func TestWALStatusWhenS3IsDown(t *testing.T) {
 		t.Errorf("status --exit-code with S3 down: exit %d\n%s", r.code, r.stdout)
 	}
 
+	if r := e.cliEnv([]string{"QUANTX_S3_BUCKET="}, "doctor", "-o", "json"); r.code != exitCheck || !strings.Contains(r.stdout, `"wal archiving"`) || !strings.Contains(r.stdout, "unreachable") {
+		t.Errorf("doctor with S3 down: exit %d\n%s", r.code, r.stdout)
+	}
+
 	// archive_command fails (pg_stat_archiver counts it), and the segment stays in pg_wal, ready.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
