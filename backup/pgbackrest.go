@@ -77,9 +77,12 @@ func (p *Physical) run(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	full := append([]string{"--config=" + p.o.ConfigFile, "--stanza=" + p.o.Stanza}, args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
-	// On Ctrl-C pgBackRest gets SIGTERM, which it handles (releases its locks, says "terminated on
-	// signal"), and time to act on it before the kill.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// pgBackRest runs in its own process group with its worker processes (process-max). When ctx
+	// ends (Ctrl-C, or a restore stopped because its target is out of reach) the whole group gets
+	// SIGTERM, which pgBackRest handles (releases its locks, says "terminated on signal"), and time
+	// to act on it before the kill; then we wait until no worker is left writing.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	var out bytes.Buffer
 	tail := &tailBuffer{}
@@ -89,6 +92,11 @@ func (p *Physical) run(ctx context.Context, args ...string) ([]byte, error) {
 	cmd.Env = cleanEnv(os.Environ())
 	start := time.Now()
 	err = cmd.Run()
+	if ctx.Err() != nil && cmd.Process != nil {
+		for i := 0; i < 300 && syscall.Kill(-cmd.Process.Pid, 0) == nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	command := pgbackrestCommand(args)
 	p.log.DebugContext(ctx, "pgbackrest", "command", command, "duration", time.Since(start).Round(time.Millisecond), "error", err)
 	for _, line := range strings.Split(tail.String(), "\n") {
