@@ -218,6 +218,18 @@ func (e *pitrEnv) assertNoGap(first string) int {
 	return n
 }
 
+// writeOwned writes a file (mode 0600) in e.dir as the cluster's OS user, and returns its path.
+func (e *pitrEnv) writeOwned(name, content string) string {
+	e.t.Helper()
+	p := filepath.Join(e.dir, name)
+	cmd := e.c.Command(context.Background(), "sh", "-c", `umask 077 && cat > "$0"`, p)
+	cmd.Stdin = strings.NewReader(content)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.t.Fatalf("write %s: %v %s", p, err, out)
+	}
+	return p
+}
+
 // restorePath is a path for a restored copy that does not exist yet, in a folder the cluster's
 // user owns.
 func (e *pitrEnv) restorePath(name string) string {

@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/testenv"
@@ -18,16 +21,19 @@ import (
 // TestWALSetupRefusesWrongUserAndIsIdempotent: as root and as a user who does not own the data
 // directory, wal setup says so in one line, exits 2 and changes nothing; as the owner it configures
 // archiving, says a restart is required, and after the restart a second and third run change nothing.
+// The repository is encrypted from a passphrase file: nothing readable in the bucket, and a backup
+// restores.
 func TestWALSetupRefusesWrongUserAndIsIdempotent(t *testing.T) {
 	t.Parallel()
 	e := newPITREnv(t, testenv.S3TLS(t), testenv.ClusterOptions{})
+	pass := e.writeOwned("repo.pass", "a long random passphrase for the repository\n")
 	autoConf := filepath.Join(e.c.DataDir, "postgresql.auto.conf")
 	before, err := os.ReadFile(autoConf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, user := range []string{"", "nobody"} { // "": root, the test's own user
-		r := e.cliAs(user, e.setupArgs()...)
+		r := e.cliAs(user, e.setupArgs("--repo-passphrase-file", pass)...)
 		if r.code != exitUsage || !isOneLine(r.stderr) || !strings.Contains(r.stderr, "owner") {
 			t.Fatalf("wal setup as %q: exit %d, stderr %q; want exit 2 and one line about the owner", user, r.code, r.stderr)
 		}
@@ -42,13 +48,13 @@ func TestWALSetupRefusesWrongUserAndIsIdempotent(t *testing.T) {
 		}
 	}
 
-	e.setup() // as the owner: changed and restart required, then checked with no change
+	e.setup("--repo-passphrase-file", pass) // as the owner: changed and restart required, then checked with no change
 	st1, _ := os.Stat(e.conf)
 	auto1, _ := os.ReadFile(autoConf)
 	if st1.Mode().Perm() != 0o600 {
 		t.Errorf("%s has mode %v; it holds the S3 secret", e.conf, st1.Mode().Perm())
 	}
-	third := decodeJSON[backup.SetupResult](t, e.must(e.setupArgs()...).stdout)
+	third := decodeJSON[backup.SetupResult](t, e.must(e.setupArgs("--repo-passphrase-file", pass)...).stdout)
 	st3, _ := os.Stat(e.conf)
 	auto3, _ := os.ReadFile(autoConf)
 	if third.Changed || third.ConfigChanged || !third.Checked || !st3.ModTime().Equal(st1.ModTime()) || !bytes.Equal(auto1, auto3) {
@@ -59,8 +65,34 @@ func TestWALSetupRefusesWrongUserAndIsIdempotent(t *testing.T) {
 			t.Errorf("postgresql.auto.conf lacks %q:\n%s", want, auto3)
 		}
 	}
-	if r := e.cli(e.setupArgs()[:len(e.setupArgs())-2]...); r.code != exitOK || !strings.Contains(r.stdout, "nothing changed") {
+	if r := e.cli(append(e.setupArgs()[:len(e.setupArgs())-2], "--repo-passphrase-file", pass)...); r.code != exitOK || !strings.Contains(r.stdout, "nothing changed") {
 		t.Errorf("text output of an idempotent run: %d\n%s", r.code, r.stdout)
+	}
+
+	// Encrypted: the listing says so, the bucket holds no readable pgBackRest file, a restore works.
+	m := decodeJSON[backup.Manifest](t, e.must("backup", "physical", "-o", "json").stdout)
+	if m.Encryption != "aes-256-cbc" || !third.Encrypted {
+		t.Fatalf("encryption: backup %q, setup %t", m.Encryption, third.Encrypted)
+	}
+	client, err := e.s3.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := client.GetObject(t.Context(), e.s3.Bucket, "pitr/pgbackrest/backup/main/backup.info", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 64)
+	n, _ := obj.Read(head)
+	obj.Close()
+	if n == 0 || bytes.Contains(head[:n], []byte("[backrest]")) || bytes.Contains(head[:n], []byte("[backup")) {
+		t.Fatalf("backup.info is readable without the passphrase: %q", head[:n])
+	}
+	restored := e.restorePath("encrypted")
+	e.stopRestored(restored)
+	if r := decodeJSON[backup.PITRResult](t, e.must("restore", "pitr", "--pgdata", restored, "--latest", "--start",
+		"--port", strconv.Itoa(testenv.FreePort(t)), "--verify", "-o", "json").stdout); r.Verify == nil || !r.Verify.OK {
+		t.Fatalf("restore from the encrypted repository: %+v", r)
 	}
 }
 
