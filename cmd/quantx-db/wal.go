@@ -89,7 +89,7 @@ func explainPhysical(err error) error {
 	case errors.Is(err, backup.ErrToolMissing):
 		return failure(err, "install it (apt-get install pgbackrest postgresql-15), or name the PostgreSQL binaries with --pg-bindir")
 	case errors.Is(err, fs.ErrPermission):
-		return failure(err, "create the folder for the data directory's owner as root (install -d -o postgres -g postgres -m 750 /etc/pgbackrest), or pass --pgbackrest-config FILE in a folder it owns")
+		return failure(err, "run as the data directory's owner; for the pgBackRest configuration's folder, create it for that user as root (install -d -o postgres -g postgres -m 750 /etc/pgbackrest) or pass --pgbackrest-config FILE in a folder it owns")
 	}
 	return explainBackup(err)
 }
