@@ -97,9 +97,9 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.S3CAFile })},
 	{"s3-region", []string{"QUANTX_S3_REGION"}, false, "S3 `region` (default: discovered; us-east-1 for pgBackRest)",
 		str(func(c *Config) *string { return &c.S3Region })},
-	{"pgbackrest-config", []string{"QUANTX_PGBACKREST_CONFIG"}, false, "pgBackRest configuration `file` for WAL archiving and physical backups",
+	{"pgbackrest-config", []string{"QUANTX_PGBACKREST_CONFIG"}, false, "pgBackRest configuration `file` for WAL archiving and physical backups (default /etc/pgbackrest/pgbackrest.conf)",
 		str(func(c *Config) *string { return &c.PgBackRestConfig })},
-	{"stanza", []string{"QUANTX_STANZA"}, false, "pgBackRest `stanza` (one per PostgreSQL cluster)",
+	{"stanza", []string{"QUANTX_STANZA"}, false, "pgBackRest `stanza`, one per PostgreSQL cluster (default quantx)",
 		str(func(c *Config) *string { return &c.Stanza })},
 }
 
