@@ -107,6 +107,9 @@ type Manifest struct {
 	Objects       []Object          `json:"objects"`    // every object of the backup, main first
 	TableCounts   map[string]int64  `json:"table_counts,omitempty"`
 	TableSums     map[string]string `json:"table_checksums,omitempty"`
+	// Physical is set for kind physical only (pgBackRest backup sets, listed from the repository;
+	// they have no manifest.json).
+	Physical *PhysicalSet `json:"physical,omitempty"`
 }
 
 // Object is one stored object of a backup.

@@ -78,6 +78,8 @@ type PruneResult struct {
 	Deleted   []string   `json:"deleted"`         // backup IDs removed
 	Orphans   []string   `json:"orphans"`         // folders without a manifest, idle past StaleAfter, removed
 	Aborted   []string   `json:"aborted_uploads"` // keys of incomplete multipart uploads aborted (backups/ and Options.StalePrefixes)
+	// Physical is the same policy applied to the pgBackRest backup sets (when they are set up).
+	Physical *PhysicalPrune `json:"physical,omitempty"`
 }
 
 // Prune applies the policy: deletes the backups it does not keep, the folders that never got a manifest

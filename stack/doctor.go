@@ -180,6 +180,8 @@ type DoctorOptions struct {
 	Influxd          string
 	InfluxRPC        string
 	InfluxRPCTimeout time.Duration // 0: the backup's default
+	// WALCheck checks WAL archiving and pgBackRest (nil: not checked).
+	WALCheck func(ctx context.Context) []Check
 }
 
 // Doctor runs every check that applies to the configured stores.
@@ -239,6 +241,9 @@ func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
 		}
 	case !o.S3Configured:
 		out = append(out, Check{Store: S3, Name: "configured", Status: Skip, Detail: "no --s3-bucket"})
+	}
+	if o.WALCheck != nil {
+		out = append(out, o.WALCheck(ctx)...)
 	}
 	return out
 }

@@ -80,6 +80,8 @@ type StatusOptions struct {
 	MonthsAhead    int              // partition horizon below which action is needed; 0 means 1
 	BackupMaxAge   time.Duration    // newest backup older than this is a warning; 0 means 26h
 	RetentionCheck func(ctx context.Context) (StatusItem, error)
+	// WALCheck reports WAL archiving and physical backups (one item; nil: not reported).
+	WALCheck func(ctx context.Context) (StatusItem, error)
 }
 
 // Status reads every configured store; it changes nothing. A store that
@@ -121,6 +123,13 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 		}
 	default:
 		add(StatusItem{Store: Postgres, Check: "configured", State: StateSkipped, Detail: "no --database-url"})
+	}
+	if o.WALCheck != nil { // WAL archiving can be read through the pgBackRest configuration alone
+		it, err := o.WALCheck(ctx)
+		if err != nil {
+			it = StatusItem{Store: Postgres, Check: "wal archiving", State: StateError, Detail: err.Error()}
+		}
+		add(it)
 	}
 	switch {
 	case s.unavailable(Influx) != nil:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"os"
 	"os/exec"
@@ -27,16 +28,22 @@ list, restore and prune. A run killed mid-upload leaves an incomplete multipart
 upload; the next backup run, 'retention apply' or 'backup prune' aborts it once
 it has been idle for --stale-after (default 15m), under backups/ and under the
 retention archive prefix archive/ alike. See docs/backup.md for restoring with stock
-tools (any S3 client + pg_restore) when quantx-db is not at hand.`,
+tools (any S3 client + pg_restore) when quantx-db is not at hand.
+
+'backup physical' takes pgBackRest backups of the whole cluster into the same
+bucket (under <--s3-prefix>pgbackrest/), the base of point-in-time restores
+('restore pitr', after 'wal setup'); list and prune include them.`,
 		Example: `  quantx-db backup postgres
   quantx-db backup influx --influx-rpc 10.0.0.5:8088 --database quantx
   quantx-db backup list -o json
   quantx-db backup verify 20261126T174500Z-postgres-quantx-k3j9x2
-  quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run`,
+  quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run
+  sudo -u postgres quantx-db backup physical --type incr`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newBackupPostgresCmd(d), newBackupInfluxCmd(d), newBackupListCmd(d), newBackupVerifyCmd(d), newBackupPruneCmd(d))
+	cmd.AddCommand(newBackupPhysicalCmd(d))
 	return cmd
 }
 
@@ -61,7 +68,7 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 			"backups live in S3 and no S3 bucket is configured")
 	}
 	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
-		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger})
+		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
 	if err != nil {
 		return nil, nil, explainS3(err)
 	}
@@ -87,7 +94,10 @@ func explainS3(err error) error {
 	case errors.Is(err, s3store.ErrAccessDenied):
 		return failure(err, "the S3 user needs s3:ListBucket, GetObject, PutObject, DeleteObject and multipart permissions on the bucket")
 	case errors.Is(err, s3store.ErrConfig):
-		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https")
+		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https, and --s3-ca-file FILE (PEM) for a private CA")
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return failure(err, "the S3 server's certificate is not trusted: pass its CA with --s3-ca-file FILE (QUANTX_S3_CA_FILE)")
 	}
 	return err
 }

@@ -44,7 +44,7 @@ $QUANTX_CACHE/bin). Exits 3 when a check fails.`,
 			rep.Checks = append(rep.Checks, unavailableChecks(s)...)
 			do := stack.DoctorOptions{
 				Now: d.now, InfluxConfigured: cfg.InfluxURL != "", ElasticConfigured: cfg.ElasticURL != "",
-				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "",
+				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "", WALCheck: d.walDoctor(),
 			}
 			if cfg.InfluxURL != "" {
 				// What 'backup influx' would use, found the same way (checked when the server is 1.x).

@@ -109,7 +109,7 @@ func (d *deps) openRetentionStore(ctx context.Context) (*s3store.Store, error) {
 			"activity_logs retention archives partitions to S3, and no S3 bucket is configured")
 	}
 	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
-		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger})
+		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
 	if err != nil {
 		return nil, failure(err, "check --s3-endpoint, --s3-bucket and the S3 credentials")
 	}

@@ -28,7 +28,7 @@ needs action, 1 when a store could not be read.`,
 			if err != nil {
 				return err
 			}
-			rep := stack.Status(cmd.Context(), s, stack.StatusOptions{Now: d.now, RetentionCheck: d.retentionCheck(s)})
+			rep := stack.Status(cmd.Context(), s, stack.StatusOptions{Now: d.now, RetentionCheck: d.retentionCheck(s), WALCheck: d.walCheck()})
 			d.metrics.status(rep)
 			if err := d.render(rep, func() output.Table { return statusReportTable(rep) }); err != nil {
 				return err

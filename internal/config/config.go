@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,9 +36,19 @@ type Config struct {
 	S3Bucket      string `yaml:"s3_bucket" json:"s3_bucket,omitempty"`
 	S3TLS         bool   `yaml:"s3_tls" json:"s3_tls"`
 	S3Prefix      string `yaml:"s3_prefix" json:"s3_prefix,omitempty"`
-	MetricsFile   string `yaml:"metrics_file" json:"metrics_file,omitempty"` // node_exporter textfile every command merges into
-	MetricsPush   DSN    `yaml:"metrics_push" json:"metrics_push,omitempty"` // Pushgateway base URL
-	Lint          Lint   `yaml:"lint" json:"lint,omitzero"`
+	// S3CAFile is a PEM bundle of certificate authorities to trust for S3 over TLS (a private CA or
+	// a self-signed server), used by the tool and written into pgBackRest's configuration.
+	S3CAFile string `yaml:"s3_ca_file" json:"s3_ca_file,omitempty"`
+	// S3Region is the S3 region for request signing; "" lets the S3 client discover it (pgBackRest
+	// needs one: us-east-1 is used then).
+	S3Region string `yaml:"s3_region" json:"s3_region,omitempty"`
+	// PgBackRestConfig is the pgBackRest configuration file that 'wal setup' writes and every
+	// physical-backup command reads; Stanza is the pgBackRest stanza (one per cluster).
+	PgBackRestConfig string `yaml:"pgbackrest_config" json:"pgbackrest_config,omitempty"`
+	Stanza           string `yaml:"stanza" json:"stanza,omitempty"`
+	MetricsFile      string `yaml:"metrics_file" json:"metrics_file,omitempty"` // node_exporter textfile every command merges into
+	MetricsPush      DSN    `yaml:"metrics_push" json:"metrics_push,omitempty"` // Pushgateway base URL
+	Lint             Lint   `yaml:"lint" json:"lint,omitzero"`
 }
 
 // Lint switches rules of `migrate lint` off. It is read from the config file
@@ -99,6 +110,14 @@ var settings = []setting{
 		str(func(c *Config) *string { return &c.MetricsFile })},
 	{"metrics-push", []string{"QUANTX_METRICS_PUSH"}, false, "after every command, push its Prometheus series to this Pushgateway `URL`",
 		func(c *Config, v string) error { c.MetricsPush = DSN(v); return nil }},
+	{"s3-ca-file", []string{"QUANTX_S3_CA_FILE"}, false, "PEM `file` of certificate authorities to trust for S3 over TLS",
+		str(func(c *Config) *string { return &c.S3CAFile })},
+	{"s3-region", []string{"QUANTX_S3_REGION"}, false, "S3 `region` (default: discovered; us-east-1 for pgBackRest)",
+		str(func(c *Config) *string { return &c.S3Region })},
+	{"pgbackrest-config", []string{"QUANTX_PGBACKREST_CONFIG"}, false, "pgBackRest configuration `file` for WAL archiving and physical backups (default /etc/pgbackrest/pgbackrest.conf)",
+		str(func(c *Config) *string { return &c.PgBackRestConfig })},
+	{"stanza", []string{"QUANTX_STANZA"}, false, "pgBackRest `stanza`, one per PostgreSQL cluster (default quantx)",
+		str(func(c *Config) *string { return &c.Stanza })},
 }
 
 // Setting is the public description of one configuration value, for --help
@@ -136,7 +155,8 @@ func AddFlags(fs *pflag.FlagSet) {
 
 // Defaults are applied before the file, the environment and the flags.
 func defaults() Config {
-	return Config{ElasticEngine: "auto", S3Prefix: "quantx-db/"}
+	return Config{ElasticEngine: "auto", S3Prefix: "quantx-db/",
+		PgBackRestConfig: "/etc/pgbackrest/pgbackrest.conf", Stanza: "quantx"}
 }
 
 // Resolve applies defaults < config file < environment < flags. Only flags the
@@ -395,7 +415,22 @@ func mergeNonZero(dst *Config, src Config) {
 	if src.MetricsPush != "" {
 		dst.MetricsPush = src.MetricsPush
 	}
+	if src.S3CAFile != "" {
+		dst.S3CAFile = src.S3CAFile
+	}
+	if src.S3Region != "" {
+		dst.S3Region = src.S3Region
+	}
+	if src.PgBackRestConfig != "" {
+		dst.PgBackRestConfig = src.PgBackRestConfig
+	}
+	if src.Stanza != "" {
+		dst.Stanza = src.Stanza
+	}
 }
+
+// stanzaName is what a pgBackRest stanza may be called here: it names a config section and a folder.
+var stanzaName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // validate checks the shape of every configured value; it never connects.
 func (c Config) validate() error {
@@ -426,6 +461,15 @@ func (c Config) validate() error {
 	}
 	if strings.Contains(c.S3Endpoint, "://") {
 		return fmt.Errorf("s3-endpoint %q: give host:port without a scheme (use --s3-tls for https)", c.S3Endpoint)
+	}
+	if c.S3CAFile != "" && !c.S3TLS {
+		return fmt.Errorf("s3-ca-file %s is set but s3-tls is off: add --s3-tls (QUANTX_S3_TLS=true)", c.S3CAFile)
+	}
+	if !stanzaName.MatchString(c.Stanza) {
+		return fmt.Errorf("stanza %q: use letters, digits, '.', '-' or '_' (at most 64)", c.Stanza)
+	}
+	if c.PgBackRestConfig == "" {
+		return fmt.Errorf("pgbackrest-config is empty: name the pgBackRest configuration file")
 	}
 	return nil
 }

@@ -45,6 +45,15 @@ type Config struct {
 	Logger    *slog.Logger // nil discards
 	// Transport replaces the HTTP transport (tests; custom CAs). Nil uses minio-go's default.
 	Transport http.RoundTripper
+	// CAFile is a PEM bundle trusted in addition to the system's roots (TLS only; ignored when
+	// Transport is set).
+	CAFile string
+	// PathStyle forces path-style requests (http://host/bucket/key), which self-hosted servers
+	// such as MinIO or versitygw behind an IP address need; false lets minio-go choose.
+	PathStyle bool
+	// MaxRetries bounds minio-go's retries of a failed request (0: its default, 10 with backoff);
+	// a health probe that must answer quickly sets 1.
+	MaxRetries int
 }
 
 // Store is a bucket plus a key prefix. It is safe for concurrent use.
@@ -91,11 +100,27 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tr := cfg.Transport
+	if tr == nil && cfg.CAFile != "" {
+		if !cfg.TLS {
+			return nil, fmt.Errorf("s3: a CA file (%s) is only used over TLS: %w", cfg.CAFile, ErrConfig)
+		}
+		var err error
+		if tr, err = caTransport(cfg.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	lookup := minio.BucketLookupAuto
+	if cfg.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:     credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure:    cfg.TLS,
-		Region:    cfg.Region,
-		Transport: cfg.Transport,
+		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:       cfg.TLS,
+		Region:       cfg.Region,
+		Transport:    tr,
+		BucketLookup: lookup,
+		MaxRetries:   cfg.MaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)

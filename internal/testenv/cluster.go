@@ -253,6 +253,19 @@ func (c *Cluster) Database(t testing.TB) *PGDatabase {
 	return db
 }
 
+// Dir makes the folder root/name beside the data directory, owned by OSUser, for what the cluster's
+// tools write (a pgBackRest configuration and its logs, a restored copy of the cluster). It is removed
+// with the cluster.
+func (c *Cluster) Dir(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(c.root, name)
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	c.chown(t, p)
+	return p
+}
+
 // chown gives paths to the cluster's OS user when the test runs as root.
 func (c *Cluster) chown(t testing.TB, paths ...string) {
 	t.Helper()

@@ -21,13 +21,16 @@
 //
 // Tests that kill, restart or reconfigure a server get a private one, never the shared one that other
 // tests use at the same time: NewCluster (a PostgreSQL 15 cluster with its own data directory and port,
-// with Kill, Stop, Start and Restart) and NewS3Server (a versitygw process with Kill and Start). Tool
-// finds the executables scripts/services installs (influxd, versitygw, initdb, ...) the same way.
+// with Kill, Stop, Start and Restart) and NewS3Server (a versitygw process with Kill and Start;
+// NewS3ServerTLS serves TLS with a certificate made for the test). Tool finds the executables
+// scripts/services installs (influxd, versitygw, initdb, pgbackrest, ...) the same way. S3TLS is a fresh
+// bucket on the shared S3 server that speaks TLS (scripts/services up s3tls), for pgBackRest.
 //
 // Variables: QUANTX_TEST_DATABASE_URL (a PostgreSQL superuser URL), QUANTX_TEST_INFLUX_URL,
 // QUANTX_TEST_INFLUX_TOKEN ("user:password"), QUANTX_TEST_INFLUX_RPC, QUANTX_TEST_S3_ENDPOINT,
 // QUANTX_TEST_S3_ACCESS_KEY, QUANTX_TEST_S3_SECRET_KEY, QUANTX_TEST_S3_BUCKET,
-// QUANTX_TEST_OPENSEARCH_URL, QUANTX_TEST_ELASTICSEARCH_URL, QUANTX_TEST_PUSHGATEWAY_URL; for InfluxDB 2.7 (Influx2)
+// QUANTX_TEST_OPENSEARCH_URL, QUANTX_TEST_ELASTICSEARCH_URL, QUANTX_TEST_PUSHGATEWAY_URL, QUANTX_TEST_S3_TLS_ENDPOINT,
+// QUANTX_TEST_S3_CA_FILE, QUANTX_TEST_S3_TLS_ACCESS_KEY, QUANTX_TEST_S3_TLS_SECRET_KEY; for InfluxDB 2.7 (Influx2)
 // QUANTX_TEST_INFLUX2_URL, QUANTX_TEST_INFLUX2_TOKEN and QUANTX_TEST_INFLUX2_ORG. The InfluxDB helpers
 // hand out quantx-db's own client (internal/influxclient) and check the server's major version; Influx2
 // removes every bucket, DBRP mapping and task named after the test's database when the test ends.

@@ -78,3 +78,30 @@ func TestClusterStandby(t *testing.T) {
 		t.Fatalf("a write on the standby: %v; want a read-only error", err)
 	}
 }
+
+// TestS3ServerTLS: the private TLS server answers a client that trusts its CA file, and a client that
+// does not trust it is refused (so a test cannot pass over plain HTTP by accident).
+func TestS3ServerTLS(t *testing.T) {
+	s := NewS3ServerTLS(t)
+	client, err := s.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObject(t.Context(), s.Bucket, "a", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	untrusted := *s
+	untrusted.CAFile = ""
+	plain, err := untrusted.S3Bucket.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.StatObject(t.Context(), s.Bucket, "a", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("plain HTTP reached the TLS server")
+	}
+	s.Kill(t)
+	s.Start(t)
+	if _, err := client.StatObject(t.Context(), s.Bucket, "a", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("object lost across kill and start: %v", err)
+	}
+}

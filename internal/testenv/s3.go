@@ -2,8 +2,12 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -14,12 +18,16 @@ import (
 // S3Bucket is a fresh bucket on the S3 test server, owned by one test. It is emptied (every object
 // version and incomplete upload) and removed when the test ends, unless the test failed.
 type S3Bucket struct {
-	// Endpoint is host:port, without a scheme; the server speaks plain HTTP.
+	// Endpoint is host:port, without a scheme; the server speaks plain HTTP unless CAFile is set.
 	Endpoint  string
 	AccessKey string
 	SecretKey string
 	// Bucket is the bucket's name: lowercase letters, digits and hyphens.
 	Bucket string
+	// CAFile is the PEM certificate that the server's TLS certificate chains to (S3TLS and
+	// NewS3ServerTLS); empty for a plain HTTP server. It is readable by every user, because
+	// pgBackRest reads it as the data directory's owner.
+	CAFile string
 }
 
 // S3 creates a fresh bucket for t.
@@ -27,6 +35,24 @@ func S3(t testing.TB) *S3Bucket {
 	t.Helper()
 	v := require(t, "s3", "QUANTX_TEST_S3_ENDPOINT", "QUANTX_TEST_S3_ACCESS_KEY", "QUANTX_TEST_S3_SECRET_KEY")
 	b := &S3Bucket{Endpoint: v[0], AccessKey: v[1], SecretKey: v[2], Bucket: uniqueName(t, "t-", "-", 63)}
+	b.create(t, "s3")
+	return b
+}
+
+// S3TLS creates a fresh bucket for t on the S3 test server that speaks TLS (scripts/services up s3tls),
+// with the CA file that its self-signed certificate chains to.
+func S3TLS(t testing.TB) *S3Bucket {
+	t.Helper()
+	v := require(t, "s3tls", "QUANTX_TEST_S3_TLS_ENDPOINT", "QUANTX_TEST_S3_CA_FILE",
+		"QUANTX_TEST_S3_TLS_ACCESS_KEY", "QUANTX_TEST_S3_TLS_SECRET_KEY")
+	b := &S3Bucket{Endpoint: v[0], CAFile: v[1], AccessKey: v[2], SecretKey: v[3], Bucket: uniqueName(t, "t-", "-", 63)}
+	b.create(t, "s3tls")
+	return b
+}
+
+// create makes the bucket (after checking that the server answers) and removes it when t ends.
+func (b *S3Bucket) create(t testing.TB, service string) {
+	t.Helper()
 	client, err := b.Client()
 	if err != nil {
 		t.Fatalf("testenv: S3 client: %v", err)
@@ -35,7 +61,7 @@ func S3(t testing.TB) *S3Bucket {
 	_, err = client.ListBuckets(ctx)
 	cancel()
 	if err != nil {
-		unavailable(t, "s3", fmt.Errorf("listing buckets on %s: %w", b.Endpoint, err))
+		unavailable(t, service, fmt.Errorf("listing buckets on %s: %w", b.Endpoint, err))
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -51,17 +77,43 @@ func S3(t testing.TB) *S3Bucket {
 			t.Errorf("testenv: removing bucket %s: %v", b.Bucket, err)
 		}
 	})
-	return b
 }
 
-// Client returns a minio-go client for the server (path-style requests, plain HTTP).
+// Client returns a minio-go client for the server (path-style requests; TLS trusting CAFile when it
+// is set, plain HTTP otherwise).
 func (b *S3Bucket) Client() (*minio.Client, error) {
-	return minio.New(b.Endpoint, &minio.Options{
+	opts := &minio.Options{
 		Creds:        credentials.NewStaticV4(b.AccessKey, b.SecretKey, ""),
-		Secure:       false,
 		Region:       "us-east-1",
 		BucketLookup: minio.BucketLookupPath,
-	})
+	}
+	if b.CAFile != "" {
+		tr, err := caTransport(b.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.Secure, opts.Transport = true, tr
+	}
+	return minio.New(b.Endpoint, opts)
+}
+
+// caTransport trusts the PEM certificates in caFile (and nothing else: a test must not pass because
+// some system root happened to match).
+func caTransport(caFile string) (*http.Transport, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	tr, err := minio.DefaultTransport(true)
+	if err != nil {
+		return nil, err
+	}
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return tr, nil
 }
 
 // removeBucket deletes every object version and incomplete upload in bucket, then the bucket.

@@ -23,11 +23,25 @@ type S3Server struct {
 	S3Bucket // Endpoint, keys and a fresh bucket on this server
 
 	bin, dataDir, verDir, logFile string
+	certFile, keyFile             string // TLS only
 	cmd                           *exec.Cmd
 }
 
 // NewS3Server starts a private versitygw on a free loopback port, with one fresh bucket.
 func NewS3Server(t testing.TB) *S3Server {
+	t.Helper()
+	return newS3Server(t, false)
+}
+
+// NewS3ServerTLS starts a private versitygw that speaks TLS only, with a certificate made for the
+// test (127.0.0.1 as an IP and as a DNS name, as pgBackRest 2.45 matches names only). CAFile is
+// that certificate, in a folder every user can read (pgBackRest runs as the data directory's owner).
+func NewS3ServerTLS(t testing.TB) *S3Server {
+	t.Helper()
+	return newS3Server(t, true)
+}
+
+func newS3Server(t testing.TB, withTLS bool) *S3Server {
 	t.Helper()
 	bin := Tool(t, "s3", "versitygw")
 	dir := t.TempDir()
@@ -45,6 +59,10 @@ func NewS3Server(t testing.TB) *S3Server {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if withTLS {
+		s.CAFile, s.keyFile = selfSignedCert(t)
+		s.certFile = s.CAFile
 	}
 	t.Cleanup(func() { s.kill() })
 	s.Start(t)
@@ -67,8 +85,11 @@ func (s *S3Server) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(s.bin, "--port", s.Endpoint, "--health", "/health", "--quiet",
-		"posix", "--versioning-dir", s.verDir, s.dataDir)
+	args := []string{"--port", s.Endpoint, "--health", "/health", "--quiet"}
+	if s.certFile != "" {
+		args = append(args, "--cert", s.certFile, "--key", s.keyFile)
+	}
+	cmd := exec.Command(s.bin, append(args, "posix", "--versioning-dir", s.verDir, s.dataDir)...)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.AccessKey, "ROOT_SECRET_KEY="+s.SecretKey)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -78,9 +99,17 @@ func (s *S3Server) Start(t testing.TB) {
 	logf.Close()
 	s.cmd = cmd
 	go cmd.Wait() // reap it whenever it exits
+	health, client := "http://"+s.Endpoint+"/health", http.DefaultClient
+	if s.CAFile != "" {
+		tr, err := caTransport(s.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		health, client = "https://"+s.Endpoint+"/health", &http.Client{Transport: tr}
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.Endpoint + "/health")
+		resp, err := client.Get(health)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

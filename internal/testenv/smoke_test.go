@@ -150,7 +150,16 @@ func TestInflux2Smoke(t *testing.T) {
 
 func TestS3Smoke(t *testing.T) {
 	t.Parallel()
-	b := testenv.S3(t)
+	s3Smoke(t, testenv.S3(t))
+}
+
+// TestS3TLSSmoke: the same round trip against the S3 server that speaks TLS, trusting its CA file.
+func TestS3TLSSmoke(t *testing.T) {
+	t.Parallel()
+	s3Smoke(t, testenv.S3TLS(t))
+}
+
+func s3Smoke(t *testing.T, b *testenv.S3Bucket) {
 	ctx := t.Context()
 	client, err := b.Client()
 	if err != nil {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/config"
+)
+
+func newWALCmd(d *deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "wal",
+		Short: "WAL archiving with pgBackRest into the backup bucket, for point-in-time recovery",
+		Long: `WAL archiving makes every committed transaction restorable, not only the
+nightly dump: pgBackRest pushes each WAL segment into the configured S3 bucket
+under <--s3-prefix>pgbackrest/, next to the physical backups ('backup
+physical') that a point-in-time restore ('restore pitr') starts from.
+
+'wal setup' runs once per cluster, on the database host, as the data
+directory's owner; it writes the pgBackRest configuration (--pgbackrest-config,
+default /etc/pgbackrest/pgbackrest.conf) that every other physical-backup
+command reads. pgBackRest talks to S3 over TLS only (--s3-tls, --s3-ca-file).`,
+		Example: `  sudo -u postgres quantx-db wal setup --pgdata /var/lib/postgresql/15/main
+  sudo -u postgres quantx-db wal status --max-lag 2m -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newWALSetupCmd(d), newWALStatusCmd(d))
+	return cmd
+}
+
+// physical returns the pgBackRest runner for the configured file and stanza.
+func (d *deps) physical(pgBinDir string) (*backup.Physical, config.Config, error) {
+	cfg, err := d.config()
+	if err != nil {
+		return nil, cfg, err
+	}
+	return backup.NewPhysical(backup.PhysicalOptions{ConfigFile: cfg.PgBackRestConfig, Stanza: cfg.Stanza,
+		PGBinDir: pgBinDir, Logger: d.logger, Now: d.now}), cfg, nil
+}
+
+// needPgBackRestConfig is the usage error of a physical-backup command run before 'wal setup'.
+func needPgBackRestConfig(cfg config.Config) error {
+	f, err := os.Open(cfg.PgBackRestConfig)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("run 'quantx-db wal setup --pgdata DIR' on the database host first, or point --pgbackrest-config (QUANTX_PGBACKREST_CONFIG) at its file",
+			"no pgBackRest configuration at %s", cfg.PgBackRestConfig)
+	case err != nil:
+		return failure(err, "run as the data directory's owner: the pgBackRest configuration holds the S3 secret and only it may read it")
+	}
+	return f.Close()
+}
+
+// physicalConfigured reports whether physical backups are set up here (the configuration exists);
+// listings and status include them only then.
+func physicalConfigured(cfg config.Config) bool {
+	_, err := os.Stat(cfg.PgBackRestConfig)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// explainPhysical maps physical-backup errors to exit codes and hints.
+func explainPhysical(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, backup.ErrRunAsRoot), errors.Is(err, backup.ErrNotOwner):
+		// One line: the message names the user to run as (nothing was read or written).
+		return usageErr(err, "")
+	case errors.Is(err, backup.ErrOutsideWindow):
+		return failure(err, "pick a --target-time inside the window, or --latest; 'quantx-db wal status' shows the window")
+	case errors.Is(err, backup.ErrTargetDirInUse):
+		return usageErr(err, "restore into a new or empty directory (--pgdata); nothing was changed")
+	case errors.Is(err, backup.ErrNoPhysicalBackup):
+		return failure(err, "take one with 'quantx-db backup physical --type full'")
+	case errors.Is(err, backup.ErrServerNotRunning):
+		return failure(err, "start PostgreSQL first: wal setup configures it with ALTER SYSTEM")
+	case errors.Is(err, backup.ErrNotSuperuser):
+		return failure(err, "run it as the data directory's owner (peer login as the superuser), or pass a superuser --database-url")
+	case errors.Is(err, backup.ErrCommandLineGUC):
+		return failure(err, "remove the -c option from the server's start command (or its service file), restart, and run wal setup again")
+	case errors.Is(err, backup.ErrRestoredStopped):
+		return failure(err, "read the restored server's log; the data directory is left as it is for inspection")
+	case errors.Is(err, backup.ErrToolMissing):
+		return failure(err, "install it (apt-get install pgbackrest postgresql-15), or name the PostgreSQL binaries with --pg-bindir")
+	case errors.Is(err, fs.ErrPermission):
+		return failure(err, "run as the data directory's owner; for the pgBackRest configuration's folder, create it for that user as root (install -d -o postgres -g postgres -m 750 /etc/pgbackrest) or pass --pgbackrest-config FILE in a folder it owns")
+	}
+	return explainBackup(err)
+}
+
+// ageString renders an age in seconds for people: "12s", "3m4s", "26h5m0s".
+func ageString(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second))
+	if d < time.Hour {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Minute).String()
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/output"
+)
+
+func newWALStatusCmd(d *deps) *cobra.Command {
+	var (
+		o        backup.WALStatusOptions
+		pgBinDir string
+	)
+	cmd := &cobra.Command{
+		Use:   "status [--max-lag 5m]",
+		Short: "Archiver health, newest physical backup and recovery window; exit 3 when archiving fails or lags",
+		Long: `Reads pg_stat_archiver (last archived segment and its age, failures, the last
+failure with pgBackRest's error message) and the backlog of segments waiting
+for archive_command, probes the repository directly with a short timeout (a
+dead S3 shows within seconds, where pgBackRest would retry for minutes), then
+reads the newest physical backup and the recovery window (the earliest and
+latest time 'restore pitr --target-time' can reach).
+
+Exits 3 when archiving is off or fails, the repository does not answer, or the
+oldest waiting segment is older than --max-lag. The server is reached with
+--database-url when given, else through the socket in the pgBackRest
+configuration as the OS user. The backlog needs pg_monitor (or a superuser).
+JSON ages are numbers of seconds.`,
+		Example: `  sudo -u postgres quantx-db wal status
+  quantx-db wal status --max-lag 2m -o json | jq '.lag_seconds, .recovery_window'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, cfg, err := d.physical(pgBinDir)
+			if err != nil {
+				return err
+			}
+			if err := needPgBackRestConfig(cfg); err != nil {
+				return err
+			}
+			if o.MaxLag <= 0 {
+				return usagef("give a positive duration, e.g. --max-lag 5m", "--max-lag %s", o.MaxLag)
+			}
+			if cfg.DatabaseURL != "" {
+				o.DatabaseURL = cfg.DatabaseURL.Reveal()
+			}
+			st, err := p.WALStatus(cmd.Context(), o)
+			if errors.Is(err, backup.ErrNoConfig) {
+				return usageErr(err, "run 'quantx-db wal setup --pgdata DIR' first, or fix --pgbackrest-config / --stanza")
+			}
+			if err != nil {
+				return explainPhysical(err)
+			}
+			if err := d.render(st, func() output.Table { return walStatusTable(st) }); err != nil {
+				return err
+			}
+			if !st.OK {
+				return checkFailed("wal: "+st.Problems[0], walHint(st))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&o.MaxLag, "max-lag", 5*time.Minute, "exit 3 when the oldest segment waiting for archive_command is older than this")
+	cmd.Flags().StringVar(&pgBinDir, "pg-bindir", "", "`DIR` of the server's binaries (pg_waldump), for the recovery window")
+	return cmd
+}
+
+// walHint says what to do about the first problem.
+func walHint(st backup.WALStatus) string {
+	switch {
+	case !st.Repository.Reachable:
+		return "PostgreSQL keeps the WAL until the repository answers again; check the S3 server, --s3-endpoint and --s3-ca-file, and watch pg_wal's free space"
+	case st.ArchiveMode == "off":
+		return "run 'quantx-db wal setup --pgdata DIR' and restart PostgreSQL"
+	case st.Failing:
+		return "see pgBackRest's archive-push log; PostgreSQL retries and keeps the WAL meanwhile"
+	}
+	return "see the problems listed above"
+}
+
+func walStatusTable(st backup.WALStatus) output.Table {
+	t := output.Table{Header: []string{"ITEM", "STATE", "DETAIL"}}
+	row := func(item, state, detail string) { t.Rows = append(t.Rows, []string{item, state, detail}) }
+	state := func(bad bool) string {
+		if bad {
+			return "action"
+		}
+		return "ok"
+	}
+	row("archive_mode", state(st.ArchiveMode == "off"), st.ArchiveMode+", archive_timeout "+ageString(st.ArchiveTimeoutSeconds))
+	last := "none yet"
+	if st.LastArchivedAt != nil {
+		last = fmt.Sprintf("%s at %s (%s ago)", st.LastArchivedWAL, output.Time(*st.LastArchivedAt), ageString(*st.LastArchivedAgeSeconds))
+	}
+	row("last archived", "ok", last)
+	fail := fmt.Sprintf("%d failure(s)", st.FailedCount)
+	if st.LastFailedAt != nil {
+		fail += fmt.Sprintf(", last %s at %s", st.LastFailedWAL, output.Time(*st.LastFailedAt))
+	}
+	if st.LastFailure != "" {
+		fail += ": " + st.LastFailure
+	}
+	row("failures", state(st.Failing), fail)
+	backlog := "unknown (needs pg_monitor)"
+	if st.LagSeconds != nil {
+		backlog = fmt.Sprintf("%d segment(s) waiting, oldest %s (max %s)", *st.ReadySegments, ageString(*st.LagSeconds), ageString(st.MaxLagSeconds))
+	}
+	row("backlog", state(st.LagSeconds != nil && *st.LagSeconds > st.MaxLagSeconds), backlog)
+	repo := fmt.Sprintf("%s: reachable in %.2fs", st.Repository.Location, st.Repository.Seconds)
+	if !st.Repository.Reachable {
+		repo = st.Repository.Location + ": " + st.Repository.Error
+	}
+	row("repository", state(!st.Repository.Reachable), repo)
+	switch {
+	case st.NewestBackup != nil:
+		row("newest backup", "ok", fmt.Sprintf("%s (%s), %s (%s ago)", st.NewestBackup.ID, st.NewestBackup.Type,
+			output.Time(st.NewestBackup.FinishedAt), ageString(st.NewestBackup.AgeSeconds)))
+	case st.Repository.Reachable:
+		row("newest backup", "warn", "none: run 'quantx-db backup physical --type full'")
+	}
+	if st.Window != nil {
+		row("recovery window", "ok", st.Window.String())
+	}
+	for _, p := range st.Problems {
+		t.Notes = append(t.Notes, "problem: "+p)
+	}
+	for _, w := range st.Warnings {
+		t.Notes = append(t.Notes, "warning: "+w)
+	}
+	return t
+}
