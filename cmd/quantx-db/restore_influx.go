@@ -28,7 +28,7 @@ ID latest is the newest backup of --database (default quantx_db) whose last
 recorded verification did not fail. No such backup exits 1.`,
 		Example: `  quantx-db restore influx 20261126T174500Z-influx-quantx_db-x8w1p0 --new-database quantx_restored
   quantx-db restore influx latest --new-database quantx_restored`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			cfg, err := d.config()
