@@ -82,17 +82,17 @@ func (r StatusReport) Err() error {
 
 // StatusOptions tunes the report.
 type StatusOptions struct {
-	Now          func() time.Time // nil: time.Now
-	MonthsAhead  int              // partition horizon below which action is needed; 0 means 1
-	BackupMaxAge time.Duration    // newest backup older than this is a warning; 0 means 26h
+	Now            func() time.Time // nil: time.Now
+	MonthsAhead    int              // partition horizon below which action is needed; 0 means 1
+	BackupMaxAge   time.Duration    // newest backup older than this is a warning; 0 means 26h
+	RetentionCheck func(ctx context.Context) (StatusItem, error)
+	// WALCheck reports WAL archiving and physical backups (one item; nil: not reported).
+	WALCheck func(ctx context.Context) (StatusItem, error)
 	// BackupDatabases names, by kind ("postgres", "influx"), the database
 	// whose newest backup the report gives: a backup of another database
 	// must not hide a dead backup job for this one. A kind missing here (or
 	// "") is reported for its newest backup of any database.
 	BackupDatabases map[string]string
-	RetentionCheck  func(ctx context.Context) (StatusItem, error)
-	// WALCheck reports WAL archiving and physical backups (one item; nil: not reported).
-	WALCheck func(ctx context.Context) (StatusItem, error)
 }
 
 // Status reads every configured store; it changes nothing. A store that
