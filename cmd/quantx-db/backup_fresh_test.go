@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/influxclient"
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
@@ -274,4 +278,49 @@ func bucketBytes(t *testing.T, b *testenv.S3Bucket, ms ...backup.Manifest) int64
 		}
 	}
 	return n
+}
+
+// TestBackupFreshnessInflux: InfluxDB database A is backed up, then B. status with
+// --influx-database A reports A's backup, and 'restore influx latest --database A' restores A's
+// points (not B's, the newest influx backup).
+func TestBackupFreshnessInflux(t *testing.T) {
+	t.Parallel()
+	in := testenv.Influx(t)
+	s3 := testenv.S3(t)
+	env := map[string]string{"QUANTX_INFLUX_URL": in.URL, "QUANTX_INFLUX_TOKEN": in.Token, "QUANTX_INFLUX_RPC": in.RPC,
+		"QUANTX_S3_ENDPOINT": s3.Endpoint, "QUANTX_S3_ACCESS_KEY": s3.AccessKey, "QUANTX_S3_SECRET_KEY": s3.SecretKey,
+		"QUANTX_S3_BUCKET": s3.Bucket, "HOME": homeDir(t), "QUANTX_PGBACKREST_CONFIG": filepath.Join(t.TempDir(), "none.conf")}
+	dbA, dbB, restored := in.Database, in.Database+"_b", in.Database+"_r"
+	t.Cleanup(func() {
+		for _, db := range []string{dbB, restored} {
+			in.Query(context.Background(), `DROP DATABASE "`+db+`"`)
+		}
+	})
+	for db, points := range map[string]int{dbA: 30, dbB: 5} {
+		if err := in.Query(t.Context(), `CREATE DATABASE "`+db+`"`); err != nil {
+			t.Fatal(err)
+		}
+		var lines strings.Builder
+		for i := range points {
+			fmt.Fprintf(&lines, "ticks price=%d %d\n", i, time.Now().Add(-time.Duration(i)*time.Minute).UnixNano())
+		}
+		if err := in.Client.Write(t.Context(), db+"/autogen", "", []byte(lines.String())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backupA := decodeJSON[backup.Manifest](t, mustCLI(t, exitOK, env, "backup", "influx", "--database", dbA, "-o", "json").stdout)
+	backupB := decodeJSON[backup.Manifest](t, mustCLI(t, exitOK, env, "backup", "influx", "--database", dbB, "-o", "json").stdout)
+
+	st := decodeJSON[statusDoc](t, mustCLI(t, exitOK, env, "status", "-o", "json", "--influx-database", dbA).stdout)
+	if got := statusItem(st, "s3", "backup influx"); got.State != "ok" || !strings.Contains(got.Detail, backupA.ID) {
+		t.Fatalf("status for A: %+v; want A's backup %s (B's %s is newer)", got, backupA.ID, backupB.ID)
+	}
+	res := decodeJSON[backup.RestoreResult](t, mustCLI(t, exitOK, env, "restore", "influx", "latest", "--database", dbA, "--new-database", restored, "-o", "json").stdout)
+	if res.ID != backupA.ID {
+		t.Fatalf("restore influx latest --database A restored %s, want %s", res.ID, backupA.ID)
+	}
+	series, err := in.Client.Query(t.Context(), influxclient.Query{Statement: `SELECT count(price) FROM "` + restored + `".."ticks"`})
+	if err != nil || len(series) != 1 || len(series[0].Values) != 1 || fmt.Sprint(series[0].Col(series[0].Values[0], "count")) != "30" {
+		t.Fatalf("restored points: %+v (%v), want a count of 30", series, err)
+	}
 }
