@@ -18,24 +18,43 @@ import (
 // List returns every backup that has a manifest, newest first. Folders without a manifest (a run that
 // died, or one still running) are not backups and are not listed.
 func (c *Catalogue) List(ctx context.Context) ([]Manifest, error) {
+	sc, err := c.scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sc.manifests, nil
+}
+
+// scanned is one pass over backups/: the manifests, newest first, and which backups have a
+// verification record.
+type scanned struct {
+	manifests []Manifest
+	verified  map[string]bool
+}
+
+// scan lists backups/ once and reads every manifest.
+func (c *Catalogue) scan(ctx context.Context) (scanned, error) {
 	objs, err := c.store.List(ctx, backupsPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("list backups: %w", err)
+		return scanned{}, fmt.Errorf("list backups: %w", err)
 	}
-	out := []Manifest{}
+	sc := scanned{manifests: []Manifest{}, verified: map[string]bool{}}
 	for _, o := range objs {
-		id, ok := manifestID(o.Key)
-		if !ok {
-			continue
+		id, name, ok := folderKey(o.Key)
+		switch {
+		case !ok:
+		case name == manifestName:
+			m, err := c.Manifest(ctx, id)
+			if err != nil {
+				return scanned{}, err
+			}
+			sc.manifests = append(sc.manifests, m)
+		case name == verificationName:
+			sc.verified[id] = true
 		}
-		m, err := c.Manifest(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
 	}
-	sortNewestFirst(out)
-	return out, nil
+	sortNewestFirst(sc.manifests)
+	return sc, nil
 }
 
 func sortNewestFirst(ms []Manifest) {
@@ -47,14 +66,14 @@ func sortNewestFirst(ms []Manifest) {
 	})
 }
 
-// manifestID returns the ID of a key "backups/<id>/manifest.json".
-func manifestID(key string) (string, bool) {
+// folderKey splits a key "backups/<id>/<name>" of a valid backup ID.
+func folderKey(key string) (id, name string, ok bool) {
 	rest, ok := strings.CutPrefix(key, backupsPrefix)
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	id, name, ok := strings.Cut(rest, "/")
-	return id, ok && name == manifestName && ValidID(id)
+	id, name, ok = strings.Cut(rest, "/")
+	return id, name, ok && ValidID(id)
 }
 
 // Manifest reads the manifest of backup id. A missing manifest is ErrNotFound.
@@ -86,36 +105,42 @@ func (c *Catalogue) Manifest(ctx context.Context, id string) (Manifest, error) {
 	return m, nil
 }
 
-// Newest is the newest backup of one kind, for status reports.
+// Newest is the newest backup of one kind and database, for status reports.
 type Newest struct {
 	Kind       Kind      `json:"kind"`
 	ID         string    `json:"id"`
 	Database   string    `json:"database"`
 	FinishedAt time.Time `json:"finished_at"`
-	Size       int64     `json:"size"`
+	Size       int64     `json:"size"` // bytes of all its objects (Manifest.StoredSize)
 }
 
-// Newest returns the newest backup of each kind that has one (postgres first). Age is now minus
-// FinishedAt; the catalogue reads manifests only, so a backup that is still running does not count.
+// Newest returns the newest backup of each kind and database that has one, by kind (postgres, influx)
+// then database. Age is now minus FinishedAt; the catalogue reads manifests only, so a backup that is
+// still running does not count.
 func (c *Catalogue) Newest(ctx context.Context) ([]Newest, error) {
 	all, err := c.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newestPerKind(all), nil
+	out := []Newest{}
+	for _, g := range Summarize(all, nil, c.o.Now()) {
+		m := g.newest
+		out = append(out, Newest{Kind: m.Kind, ID: m.ID, Database: m.Database, FinishedAt: m.FinishedAt, Size: m.StoredSize()})
+	}
+	return out, nil
 }
 
-func newestPerKind(all []Manifest) []Newest {
-	out := []Newest{}
-	for _, k := range []Kind{KindPostgres, KindInflux} {
-		for _, m := range all { // newest first
-			if m.Kind == k {
-				out = append(out, Newest{Kind: k, ID: m.ID, Database: m.Database, FinishedAt: m.FinishedAt, Size: m.Size})
-				break
-			}
-		}
+// StoredSize is the bytes of all the backup's objects (dump, globals, archive), as its manifest
+// records them; Size for a physical set (pgBackRest's repository delta).
+func (m Manifest) StoredSize() int64 {
+	if len(m.Objects) == 0 {
+		return m.Size
 	}
-	return out
+	var n int64
+	for _, o := range m.Objects {
+		n += o.Size
+	}
+	return n
 }
 
 // VerifyResult is the outcome of re-reading a backup's objects.
@@ -139,7 +164,8 @@ type ObjectCheck struct {
 
 // Verify re-reads every object of backup id and compares size and SHA-256 with the manifest. A
 // mismatch is reported in the result (OK false), not as an error; errors are for what could not be
-// checked at all (no manifest, S3 unreachable).
+// checked at all (no manifest, S3 unreachable). The outcome is recorded as the backup's last
+// verification (LastVerification).
 func (c *Catalogue) Verify(ctx context.Context, id string) (VerifyResult, error) {
 	m, err := c.Manifest(ctx, id)
 	if err != nil {
@@ -178,6 +204,7 @@ func (c *Catalogue) Verify(ctx context.Context, id string) (VerifyResult, error)
 	if !res.OK {
 		c.log.WarnContext(ctx, "backup verification failed", "backup", id)
 	}
+	c.recordVerification(ctx, objectsVerification(res))
 	return res, nil
 }
 

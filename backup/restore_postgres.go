@@ -86,7 +86,8 @@ func TargetTables(ctx context.Context, url string) (int, error) {
 
 // RestorePostgres restores backup id into o.TargetURL: streamed from S3 into pg_restore's stdin
 // (serial), or through a temporary file with o.Jobs > 1. The stored object's size and SHA-256 are
-// checked on the way; a mismatch fails the restore with ErrChecksumMismatch.
+// checked on the way; a mismatch fails the restore with ErrChecksumMismatch. With o.Verify the outcome
+// (row counts, or a checksum mismatch) is recorded as the backup's last verification.
 func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRestore) (RestoreResult, error) {
 	m, err := c.Manifest(ctx, id)
 	if err != nil {
@@ -178,6 +179,9 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 	pr.finish()
 	res.Bytes = pr.p.Bytes
 	if checked.failed != nil { // a corrupted object explains a pg_restore failure: say it first
+		if o.Verify {
+			c.recordVerification(ctx, Verification{ID: id, Method: VerifyRestore, Target: si.Database, Problems: []string{checked.failed.Error()}})
+		}
 		return res, fmt.Errorf("restore %s: %w", id, checked.failed)
 	}
 	if err != nil {
@@ -190,6 +194,7 @@ func (c *Catalogue) RestorePostgres(ctx context.Context, id string, o PostgresRe
 			return res, fmt.Errorf("restore %s: verify: %w", id, err)
 		}
 		res.Check = &chk
+		c.recordVerification(ctx, restoreVerification(id, si.Database, chk))
 	}
 	return res, nil
 }

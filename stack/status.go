@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,16 +15,18 @@ import (
 )
 
 // BackupCatalogue is what Status needs from the backup catalogue: the newest
-// valid backup of each kind (postgres, influx).
+// valid backup of each kind and database.
 type BackupCatalogue interface {
 	Newest(ctx context.Context) ([]NewestBackup, error)
 }
 
-// NewestBackup is the newest backup with a manifest of one kind.
+// NewestBackup is the newest backup with a manifest of one kind and database.
 type NewestBackup struct {
 	Kind       string
+	Database   string
 	ID         string
 	FinishedAt time.Time
+	Size       int64 // bytes stored
 }
 
 // StatusItem is one line of the report.
@@ -60,6 +63,9 @@ type StatusReport struct {
 	// Partitions is the partition health behind the postgres "partitions"
 	// line, for the CLI's metrics; nil when it was not read.
 	Partitions *partitions.Health `json:"-"`
+	// Backups is the newest backup of each kind and database in the
+	// catalogue, for the CLI's metrics; nil when it was not read.
+	Backups []NewestBackup `json:"-"`
 }
 
 // Err joins the failures behind every "error" line, in report order, or
@@ -82,6 +88,11 @@ type StatusOptions struct {
 	RetentionCheck func(ctx context.Context) (StatusItem, error)
 	// WALCheck reports WAL archiving and physical backups (one item; nil: not reported).
 	WALCheck func(ctx context.Context) (StatusItem, error)
+	// BackupDatabases names, by kind ("postgres", "influx"), the database
+	// whose newest backup the report gives: a backup of another database
+	// must not hide a dead backup job for this one. A kind missing here (or
+	// "") is reported for its newest backup of any database.
+	BackupDatabases map[string]string
 }
 
 // Status reads every configured store; it changes nothing. A store that
@@ -176,7 +187,7 @@ func Status(ctx context.Context, s Stores, o StatusOptions) StatusReport {
 	case s.unavailable(S3) != nil:
 		add(errorItem(S3, "backups", s.Unavailable[S3]))
 	case s.configured(S3):
-		for _, it := range backupStatus(ctx, s, o) {
+		for _, it := range backupStatus(ctx, s, o, &rep) {
 			add(it)
 		}
 	default:
@@ -234,32 +245,62 @@ func postgresStatus(ctx context.Context, s Stores, o StatusOptions, rep *StatusR
 	return append(items, part), true
 }
 
-func backupStatus(ctx context.Context, s Stores, o StatusOptions) []StatusItem {
+// backupStatus reports, for each logical kind, the newest backup of the
+// configured database (o.BackupDatabases) and its age.
+func backupStatus(ctx context.Context, s Stores, o StatusOptions, rep *StatusReport) []StatusItem {
 	newest, err := s.Backups.Newest(ctx)
 	if err != nil {
 		return []StatusItem{errorItem(S3, "backups", err)}
 	}
-	seen := map[string]NewestBackup{}
-	for _, b := range newest {
-		seen[b.Kind] = b
-	}
+	rep.Backups = newest
 	var out []StatusItem
 	for _, kind := range []string{"postgres", "influx"} {
-		b, ok := seen[kind]
-		if !ok {
-			out = append(out, StatusItem{Store: S3, Check: "backup " + kind, State: StateWarn, Detail: "no backup yet"})
-			continue
-		}
-		age := o.Now().Sub(b.FinishedAt)
-		it := StatusItem{Store: S3, Check: "backup " + kind, State: StateOK,
-			Detail: fmt.Sprintf("%s, %s old", b.ID, age.Round(time.Minute))}
-		if age > o.BackupMaxAge {
-			it.State = StateWarn
-			it.Detail += fmt.Sprintf(" (older than %s)", o.BackupMaxAge)
-		}
-		out = append(out, it)
+		out = append(out, backupItem(kind, o.BackupDatabases[kind], newest, o))
 	}
 	return out
+}
+
+// backupItem is the line of one kind: the newest backup of database (any
+// database when ""), or a warning that there is none, naming the databases
+// whose backups exist.
+func backupItem(kind, database string, newest []NewestBackup, o StatusOptions) StatusItem {
+	it := StatusItem{Store: S3, Check: "backup " + kind, State: StateWarn}
+	var found *NewestBackup
+	var others []string
+	for i, b := range newest {
+		switch {
+		case b.Kind != kind:
+		case database == "":
+			if found == nil || b.FinishedAt.After(found.FinishedAt) {
+				found = &newest[i]
+			}
+		case b.Database == database:
+			found = &newest[i]
+		default:
+			others = append(others, b.Database)
+		}
+	}
+	if found == nil {
+		it.Detail = "no backup yet"
+		if database != "" {
+			it.Detail = fmt.Sprintf("no backup of %s yet", database)
+		}
+		if len(others) > 0 {
+			slices.Sort(others)
+			it.Detail += fmt.Sprintf("; %s backups exist for other databases: %s", kind, strings.Join(others, ", "))
+		}
+		return it
+	}
+	age := o.Now().Sub(found.FinishedAt)
+	it.State, it.Detail = StateOK, fmt.Sprintf("%s: %s, %s old", found.Database, found.ID, age.Round(time.Minute))
+	if database == "" {
+		it.Detail = "newest of any database, " + it.Detail
+	}
+	if age > o.BackupMaxAge {
+		it.State = StateWarn
+		it.Detail += fmt.Sprintf(" (older than %s)", o.BackupMaxAge)
+	}
+	return it
 }
 
 // MigrationsProblem says what needs doing about the migrations, apart from

@@ -32,17 +32,24 @@ tools (any S3 client + pg_restore) when quantx-db is not at hand.
 
 'backup physical' takes pgBackRest backups of the whole cluster into the same
 bucket (under <--s3-prefix>pgbackrest/), the base of point-in-time restores
-('restore pitr', after 'wal setup'); list and prune include them.`,
+('restore pitr', after 'wal setup'); list, info and prune include them.
+
+Where a command takes a backup ID (verify, restore postgres, restore influx),
+"latest" is the newest backup of that kind and of the configured database
+(--database overrides it); none is exit 1, naming the databases that have
+backups.`,
 		Example: `  quantx-db backup postgres
   quantx-db backup influx --influx-rpc 10.0.0.5:8088 --database quantx
-  quantx-db backup list -o json
+  quantx-db backup list --kind postgres --database quantx -o json
+  quantx-db backup info
   quantx-db backup verify 20261126T174500Z-postgres-quantx-k3j9x2
+  quantx-db backup verify latest
   quantx-db backup prune --keep-last 7 --keep-weekly 8 --dry-run
   sudo -u postgres quantx-db backup physical --type incr`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newBackupPostgresCmd(d), newBackupInfluxCmd(d), newBackupListCmd(d), newBackupVerifyCmd(d), newBackupPruneCmd(d))
+	cmd.AddCommand(newBackupPostgresCmd(d), newBackupInfluxCmd(d), newBackupListCmd(d), newBackupInfoCmd(d), newBackupVerifyCmd(d), newBackupPruneCmd(d))
 	cmd.AddCommand(newBackupPhysicalCmd(d))
 	return cmd
 }
@@ -150,7 +157,8 @@ func (d *deps) findTool(name string) string {
 	return ""
 }
 
-// openStatusCatalogue adapts the catalogue to what status and doctor read: the newest backup per kind.
+// openStatusCatalogue adapts the catalogue to what status and doctor read: the newest backup per kind
+// and database.
 func (d *deps) openStatusCatalogue(ctx context.Context) (stack.BackupCatalogue, error) {
 	c, _, err := d.openCatalogue(ctx, nil)
 	if err != nil {
@@ -168,7 +176,7 @@ func (s statusCatalogue) Newest(ctx context.Context) ([]stack.NewestBackup, erro
 	}
 	out := make([]stack.NewestBackup, 0, len(ns))
 	for _, n := range ns {
-		out = append(out, stack.NewestBackup{Kind: string(n.Kind), ID: n.ID, FinishedAt: n.FinishedAt})
+		out = append(out, stack.NewestBackup{Kind: string(n.Kind), Database: n.Database, ID: n.ID, FinishedAt: n.FinishedAt, Size: n.Size})
 	}
 	return out, nil
 }

@@ -8,21 +8,37 @@ import (
 )
 
 func newBackupVerifyCmd(d *deps) *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify ID",
+	var lf latestFlags
+	cmd := &cobra.Command{
+		Use:   "verify ID|latest",
 		Short: "Re-read a backup's objects and check size and sha256 against its manifest (exit 3 on mismatch)",
 		Long: `verify downloads every object of the backup and compares its size and SHA-256
 with the manifest. It proves the bytes are intact; 'restore postgres --verify'
-into a scratch database proves they restore.`,
+into a scratch database proves they restore. The outcome is recorded beside
+the manifest (backups/<ID>/verification.json) and shown by 'backup info'.
+
+ID latest is the newest backup of --kind (default postgres) and --database
+(default: for postgres the database of --database-url, for influx quantx_db),
+whatever its last verification said. No such backup exits 1, naming the
+databases that do have backups.`,
 		Example: `  quantx-db backup verify 20261126T174500Z-postgres-quantx-k3j9x2
-  quantx-db backup verify "$(quantx-db backup list -o json | jq -r '.backups[0].id')"`,
+  quantx-db backup verify latest
+  quantx-db backup verify latest --kind influx --database quantx_db`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := lf.logicalKind()
+			if err != nil {
+				return err
+			}
 			cat, _, err := d.openCatalogue(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
-			v, err := cat.Verify(cmd.Context(), args[0])
+			id, err := d.backupID(cmd.Context(), cat, args[0], kind, &lf, false)
+			if err != nil {
+				return err
+			}
+			v, err := cat.Verify(cmd.Context(), id)
 			if err != nil {
 				return explainBackup(err)
 			}
@@ -36,6 +52,8 @@ into a scratch database proves they restore.`,
 			return nil
 		},
 	}
+	lf.add(cmd, true)
+	return cmd
 }
 
 func verifyTable(v backup.VerifyResult) output.Table {

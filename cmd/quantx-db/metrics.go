@@ -138,16 +138,21 @@ func (m *runMetrics) backups(ms ...backup.Manifest) {
 		}
 	}
 	for k, b := range newest {
-		size := b.Size
-		if len(b.Objects) > 0 {
-			size = 0
-			for _, o := range b.Objects {
-				size += o.Size
-			}
-		}
-		m.Set(gaugeBackupTimestamp, float64(b.FinishedAt.UnixNano())/1e9, k[0], k[1])
-		m.Set(gaugeBackupSize, float64(size), k[0], k[1])
+		m.newestBackup(k[0], k[1], b.FinishedAt, b.StoredSize())
 	}
+}
+
+// backupInfo reports the newest backup of each group of 'backup info'.
+func (m *runMetrics) backupInfo(info backup.Info) {
+	for _, g := range info.Groups {
+		m.newestBackup(string(g.Kind), g.Database, g.Newest.FinishedAt, g.Newest.Bytes)
+	}
+}
+
+// newestBackup sets the time and size of the newest backup of a kind and database.
+func (m *runMetrics) newestBackup(kind, database string, finished time.Time, size int64) {
+	m.Set(gaugeBackupTimestamp, float64(finished.UnixNano())/1e9, kind, database)
+	m.Set(gaugeBackupSize, float64(size), kind, database)
 }
 
 func (m *runMetrics) prune(res backup.PruneResult) {
@@ -178,6 +183,9 @@ func (m *runMetrics) status(rep stack.StatusReport) {
 	if h := rep.Partitions; h != nil {
 		m.Set(gaugeMonthsAhead, float64(h.HorizonMonths), h.Table)
 		m.Set(gaugeDefaultRows, float64(h.DefaultRows), h.Table)
+	}
+	for _, b := range rep.Backups { // every database's, not only the configured one's
+		m.newestBackup(b.Kind, b.Database, b.FinishedAt, b.Size)
 	}
 }
 

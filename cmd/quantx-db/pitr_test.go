@@ -155,6 +155,21 @@ func TestPITRRestoresToTheSecond(t *testing.T) {
 	if text := e.must("backup", "list").stdout; !strings.Contains(text, "physical incr") || !strings.Contains(text, full.Physical.WALStart) {
 		t.Errorf("backup list text lacks the kind or the WAL range:\n%s", text)
 	}
+	// Filtered by kind and stanza, and summarised by backup info with pgBackRest's sizes.
+	if l := decodeJSON[backupList](t, e.must("backup", "list", "--kind", "physical", "--database", e.stanza, "-o", "json").stdout); len(l.Backups) != 3 {
+		t.Errorf("backup list --kind physical --database %s: %v", e.stanza, manifestIDs(l.Backups))
+	}
+	if l := decodeJSON[backupList](t, e.must("backup", "list", "--kind", "postgres", "-o", "json").stdout); len(l.Backups) != 0 {
+		t.Errorf("backup list --kind postgres: %v", manifestIDs(l.Backups))
+	}
+	info := decodeJSON[backupInfoResult](t, e.must("backup", "info", "-o", "json").stdout)
+	if len(info.Groups) != 1 {
+		t.Fatalf("backup info: %+v", info.Groups)
+	}
+	if g := info.Groups[0]; g.Kind != backup.KindPhysical || g.Database != e.stanza || g.Count != 3 || g.Newest.ID != full2.ID ||
+		g.Oldest.ID != full.ID || g.TotalBytes != full.Size+incr.Size+full2.Size || g.LastVerification != nil {
+		t.Errorf("backup info: %+v; want 3 sets of %s, %s to %s, %d bytes", g, e.stanza, full.ID, full2.ID, full.Size+incr.Size+full2.Size)
+	}
 
 	// status reads the logical catalogue over TLS (--s3-ca-file) and reports WAL archiving.
 	if it := statusItem(decodeJSON[statusDoc](t, e.must("status", "-o", "json").stdout), "postgres", "wal archiving"); it.State != "ok" || !strings.Contains(it.Detail, "newest physical backup") {

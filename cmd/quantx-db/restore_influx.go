@@ -11,9 +11,10 @@ func newRestoreInfluxCmd(d *deps) *cobra.Command {
 	var (
 		o                                  backup.InfluxRestore
 		rpc, rpcTimeout, influxd, identity string
+		lf                                 latestFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "influx ID [--new-database NAME]",
+		Use:   "influx ID|latest [--new-database NAME]",
 		Short: "Restore an InfluxDB backup (1.x: influxd restore -portable; 2.x: the restore API)",
 		Long: `Neither version restores onto existing data: without --new-database the
 backup's own database (1.x) or buckets (2.x) must not exist. A 2.x backup is
@@ -21,9 +22,13 @@ restored through the HTTP restore API with an operator --influx-token, each
 bucket DATABASE/<tier> as NEW/<tier>, into --influx-org (default: the
 organization recorded in the backup); every name is checked before the first
 change. After a 1.x restore, queries can fail for a moment with "shard is
-disabled"; restore waits until the new database answers.`,
-		Example: `  quantx-db restore influx 20261126T174500Z-influx-quantx_db-x8w1p0 --new-database quantx_restored`,
-		Args:    cobra.ExactArgs(1),
+disabled"; restore waits until the new database answers.
+
+ID latest is the newest backup of --database (default quantx_db) whose last
+recorded verification did not fail. No such backup exits 1.`,
+		Example: `  quantx-db restore influx 20261126T174500Z-influx-quantx_db-x8w1p0 --new-database quantx_restored
+  quantx-db restore influx latest --new-database quantx_restored`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			cfg, err := d.config()
@@ -49,7 +54,11 @@ disabled"; restore waits until the new database answers.`,
 			if err != nil {
 				return err
 			}
-			res, err := cat.RestoreInflux(ctx, args[0], o)
+			id, err := d.backupID(ctx, cat, args[0], backup.KindInflux, &lf, true)
+			if err != nil {
+				return err
+			}
+			res, err := cat.RestoreInflux(ctx, id, o)
 			if err != nil {
 				return explainInfluxBackup(err)
 			}
@@ -61,5 +70,6 @@ disabled"; restore waits until the new database answers.`,
 	addInfluxRPCFlags(cmd, &rpc, &rpcTimeout)
 	cmd.Flags().StringVar(&influxd, "influxd", "", "influxd binary `PATH`")
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
+	lf.add(cmd, false)
 	return cmd
 }

@@ -14,9 +14,10 @@ func newRestorePostgresCmd(d *deps) *cobra.Command {
 	var (
 		o                        backup.PostgresRestore
 		target, identity, binDir string
+		lf                       latestFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "postgres ID --target-database-url URL [--jobs N] [--verify] [--yes]",
+		Use:   "postgres ID|latest --target-database-url URL [--jobs N] [--verify] [--yes]",
 		Short: "Restore a PostgreSQL backup into an existing (empty) database",
 		Long: `Serial restore (the default) streams the object from S3 into pg_restore's
 stdin: no local disk needed. --jobs N > 1 runs pg_restore -j N, which needs a
@@ -27,7 +28,12 @@ The target database must exist. A target with tables (outside the system
 schemas) is refused unless you confirm (--yes): objects in the dump are then
 dropped and recreated (pg_restore --clean --if-exists). --verify compares the
 restored row counts (and checksums, if the backup recorded them) with the
-manifest and exits 3 on a difference.
+manifest and exits 3 on a difference; the outcome is recorded as the backup's
+last verification (shown by 'backup info').
+
+ID latest is the newest backup of --database (default: the database of
+--database-url) whose last recorded verification did not fail; passed-over
+backups are named in a warning. No such backup exits 1.
 
 --dry-run restores nothing: it checks the backup (manifest, object size, that
 --identity opens an encrypted one), the target (reachable, empty unless --yes),
@@ -37,7 +43,8 @@ the spool file, and exits with the code the restore would exit with.`,
   quantx-db restore postgres 20261126T174500Z-postgres-quantx-k3j9x2 \
       --target-database-url postgres://postgres@db2/quantx_check --verify
   quantx-db restore postgres ID --target-database-url URL --jobs 4 --identity ~/.config/quantx/backup.key
-  quantx-db restore postgres ID --target-database-url URL --jobs 4 --dry-run`,
+  quantx-db restore postgres ID --target-database-url URL --jobs 4 --dry-run
+  quantx-db restore postgres latest --database quantx --target-database-url postgres://postgres@db2/quantx_check --verify`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -59,7 +66,11 @@ the spool file, and exits with the code the restore would exit with.`,
 			if err != nil {
 				return err
 			}
-			res, err := cat.RestorePostgres(ctx, args[0], o)
+			id, err := d.backupID(ctx, cat, args[0], backup.KindPostgres, &lf, true)
+			if err != nil {
+				return err
+			}
+			res, err := cat.RestorePostgres(ctx, id, o)
 			if errors.Is(err, backup.ErrTargetNotEmpty) {
 				if o.DryRun && !d.assumeYes {
 					return usagef("restore into an empty database, or re-run with --yes to restore over it (pg_restore --clean --if-exists)",
@@ -70,7 +81,7 @@ the spool file, and exits with the code the restore would exit with.`,
 						"refused: %v", err)
 				}
 				o.AllowNonEmpty = true
-				res, err = cat.RestorePostgres(ctx, args[0], o)
+				res, err = cat.RestorePostgres(ctx, id, o)
 			}
 			if err != nil {
 				return explainBackup(err)
@@ -93,6 +104,7 @@ the spool file, and exits with the code the restore would exit with.`,
 	cmd.Flags().BoolVar(&o.NoOwner, "no-owner", false, "restore as the connecting role (pg_restore --no-owner --no-privileges)")
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
 	cmd.Flags().StringVar(&binDir, "pg-bindir", "", "`DIR` holding pg_restore of the target server's major version")
+	lf.add(cmd, false)
 	yesFlag(cmd, d)
 	return cmd
 }

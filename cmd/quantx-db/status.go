@@ -18,7 +18,13 @@ func newStatusCmd(d *deps) *cobra.Command {
 partition, a partition horizon too short, InfluxDB rollups missing points
 that came later than the late tolerance: 'influx backfill' re-rolls them); "warn" is for information (no or
 old backup, older than 26 hours). With --exit-code it exits 3 when anything
-needs action, 1 when a store could not be read.`,
+needs action, 1 when a store could not be read.
+
+Backups are reported per database: the newest postgres backup of the database
+of --database-url, the newest influx backup of --influx-database (default
+quantx_db), so that another database's backup cannot hide a dead backup job.
+When that database has none but others do, the line names them. Physical
+backups are per cluster: the 'wal archiving' line names the newest of --stanza.`,
 		Example: `  quantx-db status
   quantx-db status --exit-code -o json | jq '.items[] | select(.state != "ok")'`,
 		Args: cobra.NoArgs,
@@ -28,7 +34,8 @@ needs action, 1 when a store could not be read.`,
 			if err != nil {
 				return err
 			}
-			rep := stack.Status(cmd.Context(), s, stack.StatusOptions{Now: d.now, RetentionCheck: d.retentionCheck(s), WALCheck: d.walCheck()})
+			rep := stack.Status(cmd.Context(), s, stack.StatusOptions{Now: d.now, RetentionCheck: d.retentionCheck(s), WALCheck: d.walCheck(),
+				BackupDatabases: d.backupDatabases(sf.influxDatabase)})
 			d.metrics.status(rep)
 			if err := d.render(rep, func() output.Table { return statusReportTable(rep) }); err != nil {
 				return err
