@@ -52,6 +52,10 @@ func (pl Plan) ReindexRequired() []Action {
 	return out
 }
 
+// OpReindexRequired is the op of an action Setup does not do: only Reindex
+// resolves it.
+const OpReindexRequired = opReindex
+
 const (
 	opCreate   = "create"
 	opUpdate   = "update"
@@ -556,7 +560,7 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 		}
 		if len(readIdx) == 1 && readIdx[0] != writeIdx {
 			st.State = StateInterrupted
-			st.Detail = fmt.Sprintf("readers on %s, writers on %s: a reindex stopped after moving the write alias; rerun reindex to finish it", readIdx[0], writeIdx)
+			st.Detail = fmt.Sprintf("readers on %s, writers on %s: a reindex stopped after moving the write alias", readIdx[0], writeIdx)
 			if x.versionOf(writeIdx) <= x.versionOf(readIdx[0]) { // not what a reindex leaves: Reindex refuses it
 				st.State = StateDrift
 				st.Detail = fmt.Sprintf("readers on %s, writers on the older %s: point both aliases at one index", readIdx[0], writeIdx)
@@ -583,7 +587,7 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 			apply: func(ctx context.Context) error { return p.removeWriteBlock(ctx, writeIdx) }})
 	}
 	if len(orphans) > 0 {
-		interrupted = append(interrupted, fmt.Sprintf("%s has no aliases: a reindex stopped before switching; rerun reindex to finish it",
+		interrupted = append(interrupted, fmt.Sprintf("%s has no aliases: a reindex stopped before switching",
 			strings.Join(orphans, ", ")))
 		acts = append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: "interrupted reindex left " + strings.Join(orphans, ", ")})
 	}

@@ -149,7 +149,7 @@ func (p *Provisioner) Reindex(ctx context.Context, name string, o ReindexOptions
 		return rep, err
 	}
 	if writeIdx == "" {
-		return rep, fmt.Errorf("reindex %s: %w: %s has no write index (run setup first)", x.Name, ErrNotSetUp, x.WriteAlias())
+		return rep, fmt.Errorf("reindex %s: %w: %s has no write index", x.Name, ErrNotSetUp, x.WriteAlias())
 	}
 	if o.DryRun {
 		rep, err = p.planReindex(ctx, x, f, readIdx, writeIdx)

@@ -92,7 +92,7 @@ func (p *Provisioner) inspectRetention(ctx context.Context, x *Index, f *feature
 				apply:  func(ctx context.Context) error { return p.b.deleteIndex(ctx, name) }})
 		}
 	}
-	rs.Detail = fmt.Sprintf("quantx-db elastic setup rolls over at %s or %d docs and deletes %s after rollover",
+	rs.Detail = fmt.Sprintf("setup rolls over at %s or %d docs and deletes %s after rollover",
 		x.Retention.RolloverMaxAge, x.Retention.RolloverMaxDocs, x.Retention.DeleteAfter)
 	return rs, acts, nil
 }

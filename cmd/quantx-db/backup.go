@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +68,7 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
 		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
 	if err != nil {
-		return nil, nil, explainS3(err)
+		return nil, nil, err
 	}
 	// Every run that uploads sweeps what any killed run left: backups and partition archives.
 	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.progress(),
@@ -82,51 +80,6 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 		}
 	}
 	return backup.New(st, o), st, nil
-}
-
-// explainS3 adds what to do for S3 errors.
-func explainS3(err error) error {
-	switch {
-	case errors.Is(err, s3store.ErrBucketNotFound):
-		return failure(err, "create the bucket, or fix --s3-bucket / QUANTX_S3_BUCKET")
-	case errors.Is(err, s3store.ErrBadCredentials):
-		return failure(err, "check --s3-access-key and --s3-secret-key (QUANTX_S3_ACCESS_KEY / QUANTX_S3_SECRET_KEY)")
-	case errors.Is(err, s3store.ErrAccessDenied):
-		return failure(err, "the S3 user needs s3:ListBucket, GetObject, PutObject, DeleteObject and multipart permissions on the bucket")
-	case errors.Is(err, s3store.ErrConfig):
-		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https, and --s3-ca-file FILE (PEM) for a private CA")
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return failure(err, "the S3 server's certificate is not trusted: pass its CA with --s3-ca-file FILE (QUANTX_S3_CA_FILE)")
-	}
-	return err
-}
-
-// explainBackup maps backup errors to hints and exit codes.
-func explainBackup(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, backup.ErrVersionMismatch):
-		return failure(err, "install the client tools of the server's major version (apt-get install postgresql-client-N), or point --pg-bindir at them")
-	case errors.Is(err, backup.ErrToolMissing):
-		return failure(err, "install the tool, or name it with --pg-bindir / --influxd")
-	case errors.Is(err, backup.ErrNotFound):
-		return usageErr(err, "see 'quantx-db backup list'")
-	case errors.Is(err, backup.ErrEncrypted):
-		return usageErr(err, "pass --identity FILE with the age identity (age-keygen output) matching the recipient")
-	case errors.Is(err, backup.ErrChecksumMismatch):
-		return &userError{code: exitCheck, msg: err.Error(), hint: "the stored object is damaged: restore another backup (see 'backup list'), and run 'backup verify' on the others", err: err}
-	case errors.Is(err, backup.ErrEmptyPolicy), errors.Is(err, backup.ErrInvalidTimeWindow), errors.Is(err, backup.ErrWrongKind):
-		return usageErr(err, "see --help")
-	case errors.Is(err, backup.ErrNoBuckets):
-		return failure(err, "check --database: on InfluxDB 2.x its buckets are named DATABASE or DATABASE/<tier>")
-	case errors.Is(err, backup.ErrNoSpace):
-		return failure(err, "free some space, or point --temp-dir at a file system with room for the dump")
-	case errors.Is(err, backup.ErrDatabaseExists):
-		return usageErr(err, "influxd restore cannot restore onto an existing database: pass --new-database NAME")
-	}
-	return explainS3(err)
 }
 
 // findTool returns a tool from PATH, then from $QUANTX_CACHE/bin (where scripts/services installs

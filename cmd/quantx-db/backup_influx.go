@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net"
 	"net/url"
 	"time"
@@ -85,7 +84,7 @@ a database that does not exist is named in the error, before anything runs.`,
 			}
 			m, err := cat.BackupInflux(ctx, o)
 			if err != nil {
-				return explainInfluxBackup(err)
+				return err
 			}
 			d.metrics.backups(m)
 			return d.render(m, func() output.Table { return manifestTable(m) })
@@ -136,18 +135,4 @@ func (d *deps) influxRPCTimeout(flag string) (time.Duration, error) {
 		return 0, usagef("for example 30s or 2m", "%s %q is not a positive duration", from, v)
 	}
 	return t, nil
-}
-
-// explainInfluxBackup adds the hint an InfluxDB backup or restore error needs.
-func explainInfluxBackup(err error) error {
-	if ce := influxConnErr(err, "an operator token"); ce != nil {
-		return ce
-	}
-	switch {
-	case errors.Is(err, backup.ErrRPCUnreachable):
-		return failure(err, "check the 1.x backup/restore address: --influx-rpc or QUANTX_INFLUX_RPC (influxd's bind-address, port 8088 by default); a slow server may need a longer --influx-rpc-timeout")
-	case errors.Is(err, backup.ErrNoDatabase):
-		return failure(err, "check --database (default quantx_db, the database 'quantx-db influx setup' creates); on 2.x its buckets are named DATABASE or DATABASE/<tier>")
-	}
-	return explainBackup(err)
 }

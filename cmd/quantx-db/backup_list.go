@@ -38,7 +38,7 @@ command exits 1.`,
 			}
 			ms, err := cat.List(cmd.Context())
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			d.metrics.backups(ms...)
 			res := backupList{Backups: ms}
@@ -46,7 +46,7 @@ command exits 1.`,
 			if p, cfg, err := d.physical(""); err == nil && physicalConfigured(cfg) {
 				phys, err := p.List(cmd.Context())
 				if err != nil {
-					physErr = explainPhysical(err)
+					physErr = within(scopePhysical, err)
 					res.PhysicalError = err.Error()
 				}
 				res.Backups = append(res.Backups, phys...)

@@ -53,7 +53,7 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 			}
 			m, err := cat.BackupPostgres(ctx, o)
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			d.metrics.backups(m)
 			return d.render(m, func() output.Table { return manifestTable(m) })

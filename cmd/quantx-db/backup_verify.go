@@ -24,7 +24,7 @@ into a scratch database proves they restore.`,
 			}
 			v, err := cat.Verify(cmd.Context(), args[0])
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			d.metrics.verify(v)
 			if err := d.render(v, func() output.Table { return verifyTable(v) }); err != nil {

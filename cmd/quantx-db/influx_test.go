@@ -188,8 +188,8 @@ func TestInfluxSchemaCheckCLI(t *testing.T) {
 	}
 	// The conflict on write is one clear line with a hint, exit 1.
 	err = p.Write(t.Context(), "7_days_detailed", []byte("market_quotes,symbol=X volume=2i"))
-	if ue := influxErr(err); classify(t.Context(), ue).code != exitFailure || !strings.Contains(ue.Error(), "field type conflict") {
-		t.Fatalf("write conflict: %v", ue)
+	if ue := classify(t.Context(), err); ue.code != exitFailure || !strings.Contains(ue.msg, "field type conflict") || !strings.Contains(ue.hint, "influx schema") {
+		t.Fatalf("write conflict: %+v", ue)
 	}
 }
 

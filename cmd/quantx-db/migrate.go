@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -133,65 +132,6 @@ func appliedBy() string {
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
-}
-
-// explainMigrate adds the hint a DBA needs for each migration failure. Every
-// hint names a command that works in that situation.
-func explainMigrate(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) {
-		return err // exit 130; the run stopped where a later one resumes
-	}
-	if errors.Is(err, migrations.ErrLocked) || errors.Is(err, migrations.ErrLockTimeout) {
-		return err // exit 4 and its hint come from classify, for every lock
-	}
-	if errors.Is(err, migrations.ErrStandby) {
-		return failure(err, "") // the message says what to do: one line
-	}
-	if errors.Is(err, migrations.ErrDatabaseNewer) {
-		return failure(fmt.Errorf("%w: refusing to migrate it; use the quantx-db release that migrated it", err), "")
-	}
-	if se, ok := errors.AsType[*migrations.StepError](err); ok {
-		resume := "'quantx-db migrate up'"
-		if se.Direction == migrations.Down {
-			resume = "'quantx-db migrate down 1 --yes'"
-		}
-		switch {
-		case se.Lost:
-			return failure(err, fmt.Sprintf("when PostgreSQL accepts connections again, run %s: it resumes at statement %d of %s", resume, se.Done+1, se.File))
-		case se.Dirty:
-			return failure(err, fmt.Sprintf("fix the cause (or the statement, if it is wrong), then run %s: it resumes at statement %d of %s", resume, se.Done+1, se.File))
-		}
-		if se.Direction == migrations.Down {
-			return failure(err, "fix the down file, then 'quantx-db migrate down 1 --yes' reverts it: nothing of it was applied")
-		}
-		return failure(err, "fix the file and run 'quantx-db migrate up' again: nothing of it was applied")
-	}
-	if de, ok := errors.AsType[*migrations.DirtyError](err); ok {
-		in := de.Interruption
-		switch {
-		case !in.Resumable:
-			what := in.File
-			if what == "" {
-				what = fmt.Sprintf("migration %d", in.Version)
-			}
-			return failure(err, fmt.Sprintf("check which statements of %s ran; finish them and run 'quantx-db migrate force %d', or undo them and run 'quantx-db migrate force %d'",
-				what, in.ForceDone, in.ForceUndone))
-		case in.Direction == migrations.Down:
-			return failure(err, "run 'quantx-db migrate down 1 --yes' first: it finishes reverting "+in.File)
-		default:
-			return failure(err, "run 'quantx-db migrate up' first: it finishes "+in.File)
-		}
-	}
-	if errors.Is(err, migrations.ErrHasVersion) {
-		return failure(err, "see 'quantx-db migrate status'; 'quantx-db migrate force VERSION' sets a version without running anything")
-	}
-	if errors.Is(err, migrations.ErrUnknownVersion) {
-		return usageErr(err, "see 'quantx-db migrate status' for the known versions")
-	}
-	return err
 }
 
 // parseSteps reads the optional N of up/down/plan.

@@ -24,7 +24,7 @@ func newMigrateBaselineCmd(d *deps, f *migrateFlags) *cobra.Command {
 			}
 			defer pool.Close()
 			if err := r.Baseline(cmd.Context(), v); err != nil {
-				return explainMigrate(err)
+				return err
 			}
 			res := versionResult{Version: &v}
 			return d.render(res, func() output.Table {

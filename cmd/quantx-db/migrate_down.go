@@ -46,7 +46,7 @@ func runReverting(ctx context.Context, d *deps, f *migrateFlags, t migrations.Ta
 	defer pool.Close()
 	p, err := r.PlanFor(ctx, t)
 	if err != nil {
-		return explainMigrate(err)
+		return err
 	}
 	downs := 0
 	for _, s := range p.Steps {
@@ -64,7 +64,7 @@ func runReverting(ctx context.Context, d *deps, f *migrateFlags, t migrations.Ta
 	rep, err := r.Run(ctx, t)
 	d.metrics.migrations(rep, err)
 	if err != nil {
-		return explainMigrate(err)
+		return err
 	}
 	return d.render(rep, func() output.Table { return reportTable(rep) })
 }

@@ -31,7 +31,7 @@ or undo them and force the previous one. 'migrate status' names both.`,
 			}
 			defer pool.Close()
 			if err := r.Force(cmd.Context(), v); err != nil {
-				return explainMigrate(err)
+				return err
 			}
 			res := versionResult{Dirty: false}
 			if v >= 0 {

@@ -156,7 +156,7 @@ func lintSource(ctx context.Context, d *deps, f *migrateFlags, o migrateLintOpti
 		defer pool.Close()
 		st, err := r.Status(ctx)
 		if err != nil {
-			return nil, explainMigrate(err)
+			return nil, err
 		}
 		applied := map[uint64]bool{}
 		for _, m := range st.Migrations {

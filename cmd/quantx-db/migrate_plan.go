@@ -29,7 +29,7 @@ func newMigratePlanCmd(d *deps, f *migrateFlags) *cobra.Command {
 			defer pool.Close()
 			p, err := r.PlanFor(cmd.Context(), migrations.Target{Direction: migrations.Up, Steps: n})
 			if err != nil {
-				return explainMigrate(err)
+				return err
 			}
 			return d.render(p, func() output.Table { return planSQL(p) })
 		},

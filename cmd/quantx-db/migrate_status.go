@@ -8,7 +8,6 @@ import (
 
 	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/migrations"
-	"github.com/quantx/quantx-db/stack"
 )
 
 func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -42,12 +41,12 @@ the database are listed too.`,
 				return err
 			}
 			if exitCode {
-				problem, fix := stack.MigrationsProblem(st)
-				if problem == "" {
-					problem, fix = stack.IndexProblem(st)
+				p := st.Problem()
+				if p == nil {
+					p = st.IndexProblem()
 				}
-				if problem != "" {
-					return checkFailed(problem, fix)
+				if p != nil {
+					return checkFailed(p.Summary, problemFix(p))
 				}
 			}
 			return nil

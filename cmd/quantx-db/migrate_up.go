@@ -30,7 +30,7 @@ func newMigrateUpCmd(d *deps, f *migrateFlags) *cobra.Command {
 			rep, err := r.Up(cmd.Context(), n)
 			d.metrics.migrations(rep, err)
 			if err != nil {
-				return explainMigrate(err)
+				return err
 			}
 			return d.render(rep, func() output.Table { return reportTable(rep) })
 		},

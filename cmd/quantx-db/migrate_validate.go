@@ -8,7 +8,6 @@ import (
 
 	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/migrations"
-	"github.com/quantx/quantx-db/stack"
 )
 
 func newMigrateValidateCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -65,14 +64,12 @@ func validateHint(ctx context.Context, r *migrations.Runner, f migrations.Findin
 		if err != nil {
 			return "see 'quantx-db migrate status'"
 		}
-		fix := ""
+		p := st.IndexProblem()
 		if f.Kind == "dirty" {
-			_, fix = stack.MigrationsProblem(st)
-		} else {
-			_, fix = stack.IndexProblem(st)
+			p = st.Problem()
 		}
-		if fix != "" {
-			return fix
+		if p != nil {
+			return problemFix(p)
 		}
 		return "see 'quantx-db migrate status'"
 	}

@@ -51,7 +51,7 @@ disabled"; restore waits until the new database answers.`,
 			}
 			res, err := cat.RestoreInflux(ctx, args[0], o)
 			if err != nil {
-				return explainInfluxBackup(err)
+				return err
 			}
 			d.metrics.restore(res)
 			return d.render(res, func() output.Table { return restoreTable(res) })

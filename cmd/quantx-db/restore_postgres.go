@@ -73,7 +73,7 @@ the spool file, and exits with the code the restore would exit with.`,
 				res, err = cat.RestorePostgres(ctx, args[0], o)
 			}
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			d.metrics.restore(res)
 			if err := d.render(res, func() output.Table { return restoreTable(res) }); err != nil {

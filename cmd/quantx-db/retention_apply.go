@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -71,7 +70,7 @@ archive/ and backups/ alike.`,
 					if len(plan.Tables) > 0 {
 						_ = d.render(plan, func() output.Table { return retentionTable(plan) })
 					}
-					return explainRetention(err)
+					return err
 				}
 				if err := d.render(plan, func() output.Table { return retentionTable(plan) }); err != nil {
 					return err
@@ -84,7 +83,7 @@ archive/ and backups/ alike.`,
 				if len(rep.Tables) > 0 {
 					_ = d.render(rep, func() output.Table { return retentionTable(rep) })
 				}
-				return explainRetention(err)
+				return err
 			}
 			return d.render(rep, func() output.Table { return retentionTable(rep) })
 		},
@@ -116,16 +115,6 @@ func (d *deps) openRetentionStore(ctx context.Context) (*s3store.Store, error) {
 	return st, nil
 }
 
-func explainRetention(err error) error {
-	switch {
-	case errors.Is(err, retention.ErrArchiveNotConfirmed):
-		return failure(err, "the partition was kept; check the bucket and re-run")
-	case errors.Is(err, retention.ErrNoArchiveStore):
-		return usageErr(err, "configure S3 (--s3-endpoint, --s3-bucket) or pass --no-archive")
-	}
-	return explainMaintenance(err)
-}
-
 func retentionTable(rep retention.Report) output.Table {
 	t := output.Table{Header: []string{"TABLE", "ITEM", "ROWS", "RESULT"}}
 	for _, tr := range rep.Tables {
@@ -151,6 +140,9 @@ func retentionTable(rep retention.Report) output.Table {
 		}
 		for _, w := range tr.Warnings {
 			t.Notes = append(t.Notes, "warning: "+tr.Table+": "+w)
+		}
+		if tr.DefaultExpiredRows > 0 {
+			t.Notes = append(t.Notes, "hint: "+hintDefaultRows)
 		}
 	}
 	if len(rep.AbortedUploads) > 0 {

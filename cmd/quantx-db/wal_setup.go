@@ -56,7 +56,7 @@ backups are lost: keep a copy outside the database host.`,
 			o.Options = opts
 			// Refuse root and strangers before anything is read or written.
 			if err := backup.CheckOwner(o.PGData); err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			p, cfg, err := d.physical("")
 			if err != nil {
@@ -67,7 +67,7 @@ backups are lost: keep a copy outside the database host.`,
 					"no S3 bucket configured")
 			}
 			if !cfg.S3TLS {
-				return usageErr(backup.ErrPlainS3, "set --s3-tls (QUANTX_S3_TLS=true), and --s3-ca-file FILE when the server's certificate is from a private CA")
+				return backup.ErrPlainS3
 			}
 			o.Repo = backup.RepoConfig{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix, Region: cfg.S3Region,
 				AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(), CAFile: cfg.S3CAFile}
@@ -86,7 +86,7 @@ backups are lost: keep a copy outside the database host.`,
 			}
 			res, err := p.Setup(ctx, o)
 			if err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			if res.RestartRequired {
 				d.logger.Warn("restart required", "settings", "archive_mode/wal_level", "pgdata", res.PGData)
