@@ -93,7 +93,7 @@ func explain(err error) (code int, hint string, ok bool) {
 	case isStep:
 		return exitFailure, stepHint(se), true
 	case isDirty:
-		return exitFailure, dirtyHint(de.Interruption, "first"), true
+		return exitFailure, dirtyHint(de.Interruption, true), true
 	case errors.Is(err, migrations.ErrHasVersion):
 		return exitFailure, "see 'quantx-db migrate status'; 'quantx-db migrate force VERSION' sets a version without running anything", true
 	case errors.Is(err, migrations.ErrUnknownVersion):
@@ -251,12 +251,9 @@ func stepHint(se *migrations.StepError) string {
 	return "fix the file and run 'quantx-db migrate up' again: nothing of it was applied"
 }
 
-// dirtyHint says how to clear an interrupted run; when is "first" for a
-// command it blocked, "" for a report.
-func dirtyHint(in migrations.Interruption, when string) string {
-	if when != "" {
-		when = " " + when
-	}
+// dirtyHint says how to clear an interrupted run: for a command it blocked
+// (blocked), or for a report.
+func dirtyHint(in migrations.Interruption, blocked bool) string {
 	switch {
 	case !in.Resumable:
 		what := in.File
@@ -265,10 +262,14 @@ func dirtyHint(in migrations.Interruption, when string) string {
 		}
 		return fmt.Sprintf("check which statements of %s ran; finish them and run 'quantx-db migrate force %d', or undo them and run 'quantx-db migrate force %d'",
 			what, in.ForceDone, in.ForceUndone)
+	case in.Direction == migrations.Down && blocked:
+		return "run 'quantx-db migrate down 1 --yes' first: it finishes reverting " + in.File
 	case in.Direction == migrations.Down:
-		return "run 'quantx-db migrate down 1 --yes'" + when + ": it resumes reverting " + in.File + " at the first unfinished statement"
+		return "run 'quantx-db migrate down 1 --yes' to finish reverting it (it resumes at the first unfinished statement)"
+	case blocked:
+		return "run 'quantx-db migrate up' first: it finishes " + in.File
 	}
-	return "run 'quantx-db migrate up'" + when + ": it resumes " + in.File + " at the first unfinished statement"
+	return "run 'quantx-db migrate up' to resume it at the first unfinished statement"
 }
 
 // problemFix names what clears a migrations problem.
@@ -277,7 +278,7 @@ func problemFix(p *migrations.Problem) string {
 	case migrations.ProblemRunning:
 		return "wait for it to finish, then run 'quantx-db migrate status' again"
 	case migrations.ProblemDirty:
-		return dirtyHint(*p.Interrupted, "")
+		return dirtyHint(*p.Interrupted, false)
 	case migrations.ProblemUnknownApplied:
 		return "use the quantx-db release that migrated this database"
 	case migrations.ProblemDrift:

@@ -264,18 +264,12 @@ func TestInfluxBackfillStatusCLI(t *testing.T) {
 		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	// The one report across stores says so too.
-	var all struct {
-		Items []struct{ Store, Check, State, Detail string } `json:"items"`
-	}
 	r = runCLI(t, env, "status", "--influx-database", db.Database, "--exit-code", "-o", "json")
-	if r.code != exitCheck || json.Unmarshal([]byte(r.stdout), &all) != nil {
+	if r.code != exitCheck {
 		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	found := false
-	for _, it := range all.Items {
-		found = found || it.Store == "influx" && it.Check == "rollups" && it.State == "action" && strings.Contains(it.Detail, "influx backfill --since")
-	}
-	if !found {
+	all := decodeJSON[statusDoc](t, r.stdout)
+	if it := all.items()["influx/rollups"]; it.State != "action" || !strings.Contains(it.Fix, "quantx-db influx backfill --since") || it.Count == nil || *it.Count != 2 {
 		t.Fatalf("status items %+v: no influx rollups action", all.Items)
 	}
 	r = runCLI(t, env, "influx", "backfill", "--since", "24h", "--database", db.Database, "-o", "json")
