@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/retention"
 	"github.com/quantx/quantx-db/stack"
@@ -55,18 +56,35 @@ func (f *catalogueFlags) addStale(cmd *cobra.Command) {
 		"abort incomplete uploads (under backups/ and archive/) and remove manifest-less folders idle for this long (a live upload is never idle that long)")
 }
 
-// openCatalogue connects to the configured bucket.
-func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Catalogue, *s3store.Store, error) {
+// openS3 connects to the configured bucket: the one way every command opens
+// S3. need says what needs the bucket, for the usage error when none is
+// configured; or is another way out of that error ("" for none).
+func (d *deps) openS3(ctx context.Context, need, or string) (*s3store.Store, error) {
 	cfg, err := d.config()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if cfg.S3Endpoint == "" || cfg.S3Bucket == "" {
-		return nil, nil, usagef("set --s3-endpoint and --s3-bucket (or QUANTX_S3_ENDPOINT, QUANTX_S3_BUCKET)",
-			"backups live in S3 and no S3 bucket is configured")
+		hint := "set --s3-endpoint and --s3-bucket (QUANTX_S3_ENDPOINT, QUANTX_S3_BUCKET)"
+		if or != "" {
+			hint += ", or " + or
+		}
+		return nil, usagef(hint, "%s, and no S3 bucket is configured", need)
 	}
 	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
 		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
+	if err != nil {
+		if _, hint, _ := explain(err); hint == "" {
+			return nil, failure(err, hintS3Connect) // not one of the known S3 answers: the settings are the first suspect
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// openCatalogue connects to the configured bucket's backup catalogue.
+func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Catalogue, *s3store.Store, error) {
+	st, err := d.openS3(ctx, "backups live in S3", "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,4 +159,65 @@ func recipients(encryptTo string) ([]age.Recipient, error) {
 		return nil, usageErr(err, "--encrypt-to takes an age public key (age1..., from age-keygen -y KEYFILE)")
 	}
 	return rs, nil
+}
+
+// takeBackup is the shape of every logical backup verb: open the catalogue,
+// take the backup, record its metrics and print its manifest.
+func (d *deps) takeBackup(ctx context.Context, cf *catalogueFlags, take func(*backup.Catalogue) (backup.Manifest, error)) error {
+	cat, _, err := d.openCatalogue(ctx, cf)
+	if err != nil {
+		return err
+	}
+	m, err := take(cat)
+	if err != nil {
+		return err
+	}
+	d.metrics.backups(m)
+	return d.render(m, func() output.Table { return manifestTable(m) })
+}
+
+// restored records a restore's metrics and prints its result: the end of
+// every restore verb.
+func (d *deps) restored(res backup.RestoreResult) error {
+	d.metrics.restore(res)
+	return d.render(res, func() output.Table { return restoreTable(res) })
+}
+
+// identityFlag adds --identity to a verb that reads encrypted backups.
+func identityFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "identity", "", "age identity `FILE` for encrypted backups (age-keygen output)")
+}
+
+// identities reads --identity; "" means none.
+func identities(file string) ([]age.Identity, error) {
+	if file == "" {
+		return nil, nil
+	}
+	ids, err := backup.ReadIdentities(file)
+	if err != nil {
+		return nil, usageErr(err, "--identity is an age identity file (age-keygen output)")
+	}
+	return ids, nil
+}
+
+// influxServer resolves how backup and restore influx reach the server: the
+// connection settings, the 1.x backup/restore address and its timeout
+// (--influx-rpc, --influx-rpc-timeout), and influxd (--influxd, else PATH,
+// else $QUANTX_CACHE/bin; a missing one is reported only if the server is 1.x).
+func (d *deps) influxServer(rpc, rpcTimeout, influxd string) (backup.InfluxServer, error) {
+	cfg, err := d.config()
+	if err != nil {
+		return backup.InfluxServer{}, err
+	}
+	s := backup.InfluxServer{URL: cfg.InfluxURL.Reveal(), Token: cfg.InfluxToken.Reveal(), Org: cfg.InfluxOrg, Influxd: influxd}
+	if s.RPC, err = d.influxRPC(rpc, s.URL); err != nil {
+		return s, err
+	}
+	if s.RPCTimeout, err = d.influxRPCTimeout(rpcTimeout); err != nil {
+		return s, err
+	}
+	if s.Influxd == "" {
+		s.Influxd = d.findTool("influxd")
+	}
+	return s, nil
 }

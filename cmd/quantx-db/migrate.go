@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"strconv"
@@ -100,14 +101,35 @@ func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// sourceFS is the migration files: --source, else the embedded set. dir is
+// the folder they are named under ("" for the embedded set).
+func (f *migrateFlags) sourceFS() (src fs.FS, dir string, err error) {
+	if f.source == "" {
+		return migrations.Files(), "", nil
+	}
+	if st, err := os.Stat(f.source); err != nil || !st.IsDir() {
+		return nil, "", usagef("give a folder of NNNN_name.up.sql files", "--source %q is not a directory", f.source)
+	}
+	return os.DirFS(f.source), f.source, nil
+}
+
+// withRunner is the shape of every migrate verb that talks to the
+// database: connect, load the migrations, run fn, close the pool. Errors
+// go back as they are: hints.go explains them.
+func (d *deps) withRunner(ctx context.Context, f *migrateFlags, fn func(*migrations.Runner) error) error {
+	r, pool, err := d.openRunner(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(r)
+}
+
 // openRunner connects and loads the migrations. The caller closes the pool.
 func (d *deps) openRunner(ctx context.Context, f *migrateFlags) (*migrations.Runner, *pgxpool.Pool, error) {
-	src := migrations.Files()
-	if f.source != "" {
-		if st, err := os.Stat(f.source); err != nil || !st.IsDir() {
-			return nil, nil, usagef("give a folder of NNNN_name.up.sql files", "--source %q is not a directory", f.source)
-		}
-		src = os.DirFS(f.source)
+	src, _, err := f.sourceFS()
+	if err != nil {
+		return nil, nil, err
 	}
 	pool, err := d.openPool(ctx)
 	if err != nil {

@@ -27,29 +27,26 @@ the database are listed too.`,
   quantx-db migrate status -o json | jq '.migrations[] | select(.state != "applied")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			st, err := r.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d.metrics.migrationStatus(st)
-			if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
-				return err
-			}
-			if exitCode {
-				p := st.Problem()
-				if p == nil {
-					p = st.IndexProblem()
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				st, err := r.Status(cmd.Context())
+				if err != nil {
+					return err
 				}
-				if p != nil {
-					return checkFailed(p.Summary, problemFix(p))
+				d.metrics.migrationStatus(st)
+				if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
+					return err
 				}
-			}
-			return nil
+				if exitCode {
+					p := st.Problem()
+					if p == nil {
+						p = st.IndexProblem()
+					}
+					if p != nil {
+						return checkFailed(p.Summary, problemFix(p))
+					}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when migrations are pending, drifted, dirty, running or newer than this binary, or an index is INVALID")

@@ -48,12 +48,9 @@ the spool file, and exits with the code the restore would exit with.`,
 				return usagef("--jobs is 1 (streamed) or more (spooled to a temp file)", "--jobs %d", o.Jobs)
 			}
 			o.TargetURL, o.Tools.BinDir = target, binDir
-			if identity != "" {
-				ids, err := backup.ReadIdentities(identity)
-				if err != nil {
-					return usageErr(err, "--identity is an age identity file (age-keygen output)")
-				}
-				o.Identities = ids
+			var err error
+			if o.Identities, err = identities(identity); err != nil {
+				return err
 			}
 			cat, _, err := d.openCatalogue(ctx, nil)
 			if err != nil {
@@ -75,8 +72,7 @@ the spool file, and exits with the code the restore would exit with.`,
 			if err != nil {
 				return err
 			}
-			d.metrics.restore(res)
-			if err := d.render(res, func() output.Table { return restoreTable(res) }); err != nil {
+			if err := d.restored(res); err != nil {
 				return err
 			}
 			if res.Check != nil && !res.Check.OK {
@@ -91,7 +87,7 @@ the spool file, and exits with the code the restore would exit with.`,
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check that the restore can run (backup, target, pg_restore, temp space); restore nothing")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "compare row counts (and checksums when recorded) with the manifest; exit 3 on a difference")
 	cmd.Flags().BoolVar(&o.NoOwner, "no-owner", false, "restore as the connecting role (pg_restore --no-owner --no-privileges)")
-	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
+	identityFlag(cmd, &identity)
 	cmd.Flags().StringVar(&binDir, "pg-bindir", "", "`DIR` holding pg_restore of the target server's major version")
 	yesFlag(cmd, d)
 	return cmd

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ archive/ and backups/ alike.`,
 			// reachable) when archiving, and the role's privileges (CheckPrivileges below).
 			var store *s3store.Store
 			if archive {
-				if store, err = d.openRetentionStore(ctx); err != nil {
+				if store, err = d.openS3(ctx, "activity_logs retention archives partitions to S3", "pass --no-archive to drop without a copy"); err != nil {
 					return err
 				}
 			}
@@ -95,24 +94,6 @@ archive/ and backups/ alike.`,
 		"abort incomplete uploads (under archive/ and backups/) idle for this long (a live upload is never idle that long)")
 	yesFlag(cmd, d)
 	return cmd
-}
-
-// openRetentionStore connects to the configured S3 bucket for archives.
-func (d *deps) openRetentionStore(ctx context.Context) (*s3store.Store, error) {
-	cfg, err := d.config()
-	if err != nil {
-		return nil, err
-	}
-	if cfg.S3Endpoint == "" || cfg.S3Bucket == "" {
-		return nil, usagef("set --s3-endpoint and --s3-bucket (QUANTX_S3_*), or pass --no-archive to drop without a copy",
-			"activity_logs retention archives partitions to S3, and no S3 bucket is configured")
-	}
-	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
-		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
-	if err != nil {
-		return nil, failure(err, "check --s3-endpoint, --s3-bucket and the S3 credentials")
-	}
-	return st, nil
 }
 
 func retentionTable(rep retention.Report) output.Table {
