@@ -5,6 +5,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newBackupVerifyCmd(d *deps) *cobra.Command {
@@ -41,11 +42,11 @@ into a scratch database proves they restore.`,
 func verifyTable(v backup.VerifyResult) output.Table {
 	t := output.Table{Header: []string{"ROLE", "KEY", "SIZE", "SHA256", "RESULT"}}
 	for _, o := range v.Objects {
-		res := "ok"
+		res, sev := "ok", report.SeverityOK
 		if !o.OK {
-			res = o.Problem
+			res, sev = o.Problem, report.SeverityAction
 		}
-		t.Rows = append(t.Rows, []string{o.Role, o.Key, output.Bytes(o.ActualSize), o.ActualSHA256, res})
+		t.Row(sev, o.Role, o.Key, output.Bytes(o.ActualSize), o.ActualSHA256, res)
 	}
 	return t
 }

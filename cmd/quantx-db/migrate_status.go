@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/migrations"
 )
 
@@ -78,7 +79,11 @@ func statusTable(st migrations.Status) output.Table {
 		if m.State == migrations.StateUnknownApplied {
 			mode = "-"
 		}
-		t.Rows = append(t.Rows, []string{fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode})
+		sev := m.State.Severity()
+		if m.Drift {
+			sev = max(sev, report.SeverityAction)
+		}
+		t.Row(sev, fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode)
 	}
 	cur := "none"
 	if st.CurrentVersion != nil {

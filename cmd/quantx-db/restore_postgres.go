@@ -8,6 +8,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newRestorePostgresCmd(d *deps) *cobra.Command {
@@ -110,15 +111,15 @@ func restoreTable(r backup.RestoreResult) output.Table {
 	if r.Check != nil {
 		t.Header = []string{"TABLE", "EXPECTED ROWS", "ROWS", "RESULT"}
 		for _, c := range r.Check.Tables {
-			res := "ok"
+			res, sev := "ok", report.SeverityOK
 			if !c.OK {
-				res = "DIFFERS"
+				res, sev = "DIFFERS", report.SeverityAction
 			}
 			rows := fmtInt(c.ActualRows)
 			if c.ActualRows < 0 {
 				rows = "missing"
 			}
-			t.Rows = append(t.Rows, []string{c.Table, fmtInt(c.ExpectedRows), rows, res})
+			t.Row(sev, c.Table, fmtInt(c.ExpectedRows), rows, res)
 		}
 	}
 	return t

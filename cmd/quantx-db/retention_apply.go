@@ -9,6 +9,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/retention"
 )
@@ -98,6 +99,10 @@ archive/ and backups/ alike.`,
 
 func retentionTable(rep retention.Report) output.Table {
 	t := output.Table{Header: []string{"TABLE", "ITEM", "ROWS", "RESULT"}}
+	due := report.SeverityOK // done, or in a dry run: would be done
+	if rep.DryRun {
+		due = report.SeverityAction
+	}
 	for _, tr := range rep.Tables {
 		switch tr.Action {
 		case retention.ActionDropPartitions:
@@ -106,18 +111,22 @@ func retentionTable(rep retention.Report) output.Table {
 				if !p.RowsExact {
 					rows = "~" + rows
 				}
-				t.Rows = append(t.Rows, []string{tr.Table, p.Partition, rows, partitionResult(rep.DryRun, p)})
+				t.Row(due, tr.Table, p.Partition, rows, partitionResult(rep.DryRun, p))
 			}
 			if len(tr.Partitions) == 0 {
-				t.Rows = append(t.Rows, []string{tr.Table, "-", "0", fmt.Sprintf("nothing older than %s (keep %s)", tr.Cutoff.Format("2006-01-02"), tr.Keep)})
+				t.Row(report.SeverityOK, tr.Table, "-", "0", fmt.Sprintf("nothing older than %s (keep %s)", tr.Cutoff.Format("2006-01-02"), tr.Keep))
 			}
 		case retention.ActionArchiveRows:
 			verb := "archived = true"
 			if rep.DryRun {
 				verb = "would set archived = true"
 			}
-			t.Rows = append(t.Rows, []string{tr.Table, "created before " + tr.Cutoff.Format("2006-01-02"), fmt.Sprint(tr.Rows),
-				fmt.Sprintf("%s in %d batch(es)", verb, tr.Batches)})
+			sev := due
+			if tr.Rows == 0 {
+				sev = report.SeverityOK
+			}
+			t.Row(sev, tr.Table, "created before "+tr.Cutoff.Format("2006-01-02"), fmt.Sprint(tr.Rows),
+				fmt.Sprintf("%s in %d batch(es)", verb, tr.Batches))
 		}
 		for _, w := range tr.Warnings {
 			t.Notes = append(t.Notes, "warning: "+tr.Table+": "+w)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newWALSetupCmd(d *deps) *cobra.Command {
@@ -123,14 +124,14 @@ func parseOptions(kvs []string) (map[string]string, error) {
 func walSetupTable(r backup.SetupResult, cmdPath string) output.Table {
 	t := output.Table{Header: []string{"SETTING", "VALUE", "STATE"}}
 	for _, s := range r.Settings {
-		state := "ok"
+		state, sev := "ok", report.SeverityOK
 		if s.Changed {
-			state = fmt.Sprintf("changed (was %q)", s.Was)
+			state = fmt.Sprintf("changed (was %q)", s.Was) // done by this run
 		}
 		if s.RestartRequired {
-			state += ", restart required"
+			state, sev = state+", restart required", report.SeverityAction
 		}
-		t.Rows = append(t.Rows, []string{s.Name, s.Want, state})
+		t.Row(sev, s.Name, s.Want, state)
 	}
 	conf := "unchanged"
 	if r.ConfigChanged {

@@ -1,6 +1,8 @@
 // Package output is the one way quantx-db shows results to people and programs:
 // the process's streams, the -o format, text tables and JSON documents. Results
 // go to Out; logs, progress and warnings go to Err, so `-o json | jq` always works.
+// On a terminal, a table's state column is coloured by each row's severity
+// (internal/report), never by the word in it.
 package output
 
 import (
