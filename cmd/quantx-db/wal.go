@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -49,8 +50,7 @@ func needPgBackRestConfig(cfg config.Config) error {
 	f, err := os.Open(cfg.PgBackRestConfig)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usagef("run 'quantx-db wal setup --pgdata DIR' on the database host first, or point --pgbackrest-config (QUANTX_PGBACKREST_CONFIG) at its file",
-			"no pgBackRest configuration at %s", cfg.PgBackRestConfig)
+		return fmt.Errorf("%w at %s", backup.ErrNoConfig, cfg.PgBackRestConfig) // exit 2, with the hint of hints.go
 	case err != nil:
 		return failure(err, "run as the data directory's owner: the pgBackRest configuration holds the S3 secret and only it may read it")
 	}
@@ -60,8 +60,7 @@ func needPgBackRestConfig(cfg config.Config) error {
 // physicalConfigured reports whether physical backups are set up here (the configuration exists);
 // listings and status include them only then.
 func physicalConfigured(cfg config.Config) bool {
-	_, err := os.Stat(cfg.PgBackRestConfig)
-	return !errors.Is(err, fs.ErrNotExist)
+	return backup.NewPhysical(backup.PhysicalOptions{ConfigFile: cfg.PgBackRestConfig, Stanza: cfg.Stanza}).Configured()
 }
 
 // ageString renders an age in seconds for people: "12s", "3m4s", "26h5m0s".
