@@ -319,21 +319,28 @@ var connectFix = map[string]string{
 	stack.S3:       hintS3Connect,
 }
 
-// fix is the step that clears an item of status or doctor: the hint of its
-// error, else the advice for its finding; "" when there is nothing to do.
+// fix is the step that clears an item of status or doctor: the advice for
+// its finding (the more precise fact), else the hint of its error, else what
+// to check for a store that could not be reached; "" when there is nothing
+// to do.
 func fix(it stack.Item) string {
-	if it.Err != nil {
-		if ue, ok := errors.AsType[*userError](it.Err); ok && ue.hint != "" {
-			return ue.hint
-		}
-		if _, hint, ok := explain(it.Err); ok && hint != "" {
-			return hint
-		}
-		if it.Finding == nil {
-			return connectFix[it.Store]
-		}
+	if f := findingFix(it.Finding); f != "" {
+		return f
 	}
-	return findingFix(it.Finding)
+	if it.Err == nil {
+		return ""
+	}
+	if ue, ok := errors.AsType[*userError](it.Err); ok && ue.hint != "" {
+		return ue.hint
+	}
+	if _, hint, ok := explain(it.Err); ok && hint != "" {
+		return hint
+	}
+	switch it.Name {
+	case "connect", "bucket", "backups": // the store itself could not be reached
+		return connectFix[it.Store]
+	}
+	return ""
 }
 
 // findingFix is the step that clears a finding (the stack package's
