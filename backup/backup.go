@@ -11,6 +11,11 @@
 // A backup exists only once its manifest exists: list, restore and prune read manifests only, so a run
 // that dies before the end leaves nothing a restore could pick. Its multipart upload is aborted by the
 // next backup run or by prune (see Options.StaleAfter); objects without a manifest are removed by prune.
+//
+// Physical backups, WAL archiving and point-in-time restores run on pgBackRest into the same bucket
+// under pgbackrest/ (Physical: physical.go, wal_setup.go, wal_status.go, pitr.go); list and prune
+// include them. The package returns facts and sentinel or typed errors; the commands and hints a
+// person needs are written by its caller.
 package backup
 
 import (

@@ -79,7 +79,7 @@ func folderKey(key string) (id, name string, ok bool) {
 // Manifest reads the manifest of backup id. A missing manifest is ErrNotFound.
 func (c *Catalogue) Manifest(ctx context.Context, id string) (Manifest, error) {
 	if !ValidID(id) {
-		return Manifest{}, fmt.Errorf("backup %q: %w (IDs look like 20261126T174500Z-postgres-quantx-k3j9x2; see 'backup list')", id, ErrNotFound)
+		return Manifest{}, fmt.Errorf("backup %q: %w (IDs look like 20261126T174500Z-postgres-quantx-k3j9x2)", id, ErrNotFound)
 	}
 	r, err := c.store.Get(ctx, folder(id)+manifestName)
 	if errors.Is(err, s3store.ErrNotFound) {

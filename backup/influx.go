@@ -32,16 +32,8 @@ var (
 // it the server is taken for 1.x); on 2.x the HTTP backup API (URL, Token, Org), for the buckets of
 // Database: the one named Database and those named Database/<tier>.
 type InfluxBackup struct {
+	InfluxServer
 	Database string // required
-	Org      string // 2.x: only buckets of this organization ("" all)
-	RPC      string // 1.x backup/restore address (host:8088); no authentication on it, loopback or private only
-	// RPCTimeout bounds the connection to RPC and how long influxd may make no progress before it is
-	// stopped (influxd itself retries a dead address for minutes, silently). 0 means 15s.
-	RPCTimeout time.Duration
-	Influxd    string // influxd binary; "" is "influxd" from PATH
-	// HTTP API: on 1.x optional (records the server version, checks the database exists); on 2.x
-	// required, with an operator token.
-	URL, Token string
 	// Start and End limit the points backed up. Give both or neither: influxd 1.6.7 mishandles one alone.
 	Start, End time.Time
 	Recipients []age.Recipient
@@ -49,6 +41,22 @@ type InfluxBackup struct {
 	// RetryFor is how long the 2.x backup API's transient answers are retried (0: 30s): a 2.7 server
 	// answers a shard read with 500 "snapshots disabled" for a moment while writes reach it.
 	RetryFor time.Duration
+}
+
+// InfluxServer is how a backup or a restore reaches an InfluxDB server.
+type InfluxServer struct {
+	// HTTP API: on 1.x optional (a backup records the server version and checks the database
+	// exists; a restore checks the name is free and waits for the shards); on 2.x required, with an
+	// operator token.
+	URL, Token string
+	// Org is the 2.x organization: a backup takes only its buckets ("" all), a restore goes into
+	// it ("" the one recorded in the backup).
+	Org string
+	RPC string // 1.x backup/restore address (host:8088); no authentication on it, loopback or private only
+	// RPCTimeout bounds the connection to RPC and how long influxd may make no progress before it is
+	// stopped (influxd itself retries a dead address for minutes, silently). 0 means 15s.
+	RPCTimeout time.Duration
+	Influxd    string // influxd binary (1.x); "" is "influxd" from PATH
 }
 
 // influxEngine is one major version's way to back up and restore a database. BackupInflux picks it
@@ -253,14 +261,10 @@ func untar(r io.Reader, dir string) error {
 
 // InfluxRestore says where to restore an InfluxDB backup.
 type InfluxRestore struct {
-	RPC        string
-	RPCTimeout time.Duration // as InfluxBackup.RPCTimeout
-	Influxd    string
+	InfluxServer
 	// NewDatabase is the name to restore as; "" restores under the original name, which must not exist
 	// (neither version restores onto an existing database).
 	NewDatabase string
-	URL, Token  string // HTTP API: 1.x optional (checks the name is free, waits for the shards); 2.x required
-	Org         string // 2.x: restore into this organization ("" the one recorded in the backup)
 	Identities  []age.Identity
 	TempDir     string
 	// ReadyTimeout bounds the wait for "shard is disabled" to go away after a 1.x restore (0: 30s).

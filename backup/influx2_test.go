@@ -40,7 +40,7 @@ func TestInflux2RoundTrip(t *testing.T) {
 	writePoints(t, client, org, s.Database+"_other", 10, time.Hour)
 
 	cat, _, _ := newCatalogue(t, backup.Options{})
-	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database, URL: s.URL, Token: s.Token})
+	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database, InfluxServer: backup.InfluxServer{URL: s.URL, Token: s.Token}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestInflux2RoundTrip(t *testing.T) {
 	}
 
 	// Under its own name the buckets exist: refused, and nothing created.
-	ro := backup.InfluxRestore{URL: s.URL, Token: s.Token}
+	ro := backup.InfluxRestore{InfluxServer: backup.InfluxServer{URL: s.URL, Token: s.Token}}
 	if _, err := cat.RestoreInflux(ctx, m.ID, ro); !errors.Is(err, backup.ErrDatabaseExists) {
 		t.Fatalf("restore onto existing buckets: %v, want ErrDatabaseExists", err)
 	}
@@ -73,11 +73,11 @@ func TestInflux2RoundTrip(t *testing.T) {
 	}
 
 	// A token without operator rights gets one clear error.
-	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database, URL: s.URL, Token: "not-a-token"}); err == nil ||
+	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database, InfluxServer: backup.InfluxServer{URL: s.URL, Token: "not-a-token"}}); err == nil ||
 		!strings.Contains(err.Error(), "operator token") {
 		t.Fatalf("bad token: %v", err)
 	}
-	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database + "_none", URL: s.URL, Token: s.Token}); !errors.Is(err, backup.ErrNoDatabase) ||
+	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database + "_none", InfluxServer: backup.InfluxServer{URL: s.URL, Token: s.Token}}); !errors.Is(err, backup.ErrNoDatabase) ||
 		!strings.Contains(err.Error(), s.Database+"_none") {
 		t.Fatalf("no such database: %v, want ErrNoDatabase naming it", err)
 	}
@@ -179,7 +179,7 @@ func TestInflux2BackupUnderWrites(t *testing.T) {
 	backups := 0
 	for time.Now().Before(deadline) && logs.count() == 0 {
 		before = acked.Load()
-		m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database, URL: s.URL, Token: s.Token})
+		m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: s.Database, InfluxServer: backup.InfluxServer{URL: s.URL, Token: s.Token}})
 		if err != nil {
 			close(stop)
 			t.Fatalf("backup %d under writes: %v", backups+1, err)
@@ -198,7 +198,7 @@ func TestInflux2BackupUnderWrites(t *testing.T) {
 		t.Logf("%d backups while %d points were written; no transient answer this time", backups, after)
 	}
 
-	ro := backup.InfluxRestore{URL: s.URL, Token: s.Token, NewDatabase: s.Database + "_r"}
+	ro := backup.InfluxRestore{NewDatabase: s.Database + "_r", InfluxServer: backup.InfluxServer{URL: s.URL, Token: s.Token}}
 	if _, err := cat.RestoreInflux(ctx, last.ID, ro); err != nil {
 		t.Fatal(err)
 	}

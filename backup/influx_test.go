@@ -48,19 +48,19 @@ func TestInfluxRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token})
+	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, InfluxServer: backup.InfluxServer{RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Kind != backup.KindInflux || m.Size == 0 || !strings.HasPrefix(m.ServerVersion, "1.8") {
 		t.Fatalf("manifest: %+v", m)
 	}
-	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin, Start: time.Now()}); !errors.Is(err, backup.ErrInvalidTimeWindow) {
+	if _, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, Start: time.Now(), InfluxServer: backup.InfluxServer{RPC: db.RPC, Influxd: bin}}); !errors.Is(err, backup.ErrInvalidTimeWindow) {
 		t.Fatalf("start without end: %v", err)
 	}
 
 	// Restoring over the existing database is refused before influxd runs.
-	ro := backup.InfluxRestore{RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token}
+	ro := backup.InfluxRestore{InfluxServer: backup.InfluxServer{RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token}}
 	if _, err := cat.RestoreInflux(ctx, m.ID, ro); !errors.Is(err, backup.ErrDatabaseExists) {
 		t.Fatalf("restore onto existing: %v, want ErrDatabaseExists", err)
 	}
@@ -90,13 +90,13 @@ func TestInfluxBackupNamesMissingDatabase(t *testing.T) {
 	if err := db.Client.Write(t.Context(), db.Database+"/autogen", "", []byte("ticks price=1 1")); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, RPC: db.RPC, Influxd: bin}); err != nil || m.ServerVersion != "" {
+	if m, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, InfluxServer: backup.InfluxServer{RPC: db.RPC, Influxd: bin}}); err != nil || m.ServerVersion != "" {
 		t.Fatalf("backup without the HTTP API: %v (server version %q)", err, m.ServerVersion)
 	}
 	missing := db.Database + "_missing"
 	for _, o := range []backup.InfluxBackup{
-		{Database: missing, RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token},
-		{Database: missing, RPC: db.RPC, Influxd: bin},
+		{Database: missing, InfluxServer: backup.InfluxServer{RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token}},
+		{Database: missing, InfluxServer: backup.InfluxServer{RPC: db.RPC, Influxd: bin}},
 	} {
 		_, err := cat.BackupInflux(t.Context(), o)
 		if !errors.Is(err, backup.ErrNoDatabase) || !strings.Contains(err.Error(), missing) {
@@ -141,8 +141,7 @@ func TestInfluxRPCBounded(t *testing.T) {
 		{"silent", silent.Addr().String(), "made no progress for 2s"},
 	} {
 		started := time.Now()
-		_, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, RPC: tc.rpc, RPCTimeout: 2 * time.Second,
-			Influxd: bin, URL: db.URL, Token: db.Token})
+		_, err := cat.BackupInflux(t.Context(), backup.InfluxBackup{Database: db.Database, InfluxServer: backup.InfluxServer{RPC: tc.rpc, RPCTimeout: 2 * time.Second, Influxd: bin, URL: db.URL, Token: db.Token}})
 		took := time.Since(started)
 		if !errors.Is(err, backup.ErrRPCUnreachable) || !strings.Contains(err.Error(), tc.rpc) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want ErrRPCUnreachable naming %s (%s)", tc.name, err, tc.rpc, tc.want)

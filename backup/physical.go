@@ -13,7 +13,9 @@ package backup
 
 import (
 	"errors"
+	"io/fs"
 	"log/slog"
+	"os"
 	"os/exec"
 	"time"
 )
@@ -34,6 +36,9 @@ var (
 	ErrPlainS3          = errors.New("pgBackRest talks to S3 over TLS only")
 	ErrRestoredStopped  = errors.New("the restored server stopped")
 	ErrCommandLineGUC   = errors.New("setting fixed on the server's command line")
+	// WALStatus problems.
+	ErrArchivingOff   = errors.New("archive_mode is off: no WAL is archived")
+	ErrArchivingFails = errors.New("archiving fails")
 )
 
 // PhysicalOptions configure a Physical. ConfigFile and Stanza are required.
@@ -68,6 +73,13 @@ func NewPhysical(o PhysicalOptions) *Physical {
 
 // ConfigFile returns the pgBackRest configuration file.
 func (p *Physical) ConfigFile() string { return p.o.ConfigFile }
+
+// Configured reports whether the pgBackRest configuration file exists: physical
+// backups are set up on this host (listings and status include them only then).
+func (p *Physical) Configured() bool {
+	_, err := os.Stat(p.o.ConfigFile)
+	return !errors.Is(err, fs.ErrNotExist)
+}
 
 // Stanza returns the stanza.
 func (p *Physical) Stanza() string { return p.o.Stanza }

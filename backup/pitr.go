@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 // PITROptions say what to restore, where, and what to do with it afterwards.
@@ -61,11 +63,11 @@ type PITRResult struct {
 
 // PITRCheck is what Verify found on the restored server.
 type PITRCheck struct {
-	OK               bool       `json:"ok"`
-	RecoveryFinished bool       `json:"recovery_finished"`
-	LastReplayed     *time.Time `json:"last_replayed_commit"` // pg_last_xact_replay_timestamp()
-	Databases        []DBCheck  `json:"databases"`
-	Problems         []string   `json:"problems"`
+	OK               bool           `json:"ok"`
+	RecoveryFinished bool           `json:"recovery_finished"`
+	LastReplayed     *time.Time     `json:"last_replayed_commit"` // pg_last_xact_replay_timestamp()
+	Databases        []DBCheck      `json:"databases"`
+	Problems         []report.Error `json:"problems"`
 }
 
 // DBCheck is one restored database: every table read, and its migration version.
@@ -390,7 +392,7 @@ func lastFatal(logFile string) string {
 // verifyRestored checks the restored server: recovery over, the last replayed commit on the right
 // side of the target, every table readable, the migration version known and clean.
 func verifyRestored(ctx context.Context, pm postmaster, res PITRResult, known []int64) (PITRCheck, error) {
-	chk := PITRCheck{Databases: []DBCheck{}, Problems: []string{}}
+	chk := PITRCheck{Databases: []DBCheck{}, Problems: []report.Error{}}
 	conn, err := pgx.Connect(ctx, pm.connString("postgres"))
 	if err != nil {
 		return chk, err
@@ -407,11 +409,11 @@ func verifyRestored(ctx context.Context, pm postmaster, res PITRResult, known []
 		chk.LastReplayed = &t
 	}
 	if inRecovery {
-		chk.Problems = append(chk.Problems, "the server is still in recovery")
+		chk.Problems = append(chk.Problems, report.Errorf("the server is still in recovery"))
 	}
 	switch {
 	case res.TargetTime != nil && chk.LastReplayed != nil && chk.LastReplayed.After(*res.TargetTime):
-		chk.Problems = append(chk.Problems, fmt.Sprintf("last replayed commit %s is after the target %s",
+		chk.Problems = append(chk.Problems, report.Errorf("last replayed commit %s is after the target %s",
 			chk.LastReplayed.Format(time.RFC3339Nano), res.TargetTime.Format(time.RFC3339Nano)))
 	case res.TargetTime == nil && res.Window.LatestLSN != "":
 		// --latest: recovery must have ended past the last archived commit (the new timeline's
@@ -420,9 +422,9 @@ func verifyRestored(ctx context.Context, pm postmaster, res PITRResult, known []
 		want, _ := ParseLSN(res.Window.LatestLSN)
 		switch {
 		case err != nil:
-			chk.Problems = append(chk.Problems, "end of recovery: "+err.Error())
+			chk.Problems = append(chk.Problems, report.Errorf("end of recovery: %w", err))
 		case end <= want:
-			chk.Problems = append(chk.Problems, fmt.Sprintf("recovery ended at %s, before the last archived commit at %s: archived WAL was not replayed",
+			chk.Problems = append(chk.Problems, report.Errorf("recovery ended at %s, before the last archived commit at %s: archived WAL was not replayed",
 				FormatLSN(end), res.Window.LatestLSN))
 		}
 	}
@@ -437,7 +439,7 @@ func verifyRestored(ctx context.Context, pm postmaster, res PITRResult, known []
 	for _, db := range dbs {
 		dc, problems, err := checkDatabase(ctx, pm, db, known)
 		if err != nil {
-			chk.Problems = append(chk.Problems, fmt.Sprintf("database %s: %v", db, err))
+			chk.Problems = append(chk.Problems, report.Errorf("database %s: %w", db, err))
 			continue
 		}
 		chk.Databases = append(chk.Databases, dc)
@@ -469,7 +471,7 @@ func timelineSwitch(pgdata string) (uint64, error) {
 
 // checkDatabase counts the rows of every user table (a sequential read of all of them) and reads the
 // golang-migrate version table when there is one.
-func checkDatabase(ctx context.Context, pm postmaster, db string, known []int64) (DBCheck, []string, error) {
+func checkDatabase(ctx context.Context, pm postmaster, db string, known []int64) (DBCheck, []report.Error, error) {
 	dc := DBCheck{Name: db, Tables: []TableRows{}}
 	conn, err := pgx.Connect(ctx, pm.connString(db))
 	if err != nil {
@@ -480,12 +482,12 @@ func checkDatabase(ctx context.Context, pm postmaster, db string, known []int64)
 	if err != nil {
 		return dc, nil, err
 	}
-	var problems []string
+	var problems []report.Error
 	for _, t := range tables {
 		var n int64
 		// A plain count(*) reads every page of the table: a missing or damaged file fails here.
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
-			problems = append(problems, fmt.Sprintf("database %s table %s: %v", db, t, err))
+			problems = append(problems, report.Errorf("database %s table %s: %w", db, t, err))
 			continue
 		}
 		dc.Tables = append(dc.Tables, TableRows{Table: t, Rows: n})
@@ -501,14 +503,14 @@ func checkDatabase(ctx context.Context, pm postmaster, db string, known []int64)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("database %s: schema_migrations: %v", db, err))
+			problems = append(problems, report.Errorf("database %s: schema_migrations: %w", db, err))
 		default:
 			dc.MigrationVersion, dc.MigrationDirty = &v, dirty
 			if dirty {
-				problems = append(problems, fmt.Sprintf("database %s: migration version %d is dirty", db, v))
+				problems = append(problems, report.Errorf("database %s: migration version %d is dirty", db, v))
 			}
 			if len(known) > 0 && !containsInt(known, v) {
-				problems = append(problems, fmt.Sprintf("database %s: migration version %d is not one this quantx-db knows", db, v))
+				problems = append(problems, report.Errorf("database %s: migration version %d is not one this release knows", db, v))
 			}
 		}
 	}

@@ -316,7 +316,7 @@ func (c *Catalogue) checkRestore(ctx context.Context, m Manifest, o PostgresRest
 		if err != nil {
 			return res, err
 		}
-		res.Checked = append(res.Checked, "an --identity opens the age encryption")
+		res.Checked = append(res.Checked, "the given age identity opens the encryption")
 	}
 	if o.Jobs > 1 {
 		dir := o.TempDir

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/internal/s3store"
 )
 
@@ -68,20 +69,22 @@ type WALStatus struct {
 	Repository   RepositoryProbe `json:"repository"`
 	NewestBackup *NewestPhysical `json:"newest_backup"`
 	Window       *RecoveryWindow `json:"recovery_window"`
-	WindowError  string          `json:"recovery_window_error,omitempty"`
+	WindowError  report.Error    `json:"recovery_window_error,omitzero"`
 
 	// Problems make archiving unhealthy (the CLI exits 3); Warnings do not.
-	Problems []string `json:"problems"`
-	Warnings []string `json:"warnings"`
-	OK       bool     `json:"ok"`
+	// A problem that comes from a failure keeps it: errors.Is and errors.As
+	// reach the cause.
+	Problems []report.Error `json:"problems"`
+	Warnings []string       `json:"warnings"`
+	OK       bool           `json:"ok"`
 }
 
 // RepositoryProbe is a direct, short check that the repository answers.
 type RepositoryProbe struct {
-	Location  string  `json:"location"` // s3://bucket/path at host:port
-	Reachable bool    `json:"reachable"`
-	Error     string  `json:"error,omitempty"`
-	Seconds   float64 `json:"seconds"`
+	Location  string       `json:"location"` // s3://bucket/path at host:port
+	Reachable bool         `json:"reachable"`
+	Error     report.Error `json:"error,omitzero"`
+	Seconds   float64      `json:"seconds"`
 }
 
 // NewestPhysical is the newest physical backup.
@@ -104,7 +107,7 @@ func (p *Physical) WALStatus(ctx context.Context, o WALStatusOptions) (WALStatus
 		o.ProbeTimeout = 5 * time.Second
 	}
 	st := WALStatus{CheckedAt: p.o.Now().UTC(), Stanza: p.o.Stanza, ConfigFile: p.o.ConfigFile,
-		MaxLagSeconds: o.MaxLag.Seconds(), Problems: []string{}, Warnings: []string{}}
+		MaxLagSeconds: o.MaxLag.Seconds(), Problems: []report.Error{}, Warnings: []string{}}
 	cf, err := readConfigFile(p.o.ConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, fmt.Errorf("%s: %w", p.o.ConfigFile, ErrNoConfig)
@@ -120,7 +123,7 @@ func (p *Physical) WALStatus(ctx context.Context, o WALStatusOptions) (WALStatus
 
 	st.Repository = probeRepository(ctx, cf, p.o.Stanza, o.ProbeTimeout)
 	if !st.Repository.Reachable {
-		st.Problems = append(st.Problems, "repository "+st.Repository.Location+" unreachable: "+st.Repository.Error)
+		st.Problems = append(st.Problems, report.Errorf("repository %s unreachable: %w", st.Repository.Location, st.Repository.Error))
 	} else {
 		p.repositoryStatus(ctx, &st)
 	}
@@ -146,7 +149,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 	defer cancel()
 	conn, err := pgx.Connect(cctx, connStr)
 	if err != nil {
-		st.Problems = append(st.Problems, "cannot read the archiver: "+err.Error())
+		st.Problems = append(st.Problems, report.Errorf("cannot read the archiver: %w", err))
 		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
@@ -157,7 +160,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 		current_setting('archive_timeout'), CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END`).
 		Scan(&now, &st.ArchiveMode, &st.ArchiveCommand, &timeout, &cur)
 	if err != nil {
-		st.Problems = append(st.Problems, "cannot read the archiver: "+err.Error())
+		st.Problems = append(st.Problems, report.Errorf("cannot read the archiver: %w", err))
 		return
 	}
 	if cur != nil {
@@ -170,7 +173,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 	err = conn.QueryRow(cctx, `SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, last_failed_time
 		FROM pg_stat_archiver`).Scan(&st.ArchivedCount, &lastWAL, &st.LastArchivedAt, &st.FailedCount, &failedWAL, &st.LastFailedAt)
 	if err != nil {
-		st.Problems = append(st.Problems, "cannot read pg_stat_archiver: "+err.Error())
+		st.Problems = append(st.Problems, report.Errorf("cannot read pg_stat_archiver: %w", err))
 		return
 	}
 	if lastWAL != nil {
@@ -197,7 +200,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" {
 		st.Warnings = append(st.Warnings, "the role may not list pg_wal/archive_status: grant it pg_monitor to see the archive backlog")
 	} else if err != nil {
-		st.Problems = append(st.Problems, "cannot read the archive backlog: "+err.Error())
+		st.Problems = append(st.Problems, report.Errorf("cannot read the archive backlog: %w", err))
 	} else {
 		lag := 0.0
 		if oldest != nil {
@@ -208,20 +211,20 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 
 	switch {
 	case st.ArchiveMode == "off":
-		st.Problems = append(st.Problems, "archive_mode is off: no WAL is archived")
+		st.Problems = append(st.Problems, report.Error{Err: ErrArchivingOff})
 	case !strings.Contains(st.ArchiveCommand, "--stanza="+p.o.Stanza) || !strings.Contains(st.ArchiveCommand, "archive-push"):
-		st.Problems = append(st.Problems, fmt.Sprintf("archive_command %q does not push to pgBackRest stanza %s", st.ArchiveCommand, p.o.Stanza))
+		st.Problems = append(st.Problems, report.Errorf("archive_command %q does not push to pgBackRest stanza %s", st.ArchiveCommand, p.o.Stanza))
 	}
 	if st.Failing {
 		st.LastFailure = lastLogError(filepath.Join(logPath(cf), p.o.Stanza+"-archive-push.log"))
-		msg := fmt.Sprintf("archiving fails: %d failure(s), last %s at %s", st.FailedCount, st.LastFailedWAL, st.LastFailedAt.Format(time.RFC3339))
+		msg := fmt.Sprintf("%d failure(s), last %s at %s", st.FailedCount, st.LastFailedWAL, st.LastFailedAt.Format(time.RFC3339))
 		if st.LastFailure != "" {
 			msg += ": " + st.LastFailure
 		}
-		st.Problems = append(st.Problems, msg)
+		st.Problems = append(st.Problems, report.Errorf("%w: %s", ErrArchivingFails, msg))
 	}
 	if st.LagSeconds != nil && *st.LagSeconds > o.MaxLag.Seconds() {
-		st.Problems = append(st.Problems, fmt.Sprintf("archiving lags %s behind (max %s): %d segment(s) waiting",
+		st.Problems = append(st.Problems, report.Errorf("archiving lags %s behind (max %s): %d segment(s) waiting",
 			time.Duration(*st.LagSeconds*float64(time.Second)).Round(time.Second), o.MaxLag, *st.ReadySegments))
 	}
 }
@@ -235,7 +238,7 @@ func (p *Physical) repositoryStatus(ctx context.Context, st *WALStatus) {
 		err = si.usable()
 	}
 	if err != nil {
-		st.Problems = append(st.Problems, err.Error())
+		st.Problems = append(st.Problems, report.Error{Err: err})
 		return
 	}
 	sets := si.sets()
@@ -248,7 +251,7 @@ func (p *Physical) repositoryStatus(ctx context.Context, st *WALStatus) {
 	st.NewestBackup = &NewestPhysical{ID: newest.Label, Type: newest.Type, FinishedAt: fin, AgeSeconds: p.o.Now().Sub(fin).Seconds()}
 	w, err := p.window(cctx, si)
 	if err != nil {
-		st.WindowError = err.Error()
+		st.WindowError = report.Error{Err: err}
 		st.Warnings = append(st.Warnings, "recovery window: "+err.Error())
 	}
 	st.Window = &w
@@ -315,7 +318,7 @@ func probeRepository(ctx context.Context, cf iniFile, stanza string, timeout tim
 		if cctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %s: %w", timeout, err)
 		}
-		pr.Error = err.Error()
+		pr.Error = report.Error{Err: err}
 		return pr
 	}
 	pr.Reachable = true

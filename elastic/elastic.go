@@ -7,7 +7,9 @@
 // The desired state is a set of JSON files (Defs, embedded by default). The
 // Provisioner compares it with the server (Plan, Status) and applies it
 // (Setup, Reindex). Two backends, one per engine, sit behind an unexported
-// interface; New picks one by name or by probing the server.
+// interface; New picks one by name or by probing the server. A plan is data:
+// each Action carries the request body it sends, and one function (run)
+// turns an action into its call.
 //
 // Reindex guarantee: while an application indexes, updates and deletes
 // through the write alias, the read alias after Reindex holds exactly the

@@ -12,15 +12,56 @@ import (
 	"time"
 )
 
-// Action is one step of a plan. Setup runs every action except
-// "reindex_required", which only Reindex can resolve.
+// Action is one step of a plan, as data: Setup sends every action except
+// "reindex_required", which only Reindex can resolve, with run.
 type Action struct {
 	Kind   string `json:"kind"`   // component_template, index_template, lifecycle_policy, index, alias, mapping, settings, rollover, delete_index, history
 	Name   string `json:"name"`   // server-side name
 	Op     string `json:"op"`     // create, update, rollover, delete, record, reindex_required
 	Detail string `json:"detail"` // why, in one line
 
-	apply func(context.Context) error
+	body   any     // the request body Setup sends (marshalled to JSON when sent); nil for none
+	record *Record // the history entry of a "history" action
+}
+
+// runnable reports whether Setup does the action.
+func (a Action) runnable() bool { return a.Op != opReindex }
+
+// run sends one action to the server. Plans are data; this is the one place
+// that turns an action into its call.
+func (p *Provisioner) run(ctx context.Context, a Action) error {
+	if a.Kind == "history" {
+		return p.record(ctx, *a.record)
+	}
+	var body []byte
+	if a.body != nil {
+		var err error
+		if body, err = json.Marshal(a.body); err != nil {
+			return fmt.Errorf("%s %s: %w", a.Kind, a.Name, err)
+		}
+	}
+	switch a.Kind {
+	case "component_template":
+		return p.b.putComponentTemplate(ctx, a.Name, body)
+	case "index_template":
+		return p.b.putIndexTemplate(ctx, a.Name, body)
+	case "lifecycle_policy":
+		return p.b.putPolicy(ctx, a.Name, body)
+	case "index":
+		return p.b.createIndex(ctx, a.Name, body)
+	case "mapping":
+		return p.b.putMapping(ctx, a.Name, body)
+	case "settings":
+		return p.b.putSettings(ctx, a.Name, body)
+	case "alias":
+		return p.b.updateAliases(ctx, body)
+	case "rollover":
+		_, err := p.b.rollover(ctx, a.Name, nil)
+		return err
+	case "delete_index":
+		return p.b.deleteIndex(ctx, a.Name)
+	}
+	return fmt.Errorf("search action %s %s: no such kind", a.Kind, a.Name)
 }
 
 // Plan lists what Setup would do, in order.
@@ -33,7 +74,7 @@ type Plan struct {
 // Pending reports whether Setup has anything to do.
 func (pl Plan) Pending() bool {
 	for _, a := range pl.Actions {
-		if a.apply != nil {
+		if a.runnable() {
 			return true
 		}
 	}
@@ -51,6 +92,10 @@ func (pl Plan) ReindexRequired() []Action {
 	}
 	return out
 }
+
+// OpReindexRequired is the op of an action Setup does not do: only Reindex
+// resolves it.
+const OpReindexRequired = opReindex
 
 const (
 	opCreate   = "create"
@@ -107,10 +152,10 @@ func (p *Provisioner) Setup(ctx context.Context) (Plan, error) {
 		return Plan{}, err
 	}
 	for _, a := range in.plan.Actions {
-		if a.apply == nil {
+		if !a.runnable() {
 			continue
 		}
-		if err := a.apply(ctx); err != nil {
+		if err := p.run(ctx, a); err != nil {
 			return in.plan, err // the backend's error already names the operation and its subject
 		}
 		p.log.InfoContext(ctx, "search action applied", "kind", a.Kind, "index", a.Name, "op", a.Op)
@@ -161,7 +206,7 @@ func (p *Provisioner) inspect(ctx context.Context) (*inspection, error) {
 		switch {
 		case errors.Is(err, ErrNotFound):
 			st.State, st.Detail = StateMissing, "not on the server"
-			in.plan.Actions = append(in.plan.Actions, p.putAction("component_template", c.FullName, opCreate, "missing", want, p.b.putComponentTemplate))
+			in.plan.Actions = append(in.plan.Actions, putAction("component_template", c.FullName, opCreate, "missing", want))
 		case err != nil:
 			return nil, err
 		default:
@@ -171,7 +216,7 @@ func (p *Provisioner) inspect(ctx context.Context) (*inspection, error) {
 			}
 			if !d.empty() {
 				st.State, st.Detail = StateDrift, d.String()
-				in.plan.Actions = append(in.plan.Actions, p.putAction("component_template", c.FullName, opUpdate, d.String(), want, p.b.putComponentTemplate))
+				in.plan.Actions = append(in.plan.Actions, putAction("component_template", c.FullName, opUpdate, d.String(), want))
 			}
 		}
 		if msg, rec := needRecord("component_template", c.Name, c.Version, c.Checksum, ""); rec && msg != "" {
@@ -189,7 +234,7 @@ func (p *Provisioner) inspect(ctx context.Context) (*inspection, error) {
 		switch {
 		case errors.Is(err, ErrNotFound):
 			st.State, st.Detail = StateMissing, "not on the server"
-			in.plan.Actions = append(in.plan.Actions, p.putAction("index_template", x.Base, opCreate, "missing", want, p.b.putIndexTemplate))
+			in.plan.Actions = append(in.plan.Actions, putAction("index_template", x.Base, opCreate, "missing", want))
 		case err != nil:
 			return nil, err
 		default:
@@ -199,7 +244,7 @@ func (p *Provisioner) inspect(ctx context.Context) (*inspection, error) {
 			}
 			if !d.empty() {
 				st.State, st.Detail = StateDrift, d.String()
-				in.plan.Actions = append(in.plan.Actions, p.putAction("index_template", x.Base, opUpdate, d.String(), want, p.b.putIndexTemplate))
+				in.plan.Actions = append(in.plan.Actions, putAction("index_template", x.Base, opUpdate, d.String(), want))
 			}
 		}
 		in.items = append(in.items, st)
@@ -220,9 +265,7 @@ func (p *Provisioner) inspect(ctx context.Context) (*inspection, error) {
 
 	if !histExists {
 		in.plan.Actions = append(in.plan.Actions, Action{Kind: "index", Name: p.defs.HistoryIndex(), Op: opCreate, Detail: "history of applied definitions",
-			apply: func(ctx context.Context) error {
-				return p.b.createIndex(ctx, p.defs.HistoryIndex(), []byte(historyBody))
-			}})
+			body: json.RawMessage(historyBody)})
 	}
 
 	for i := range p.defs.Indices {
@@ -274,17 +317,12 @@ func short(sum string) string {
 
 func (p *Provisioner) recordAction(r Record, why string) Action {
 	return Action{Kind: "history", Name: r.Kind + ":" + r.Name, Op: opRecord, Detail: fmt.Sprintf("v%d %s (%s)", r.Version, short(r.Checksum), why),
-		apply: func(ctx context.Context) error { return p.record(ctx, r) }}
+		record: &r}
 }
 
-func (p *Provisioner) putAction(kind, name, op, detail string, body map[string]any, put func(context.Context, string, []byte) error) Action {
-	return Action{Kind: kind, Name: name, Op: op, Detail: detail, apply: func(ctx context.Context) error {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		return put(ctx, name, b)
-	}}
+// putAction is an action that puts body under name (templates, policies, mappings, settings).
+func putAction(kind, name, op, detail string, body map[string]any) Action {
+	return Action{Kind: kind, Name: name, Op: op, Detail: detail, body: body}
 }
 
 func (p *Provisioner) componentBody(c *Component) map[string]any {
@@ -511,14 +549,7 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 				x.ReadAlias():  map[string]any{},
 				x.WriteAlias(): map[string]any{"is_write_index": true},
 			}}
-			acts = append(acts, Action{Kind: "index", Name: name, Op: opCreate, Detail: "aliases " + x.ReadAlias() + ", " + x.WriteAlias(),
-				apply: func(ctx context.Context) error {
-					b, err := json.Marshal(body)
-					if err != nil {
-						return err
-					}
-					return p.b.createIndex(ctx, name, b)
-				}})
+			acts = append(acts, Action{Kind: "index", Name: name, Op: opCreate, Detail: "aliases " + x.ReadAlias() + ", " + x.WriteAlias(), body: body})
 			return st, acts, nil
 		}
 		st.State, st.Detail = StateDrift, "aliases missing on "+name
@@ -556,7 +587,7 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 		}
 		if len(readIdx) == 1 && readIdx[0] != writeIdx {
 			st.State = StateInterrupted
-			st.Detail = fmt.Sprintf("readers on %s, writers on %s: a reindex stopped after moving the write alias; rerun reindex to finish it", readIdx[0], writeIdx)
+			st.Detail = fmt.Sprintf("readers on %s, writers on %s: a reindex stopped after moving the write alias", readIdx[0], writeIdx)
 			if x.versionOf(writeIdx) <= x.versionOf(readIdx[0]) { // not what a reindex leaves: Reindex refuses it
 				st.State = StateDrift
 				st.Detail = fmt.Sprintf("readers on %s, writers on the older %s: point both aliases at one index", readIdx[0], writeIdx)
@@ -579,11 +610,10 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 		// Setup lifts the block (writers come first); a reindex it belonged
 		// to is then still reported below, until rerun.
 		interrupted = append(interrupted, writeIdx+" refuses writes (index.blocks.write)")
-		acts = append(acts, Action{Kind: "settings", Name: writeIdx, Op: opUpdate, Detail: "lift the write block",
-			apply: func(ctx context.Context) error { return p.removeWriteBlock(ctx, writeIdx) }})
+		acts = append(acts, Action{Kind: "settings", Name: writeIdx, Op: opUpdate, Detail: "lift the write block", body: json.RawMessage(liftWriteBlock)})
 	}
 	if len(orphans) > 0 {
-		interrupted = append(interrupted, fmt.Sprintf("%s has no aliases: a reindex stopped before switching; rerun reindex to finish it",
+		interrupted = append(interrupted, fmt.Sprintf("%s has no aliases: a reindex stopped before switching",
 			strings.Join(orphans, ", ")))
 		acts = append(acts, Action{Kind: "index", Name: x.ReadAlias(), Op: opReindex, Detail: "interrupted reindex left " + strings.Join(orphans, ", ")})
 	}
@@ -614,7 +644,7 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 			st.State = StateDrift
 		}
 		st.Detail = joinDetail(st.Detail, summarize(d.inPlace))
-		acts = append(acts, p.putAction("mapping", writeIdx, opUpdate, "add "+summarize(d.missingMappings), mappings, p.b.putMapping))
+		acts = append(acts, putAction("mapping", writeIdx, opUpdate, "add "+summarize(d.missingMappings), mappings))
 	}
 	if len(d.dynamic) > 0 {
 		if st.State == StateOK {
@@ -623,7 +653,7 @@ func (p *Provisioner) inspectIndex(ctx context.Context, x *Index, f *features) (
 		if len(d.missingMappings) == 0 {
 			st.Detail = joinDetail(st.Detail, summarize(d.inPlace))
 		}
-		acts = append(acts, p.putAction("settings", writeIdx, opUpdate, summarize(d.settingsChanged), map[string]any{"index": d.dynamic}, p.b.putSettings))
+		acts = append(acts, putAction("settings", writeIdx, opUpdate, summarize(d.settingsChanged), map[string]any{"index": d.dynamic}))
 	}
 	return st, acts, nil
 }
@@ -702,6 +732,5 @@ func aliasBody(ops []aliasOp) []byte {
 }
 
 func (p *Provisioner) aliasAction(name string, ops []aliasOp, detail string) Action {
-	return Action{Kind: "alias", Name: name, Op: opUpdate, Detail: detail,
-		apply: func(ctx context.Context) error { return p.b.updateAliases(ctx, aliasBody(ops)) }}
+	return Action{Kind: "alias", Name: name, Op: opUpdate, Detail: detail, body: json.RawMessage(aliasBody(ops))}
 }

@@ -149,7 +149,7 @@ func (p *Provisioner) Reindex(ctx context.Context, name string, o ReindexOptions
 		return rep, err
 	}
 	if writeIdx == "" {
-		return rep, fmt.Errorf("reindex %s: %w: %s has no write index (run setup first)", x.Name, ErrNotSetUp, x.WriteAlias())
+		return rep, fmt.Errorf("reindex %s: %w: %s has no write index", x.Name, ErrNotSetUp, x.WriteAlias())
 	}
 	if o.DryRun {
 		rep, err = p.planReindex(ctx, x, f, readIdx, writeIdx)
@@ -641,8 +641,11 @@ func writeBlocked(li liveIndex) bool {
 }
 
 func (p *Provisioner) removeWriteBlock(ctx context.Context, index string) error {
-	return p.b.putSettings(ctx, index, []byte(`{"index":{"blocks":{"write":null}}}`))
+	return p.b.putSettings(ctx, index, []byte(liftWriteBlock))
 }
+
+// liftWriteBlock is the settings body that removes index.blocks.write.
+const liftWriteBlock = `{"index":{"blocks":{"write":null}}}`
 
 // serverCopy runs _reindex as a task and polls it for progress.
 func (p *Provisioner) serverCopy(ctx context.Context, src, dst string, total int64, batch int) (copied int64, err error) {

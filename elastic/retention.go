@@ -68,11 +68,7 @@ func (p *Provisioner) inspectRetention(ctx context.Context, x *Index, f *feature
 		if age >= maxAge || (x.Retention.RolloverMaxDocs > 0 && docs >= x.Retention.RolloverMaxDocs) {
 			rs.RolloverDue = true
 			why := fmt.Sprintf("%s is %s old with %d docs (limits %s, %d)", write, age.Truncate(time.Second), docs, x.Retention.RolloverMaxAge, x.Retention.RolloverMaxDocs)
-			acts = append(acts, Action{Kind: "rollover", Name: x.WriteAlias(), Op: opRollover, Detail: why,
-				apply: func(ctx context.Context) error {
-					_, err := p.b.rollover(ctx, x.WriteAlias(), nil)
-					return err
-				}})
+			acts = append(acts, Action{Kind: "rollover", Name: x.WriteAlias(), Op: opRollover, Detail: why})
 		}
 	}
 	// A generation stops receiving writes when the next one is created: its
@@ -86,13 +82,11 @@ func (p *Provisioner) inspectRetention(ctx context.Context, x *Index, f *feature
 		rolled := gens[i+1].creationDate()
 		if now.Sub(rolled) >= deleteAfter {
 			rs.ExpiredGenerations = append(rs.ExpiredGenerations, g.Name)
-			name := g.Name
-			acts = append(acts, Action{Kind: "delete_index", Name: name, Op: opDelete,
-				Detail: fmt.Sprintf("rolled over %s, retention %s", rolled.Format(time.RFC3339), x.Retention.DeleteAfter),
-				apply:  func(ctx context.Context) error { return p.b.deleteIndex(ctx, name) }})
+			acts = append(acts, Action{Kind: "delete_index", Name: g.Name, Op: opDelete,
+				Detail: fmt.Sprintf("rolled over %s, retention %s", rolled.Format(time.RFC3339), x.Retention.DeleteAfter)})
 		}
 	}
-	rs.Detail = fmt.Sprintf("quantx-db elastic setup rolls over at %s or %d docs and deletes %s after rollover",
+	rs.Detail = fmt.Sprintf("setup rolls over at %s or %d docs and deletes %s after rollover",
 		x.Retention.RolloverMaxAge, x.Retention.RolloverMaxDocs, x.Retention.DeleteAfter)
 	return rs, acts, nil
 }
@@ -144,7 +138,7 @@ func policyBody(x *Index, lifecycle string) map[string]any {
 // policyAction creates or updates the ILM/ISM policy when it differs.
 func (p *Provisioner) policyAction(ctx context.Context, x *Index, f *features) (*Action, error) {
 	want := policyBody(x, f.lifecycle)
-	act := p.putAction("lifecycle_policy", x.PolicyName(), opCreate, f.lifecycle+" policy missing", want, p.b.putPolicy)
+	act := putAction("lifecycle_policy", x.PolicyName(), opCreate, f.lifecycle+" policy missing", want)
 	live, err := p.b.getPolicy(ctx, x.PolicyName())
 	if errors.Is(err, ErrNotFound) {
 		return &act, nil

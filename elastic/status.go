@@ -1,31 +1,35 @@
 package elastic
 
-import "context"
+import (
+	"context"
 
-// The states of a definition in Status.
+	"github.com/quantx/quantx-db/internal/report"
+)
+
+// The states of a definition in Status (the shared report states).
 const (
-	StateOK      = "ok"
-	StateMissing = "missing"          // not on the server: Setup creates it
-	StateChanged = "changed"          // the definition was edited since it was applied (history checksum)
-	StateDrift   = "drift"            // the server differs from the definition: Setup can fix it in place
-	StateReindex = "reindex_required" // the server differs in a way only Reindex can fix
+	StateOK      = report.StateOK
+	StateMissing = report.StateMissing         // not on the server: Setup creates it
+	StateChanged = report.StateChanged         // the definition was edited since it was applied (history checksum)
+	StateDrift   = report.StateDrift           // the server differs from the definition: Setup can fix it in place
+	StateReindex = report.StateReindexRequired // the server differs in a way only Reindex can fix
 	// StateInterrupted: a reindex stopped half-way (read and write aliases on
 	// different indices, or a newer physical index without aliases, perhaps
 	// with a write block on the write index); rerunning Reindex finishes it.
-	StateInterrupted = "reindex_interrupted"
+	StateInterrupted = report.StateReindexInterrupted
 )
 
 // ItemStatus is the state of one definition on the server.
 type ItemStatus struct {
-	Kind           string `json:"kind"` // component_template, index_template, index
-	Name           string `json:"name"`
-	ServerName     string `json:"server_name"`
-	Version        int    `json:"version"`                  // in the definition
-	AppliedVersion int    `json:"applied_version"`          // in the history; 0 when never applied
-	LiveVersion    int    `json:"live_version,omitempty"`   // of the physical index behind the write alias
-	PhysicalIndex  string `json:"physical_index,omitempty"` // the write index
-	State          string `json:"state"`
-	Detail         string `json:"detail"`
+	Kind           string       `json:"kind"` // component_template, index_template, index
+	Name           string       `json:"name"`
+	ServerName     string       `json:"server_name"`
+	Version        int          `json:"version"`                  // in the definition
+	AppliedVersion int          `json:"applied_version"`          // in the history; 0 when never applied
+	LiveVersion    int          `json:"live_version,omitempty"`   // of the physical index behind the write alias
+	PhysicalIndex  string       `json:"physical_index,omitempty"` // the write index
+	State          report.State `json:"state"`
+	Detail         string       `json:"detail"`
 }
 
 // RetentionStatus is how a time-based index is kept in bounds.

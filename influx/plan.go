@@ -2,6 +2,8 @@ package influx
 
 import (
 	"context"
+
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 // Plan is what Setup would do to make the server match the desired state.
@@ -16,17 +18,17 @@ type Plan struct {
 // Object is one desired object (database, retention policy, continuous query,
 // bucket, DBRP mapping, task) and how the server differs from it.
 type Object struct {
-	Kind   string `json:"kind"`
-	Name   string `json:"name"`
-	State  string `json:"state"`  // "ok", "missing" or "drift"
-	Detail string `json:"detail"` // what drifted, "" when ok
+	Kind   string       `json:"kind"`
+	Name   string       `json:"name"`
+	State  report.State `json:"state"`  // ok, missing or drift
+	Detail string       `json:"detail"` // what drifted, "" when ok
 }
 
-// Object states.
+// Object states (the shared report states).
 const (
-	StateOK      = "ok"
-	StateMissing = "missing"
-	StateDrift   = "drift"
+	StateOK      = report.StateOK
+	StateMissing = report.StateMissing
+	StateDrift   = report.StateDrift
 )
 
 // Action is one change. On 1.x it is one or more InfluxQL statements, run in

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quantx/quantx-db/internal/influxclient"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 // v1 is the 1.x dialect: InfluxQL over /query for everything, continuous
@@ -122,7 +123,7 @@ func planV1(d Desired, live liveV1) Plan {
 	db := d.Database
 	pl := Plan{Database: db}
 	raw := d.raw()
-	obj := func(kind, name, state, detail string) {
+	obj := func(kind, name string, state report.State, detail string) {
 		pl.Objects = append(pl.Objects, Object{Kind: kind, Name: name, State: state, Detail: detail})
 	}
 	if !live.DatabaseExists {
@@ -181,7 +182,7 @@ func planV1(d Desired, live liveV1) Plan {
 	for _, rp := range live.RPs {
 		if !slices.ContainsFunc(d.Tiers, func(t Tier) bool { return t.Name == rp.Name }) {
 			pl.Extras = append(pl.Extras, Extra{Kind: "retention_policy", Name: rp.Name,
-				Note: fmt.Sprintf("not in the desired state (duration %s); left as is: quantx-db never drops data", Duration(rp.Duration).ddl())})
+				Note: fmt.Sprintf("not in the desired state (duration %s); left as is: provisioning never drops data", Duration(rp.Duration).ddl())})
 		}
 	}
 	want := map[string]bool{}

@@ -17,6 +17,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/domain"
 
 	"github.com/quantx/quantx-db/internal/influxclient"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 // liveV2 is what a 2.x server has in the organisation.
@@ -83,7 +84,7 @@ func bucketRef(name string) string { return "{id of bucket " + name + "}" }
 func planV2(d Desired, live liveV2) Plan {
 	db := d.Database
 	pl := Plan{Database: db}
-	obj := func(kind, name, state, detail string) {
+	obj := func(kind, name string, state report.State, detail string) {
 		pl.Objects = append(pl.Objects, Object{Kind: kind, Name: name, State: state, Detail: detail})
 	}
 	bucketIDs := map[string]string{}
@@ -174,7 +175,7 @@ func planV2(d Desired, live liveV2) Plan {
 	}
 	for _, b := range live.Buckets {
 		if strings.HasPrefix(b.Name, db+"/") && !slices.ContainsFunc(d.Tiers, func(t Tier) bool { return bucketName(db, t) == b.Name }) {
-			pl.Extras = append(pl.Extras, Extra{Kind: "bucket", Name: b.Name, Note: "not in the desired state; left as is: quantx-db never drops data"})
+			pl.Extras = append(pl.Extras, Extra{Kind: "bucket", Name: b.Name, Note: "not in the desired state; left as is: provisioning never drops data"})
 		}
 	}
 	for _, m := range live.DBRPs {

@@ -6,20 +6,22 @@ import (
 	"slices"
 	"time"
 
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/partitions"
 )
 
-// State is what the database says of one migration.
-type State string
+// State is what the database says of one migration: one of the shared
+// report states (internal/report), with its severity.
+type State = report.State
 
 // The states of a migration in Status.
 const (
-	StateApplied        State = "applied"
-	StatePending        State = "pending"
-	StateDirty          State = "dirty"           // a no-transaction run of it stopped part way; never "applied"
-	StateRunning        State = "running"         // dirty, and another session holds the migration lock: a run is in progress
-	StateInvalidIndex   State = "invalid_index"   // applied, but an index its file creates is INVALID
-	StateUnknownApplied State = "unknown_applied" // applied, and this binary has no file for it (a newer release ran it)
+	StateApplied        = report.StateApplied
+	StatePending        = report.StatePending
+	StateDirty          = report.StateDirty          // a no-transaction run of it stopped part way; never "applied"
+	StateRunning        = report.StateRunning        // dirty, and another session holds the migration lock: a run is in progress
+	StateInvalidIndex   = report.StateInvalidIndex   // applied, but an index its file creates is INVALID
+	StateUnknownApplied = report.StateUnknownApplied // applied, and this binary has no file for it (a newer release ran it)
 )
 
 // Status is the state of every known migration, in version order.

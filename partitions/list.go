@@ -39,7 +39,7 @@ func (m *Manager) List(ctx context.Context, lo ListOptions) (List, error) {
 		}
 		p.RowsExact = true
 		if p.Default && p.Rows > 0 {
-			l.Warnings = append(l.Warnings, fmt.Sprintf("%s holds %d row(s): they belong to months without a partition; `partitions ensure` (with --months-back for past months) moves them", p.Name, p.Rows))
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s holds %d row(s): they belong to months without a partition", p.Name, p.Rows))
 		}
 	}
 	l.Hash = checkHash(parts)
@@ -51,7 +51,7 @@ func (m *Manager) List(ctx context.Context, lo ListOptions) (List, error) {
 	return l, nil
 }
 
-// Health is the partition state `quantx-db status` reports.
+// Health is the partition state of MonthlyTable that a status report shows.
 type Health struct {
 	Table       string `json:"table"`
 	DefaultRows int64  `json:"default_rows"` // exact; > 0 is a problem to report
@@ -61,24 +61,22 @@ type Health struct {
 	CoveredUntil  time.Time   `json:"covered_until,omitzero"` // end of the covered run of months
 	Hash          []HashCheck `json:"hash"`
 	// DefaultOldest and DefaultNewest bound created_at of the rows in DEFAULT
-	// (zero when it is empty): they say which --months-back/--months-ahead
-	// would let ensure move them out.
+	// (zero when it is empty): they say how far back and ahead Ensure must
+	// reach to move them out (DefaultSpan).
 	DefaultOldest time.Time `json:"default_oldest,omitzero"`
 	DefaultNewest time.Time `json:"default_newest,omitzero"`
 }
 
-// DefaultFix is the ensure command that moves every row of DEFAULT into
-// monthly partitions, given the current UTC month (now).
-func (h Health) DefaultFix(now time.Time) string {
-	cmd := "quantx-db partitions ensure"
+// DefaultSpan is how far Ensure must reach, given the current UTC month
+// (now), to move every row of DEFAULT into a monthly partition: back months
+// before it (0: none) and ahead months after it (0: the default of 3 reaches).
+func (h Health) DefaultSpan(now time.Time) (back, ahead int) {
 	cur := monthStart(now)
-	if back := monthsBetween(monthStart(h.DefaultOldest), cur); back > 0 {
-		cmd += fmt.Sprintf(" --months-back %d", back)
+	back = max(monthsBetween(monthStart(h.DefaultOldest), cur), 0)
+	if ahead = monthsBetween(cur, monthStart(h.DefaultNewest)); ahead <= 3 {
+		ahead = 0
 	}
-	if ahead := monthsBetween(cur, monthStart(h.DefaultNewest)); ahead > 3 {
-		cmd += fmt.Sprintf(" --months-ahead %d", ahead)
-	}
-	return cmd
+	return back, ahead
 }
 
 // monthsBetween counts whole months from a to b (both month starts).

@@ -86,7 +86,8 @@ func (r *Runner) dropPartitions(ctx context.Context, pol *PartitionPolicy) (Tabl
 		err = conn.QueryRow(ctx, "SELECT count(*) FROM ONLY "+pgx.Identifier{r.parts.Schema(), partitions.DefaultPartition}.Sanitize()+
 			" WHERE created_at < $1", tr.Cutoff).Scan(&old)
 		if err == nil && old > 0 {
-			tr.Warnings = append(tr.Warnings, fmt.Sprintf("%s holds %d expired row(s); they are left alone (run `partitions ensure --months-back N` to move them into partitions first)", partitions.DefaultPartition, old))
+			tr.DefaultExpiredRows = old
+			tr.Warnings = append(tr.Warnings, fmt.Sprintf("%s holds %d expired row(s); they are left alone until they are moved into monthly partitions", partitions.DefaultPartition, old))
 		}
 		if r.opts.DryRun {
 			for _, pr := range expired {

@@ -101,6 +101,10 @@ type TableReport struct {
 	Batches    int               `json:"batches"` // orders: UPDATE batches run (or needed)
 	DurationMS int64             `json:"duration_ms"`
 	Warnings   []string          `json:"warnings"`
+	// DefaultExpiredRows are expired rows in the DEFAULT partition: retention
+	// leaves them alone (it cannot tell which month's partition they would
+	// belong to) until partitions.Manager.Ensure has moved them out.
+	DefaultExpiredRows int64 `json:"default_expired_rows,omitempty"`
 }
 
 // PartitionReport is one expired partition.

@@ -390,7 +390,7 @@ func (m *Manager) plan(f *facts) ([]step, []Role, error) {
 	// 1. The roles and their attributes: LOGIN, and nothing that bypasses the model.
 	for _, k := range kinds {
 		if k.name == f.user {
-			return nil, nil, fmt.Errorf("the %s role %q is the connected role: run 'roles ensure' as an admin role so that it never changes its own attributes: %w", k.kind, k.name, ErrInvalidName)
+			return nil, nil, fmt.Errorf("the %s role %q is the connected role: roles are managed from another, admin role, so that it never changes its own attributes: %w", k.kind, k.name, ErrInvalidName)
 		}
 		r, exists := f.roles[k.name]
 		role := Role{Kind: k.kind, Name: k.name, Created: !exists}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,25 +15,9 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/influx"
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/roles"
-)
-
-// Check is one line of the doctor's report.
-type Check struct {
-	Store  string `json:"store"`  // postgres, influx, elastic, s3, tools
-	Name   string `json:"name"`   // what was checked
-	Status string `json:"status"` // ok | warn | fail | skip
-	Detail string `json:"detail"` // what was found
-	Fix    string `json:"fix,omitempty"`
-}
-
-// Check states.
-const (
-	OK   = "ok"
-	Warn = "warn"
-	Fail = "fail"
-	Skip = "skip"
 )
 
 // maxSkew is the clock difference past which timestamps written by the tool
@@ -45,8 +28,8 @@ const maxSkew = 2 * time.Second
 // (migrate, maintain partitions, the application's DML, read; see
 // privilegeChecks), whether advisory locks work, and the clock skew between
 // here and the server.
-func CheckPostgres(ctx context.Context, pool *pgxpool.Pool, now func() time.Time) []Check {
-	var out []Check
+func CheckPostgres(ctx context.Context, pool *pgxpool.Pool, now func() time.Time) []Item {
+	var out []Item
 	var version, user, db string
 	var serverNow time.Time
 	before := now()
@@ -54,38 +37,37 @@ func CheckPostgres(ctx context.Context, pool *pgxpool.Pool, now func() time.Time
 		Scan(&version, &user, &db, &serverNow)
 	after := now()
 	if err != nil {
-		return append(out, Check{Store: "postgres", Name: "connect", Status: Fail, Detail: err.Error(),
-			Fix: "check --database-url, that the server runs and that pg_hba.conf admits this host"})
+		return append(out, errorItem(Postgres, "connect", err))
 	}
-	out = append(out, Check{Store: "postgres", Name: "connect", Status: OK, Detail: fmt.Sprintf("PostgreSQL %s, user %s, database %s", version, user, db)})
+	out = append(out, Item{Store: Postgres, Name: "connect", State: report.StateOK, Detail: fmt.Sprintf("PostgreSQL %s, user %s, database %s", version, user, db)})
 	if major(version) < 15 {
-		out = append(out, Check{Store: "postgres", Name: "version", Status: Warn, Detail: "server " + version + " is older than 15",
-			Fix: "the schema is tested on PostgreSQL 15; upgrade the server"})
+		out = append(out, Item{Store: Postgres, Name: "version", State: report.StateWarn, Detail: "server " + version + " is older than 15",
+			Finding: OldServer{Version: version}})
 	}
 	mid := before.Add(after.Sub(before) / 2)
 	skew := serverNow.Sub(mid)
 	if skew < 0 {
 		skew = -skew
 	}
+	it := Item{Store: Postgres, Name: "clock skew", State: report.StateOK, Detail: skew.Round(time.Millisecond).String(), SkewSeconds: seconds(skew)}
 	if skew > maxSkew+after.Sub(before) {
-		out = append(out, Check{Store: "postgres", Name: "clock skew", Status: Warn, Detail: fmt.Sprintf("server clock differs by %s", skew.Round(time.Millisecond)),
-			Fix: "run chrony/ntpd on both hosts: partition months and backup ages use this machine's clock"})
-	} else {
-		out = append(out, Check{Store: "postgres", Name: "clock skew", Status: OK, Detail: skew.Round(time.Millisecond).String()})
+		it.State, it.Finding = report.StateWarn, ClockSkew{Skew: skew}
+		it.Detail = fmt.Sprintf("server clock differs by %s", skew.Round(time.Millisecond))
 	}
+	out = append(out, it)
 	if caps, err := roles.Inspect(ctx, pool, roles.InspectOptions{}); err != nil {
-		out = append(out, Check{Store: "postgres", Name: "privileges", Status: Fail, Detail: err.Error()})
+		out = append(out, errorItem(Postgres, "privileges", err))
 	} else {
 		out = append(out, privilegeChecks(caps)...)
 	}
 	var locked bool
 	const probeKey = 0x5158_4442_4443 // "QXDBDC": a key no runner uses
 	if err := pool.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(probeKey)).Scan(&locked); err != nil {
-		out = append(out, Check{Store: "postgres", Name: "advisory locks", Status: Fail, Detail: err.Error(),
-			Fix: fmt.Sprintf("GRANT EXECUTE ON FUNCTION pg_try_advisory_lock(bigint), pg_advisory_unlock(bigint) TO %s", user)})
+		out = append(out, Item{Store: Postgres, Name: "advisory locks", State: report.StateAction, Detail: err.Error(),
+			Err: storeErr(Postgres, err), Finding: AdvisoryLocks{User: user}})
 	} else {
 		_, _ = pool.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(probeKey))
-		out = append(out, Check{Store: "postgres", Name: "advisory locks", Status: OK, Detail: "usable"})
+		out = append(out, Item{Store: Postgres, Name: "advisory locks", State: report.StateOK, Detail: "usable"})
 	}
 	return out
 }
@@ -104,16 +86,19 @@ func major(s string) int {
 
 // CheckTool reports whether an external program is on PATH and its version,
 // and whether its major version matches the server's (serverMajor 0: unknown).
-func CheckTool(ctx context.Context, name string, serverMajor int, fix string) Check {
+func CheckTool(ctx context.Context, name string, serverMajor int) Item {
 	path, _ := exec.LookPath(name)
-	return CheckToolAt(ctx, name, path, serverMajor, fix)
+	return CheckToolAt(ctx, name, path, Tool{Name: name, ServerMajor: serverMajor})
 }
 
 // CheckToolAt is CheckTool for a program the caller has already looked up
 // (path "" when it found none), for tools that are also searched outside PATH.
-func CheckToolAt(ctx context.Context, name, path string, serverMajor int, fix string) Check {
+// want says what the tool is for (its finding when missing or mismatched).
+func CheckToolAt(ctx context.Context, name, path string, want Tool) Item {
+	want.Name = name
 	if path == "" {
-		return Check{Store: "tools", Name: name, Status: Warn, Detail: name + " not found", Fix: fix}
+		want.Missing = true
+		return Item{Store: "tools", Name: name, State: report.StateWarn, Detail: name + " not found", Finding: want}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -124,32 +109,29 @@ func CheckToolAt(ctx context.Context, name, path string, serverMajor int, fix st
 	out, err := exec.CommandContext(cctx, path, arg).CombinedOutput()
 	v := strings.TrimSpace(firstLine(string(out)))
 	if err != nil && v == "" {
-		return Check{Store: "tools", Name: name, Status: Warn, Detail: fmt.Sprintf("%s %s: %v", path, arg, errors.Unwrap(err)), Fix: fix}
+		return Item{Store: "tools", Name: name, State: report.StateWarn, Detail: fmt.Sprintf("%s %s: %v", path, arg, errors.Unwrap(err)), Err: err, Finding: want}
 	}
-	c := Check{Store: "tools", Name: name, Status: OK, Detail: v + " (" + path + ")"}
-	if serverMajor > 0 && major(strings.TrimPrefix(v, name)) != serverMajor {
-		c.Status = Warn
-		c.Detail += fmt.Sprintf("; the server is %d", serverMajor)
-		c.Fix = fmt.Sprintf("install the %s of PostgreSQL %d (e.g. apt-get install postgresql-client-%d) and put it first on PATH", name, serverMajor, serverMajor)
+	it := Item{Store: "tools", Name: name, State: report.StateOK, Detail: v + " (" + path + ")"}
+	if want.ServerMajor > 0 && major(strings.TrimPrefix(v, name)) != want.ServerMajor {
+		it.State, it.Finding = report.StateWarn, want
+		it.Detail += fmt.Sprintf("; the server is %d", want.ServerMajor)
 	}
-	return c
+	return it
 }
 
 // checkInfluxRPC reports whether the 1.x backup/restore address accepts a connection.
-func checkInfluxRPC(ctx context.Context, addr string, timeout time.Duration) Check {
-	c := Check{Store: Influx, Name: "backup rpc"}
+func checkInfluxRPC(ctx context.Context, addr string, timeout time.Duration) Item {
+	it := Item{Store: Influx, Name: "backup rpc", Finding: InfluxRPC{Addr: addr}}
 	if addr == "" {
-		c.Status, c.Detail = Fail, "no backup/restore address"
-		c.Fix = "set --influx-rpc or QUANTX_INFLUX_RPC to influxd's bind-address (port 8088)"
-		return c
+		it.State, it.Detail = report.StateAction, "no backup/restore address"
+		return it
 	}
 	if err := backup.DialInfluxRPC(ctx, addr, timeout); err != nil {
-		c.Status, c.Detail = Fail, err.Error()
-		c.Fix = "set --influx-rpc or QUANTX_INFLUX_RPC to influxd's bind-address (port 8088); 'backup influx' on 1.x needs it"
-		return c
+		it.State, it.Detail, it.Err = report.StateAction, err.Error(), storeErr(Influx, err)
+		return it
 	}
-	c.Status, c.Detail = OK, addr+" accepts connections"
-	return c
+	it.State, it.Detail, it.Finding = report.StateOK, addr+" accepts connections", nil
+	return it
 }
 
 func firstLine(s string) string {
@@ -180,72 +162,77 @@ type DoctorOptions struct {
 	Influxd          string
 	InfluxRPC        string
 	InfluxRPCTimeout time.Duration // 0: the backup's default
-	// WALCheck checks WAL archiving and pgBackRest (nil: not checked).
-	WALCheck func(ctx context.Context) []Check
 }
 
-// Doctor runs every check that applies to the configured stores.
-func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
+// Doctor runs every check that applies to the configured stores. A store
+// that is configured but could not be opened (Stores.Unavailable) is a
+// failed connect check.
+func Doctor(ctx context.Context, s Stores, o DoctorOptions) Report {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	var out []Check
+	rep := Report{CheckedAt: o.Now().UTC(), Items: []Item{}}
+	for _, store := range []string{Postgres, Influx, Elastic, S3} {
+		if err := s.unavailable(store); err != nil {
+			rep.add(Item{Store: store, Name: "connect", State: report.StateError, Detail: s.Unavailable[store].Error(), Err: err})
+		}
+	}
 	serverMajor := 0
 	switch {
 	case s.Postgres != nil:
-		out = append(out, CheckPostgres(ctx, s.Postgres, o.Now)...)
+		rep.add(CheckPostgres(ctx, s.Postgres, o.Now)...)
 		serverMajor = ServerMajor(ctx, s.Postgres)
 		if s.Migrations != nil {
-			out = append(out, checkIndexes(ctx, s.Migrations))
+			rep.add(checkIndexes(ctx, s.Migrations))
 		}
 	case !o.PostgresConfigured:
-		out = append(out, Check{Store: Postgres, Name: "configured", Status: Skip, Detail: "no --database-url"})
+		rep.add(notConfigured(Postgres, "configured"))
 	}
 	if o.PostgresConfigured {
 		for _, tool := range []string{"pg_dump", "pg_restore", "pg_dumpall"} {
-			out = append(out, CheckTool(ctx, tool, serverMajor, fmt.Sprintf("apt-get install postgresql-client-%d (backups need it)", max(serverMajor, 15))))
+			rep.add(CheckTool(ctx, tool, serverMajor))
 		}
 	}
 	switch {
 	case s.Influx != nil:
 		srv, err := s.Influx.Server(ctx)
 		if err != nil {
-			out = append(out, Check{Store: Influx, Name: "connect", Status: Fail, Detail: err.Error(), Fix: "check --influx-url and --influx-token"})
+			rep.add(errorItem(Influx, "connect", err))
 		} else {
-			out = append(out, Check{Store: Influx, Name: "connect", Status: OK, Detail: fmt.Sprintf("InfluxDB %s (%s)", srv.Version, srv.Dialect)})
+			rep.add(Item{Store: Influx, Name: "connect", State: report.StateOK, Detail: fmt.Sprintf("InfluxDB %s (%s)", srv.Version, srv.Dialect)})
 			if srv.Dialect == influx.DialectV1 {
-				out = append(out, CheckToolAt(ctx, "influxd", o.Influxd, 0, "install influxd "+srv.Version+" on PATH (or in $QUANTX_CACHE/bin): 'backup influx' runs influxd backup -portable"))
-				out = append(out, checkInfluxRPC(ctx, o.InfluxRPC, o.InfluxRPCTimeout))
+				rep.add(CheckToolAt(ctx, "influxd", o.Influxd, Tool{ServerVersion: srv.Version}))
+				rep.add(checkInfluxRPC(ctx, o.InfluxRPC, o.InfluxRPCTimeout))
 			}
 		}
 	case !o.InfluxConfigured:
-		out = append(out, Check{Store: Influx, Name: "configured", Status: Skip, Detail: "no --influx-url"})
+		rep.add(notConfigured(Influx, "configured"))
 	}
 	switch {
 	case s.Elastic != nil:
 		st, err := s.Elastic.Status(ctx)
 		if err != nil {
-			out = append(out, Check{Store: Elastic, Name: "connect", Status: Fail, Detail: err.Error(), Fix: "check --elastic-url and --elastic-engine"})
+			rep.add(errorItem(Elastic, "connect", err))
 		} else {
-			out = append(out, Check{Store: Elastic, Name: "connect", Status: OK, Detail: fmt.Sprintf("%s, retention by %s", st.Engine, st.RetentionMode)})
+			rep.add(Item{Store: Elastic, Name: "connect", State: report.StateOK, Detail: fmt.Sprintf("%s, retention by %s", st.Engine, st.RetentionMode)})
 		}
 	case !o.ElasticConfigured:
-		out = append(out, Check{Store: Elastic, Name: "configured", Status: Skip, Detail: "no --elastic-url"})
+		rep.add(notConfigured(Elastic, "configured"))
 	}
 	switch {
 	case s.Backups != nil:
 		if _, err := s.Backups.Newest(ctx); err != nil {
-			out = append(out, Check{Store: S3, Name: "bucket", Status: Fail, Detail: err.Error(), Fix: "check --s3-endpoint, the keys and that --s3-bucket exists"})
+			rep.add(errorItem(S3, "bucket", err))
 		} else {
-			out = append(out, Check{Store: S3, Name: "bucket", Status: OK, Detail: "readable"})
+			rep.add(Item{Store: S3, Name: "bucket", State: report.StateOK, Detail: "readable"})
 		}
 	case !o.S3Configured:
-		out = append(out, Check{Store: S3, Name: "configured", Status: Skip, Detail: "no --s3-bucket"})
+		rep.add(notConfigured(S3, "configured"))
 	}
-	if o.WALCheck != nil {
-		out = append(out, o.WALCheck(ctx)...)
+	if s.WAL != nil {
+		rep.add(walDoctor(ctx, s)...)
 	}
-	return out
+	return rep
 }
 
 // privilegeChecks turns what the connected role can do into report lines: one
@@ -254,71 +241,57 @@ func Doctor(ctx context.Context, s Stores, o DoctorOptions) []Check {
 // app role cannot migrate) is a warning; the verdict fails only for a role
 // that can do nothing, or that mixes application access with DDL. No fix ever
 // grants DDL: that is the owner's, and the fix is to connect as the owner.
-func privilegeChecks(c roles.Capabilities) []Check {
-	owner := "the owner of the schema objects"
-	if len(c.Owners) > 0 {
-		owner = strings.Join(c.Owners, " or ")
-	}
-	useOwner := "connect as " + owner + " (--database-url); as a superuser, 'quantx-db roles ensure' creates an owner role (" + roles.DefaultOwner + ") that owns every object"
-	ensure := "run 'quantx-db roles ensure' as a superuser: it leaves the app role DML only and the read-only role SELECT only"
-	// Objects made by another role (a superuser's cron run) are what 'roles ensure' hands back to the owner.
-	reown := "; if another role created some of them, 'quantx-db roles ensure' (as a superuser) makes the owner own them"
-	verdict := Check{Store: Postgres, Name: "role"}
+func privilegeChecks(c roles.Capabilities) []Item {
+	verdict := Item{Store: Postgres, Name: "role", Finding: Privileges{Part: "role", Caps: c}}
 	switch c.Profile {
 	case roles.ProfileSuperuser:
-		verdict.Status, verdict.Detail = Warn, c.Role+" is a superuser: it can migrate and maintain partitions, and could do anything else"
-		verdict.Fix = "let the application connect as an app role without DDL: 'quantx-db roles ensure' creates " + roles.DefaultApp
+		verdict.State, verdict.Detail = report.StateWarn, c.Role+" is a superuser: it can migrate and maintain partitions, and could do anything else"
 	case roles.ProfileOwner:
-		verdict.Status, verdict.Detail = OK, c.Role+" owns the schema objects: it can migrate and maintain partitions"
+		verdict.State, verdict.Detail, verdict.Finding = report.StateOK, c.Role+" owns the schema objects: it can migrate and maintain partitions", nil
 	case roles.ProfileApp:
 		if bad := append(append([]string{}, c.DDL...), c.BookkeepingWrites...); len(bad) > 0 {
-			verdict.Status = Fail
+			verdict.State = report.StateAction
 			verdict.Detail = fmt.Sprintf("%s runs the application (DML on %d table(s)) but also holds what only the owner should: %s", c.Role, c.Tables, strings.Join(bad, "; "))
-			verdict.Fix = ensure
-			if slices.Contains(c.DDL, "CREATE on schema "+c.Schema) {
-				verdict.Fix = fmt.Sprintf("REVOKE CREATE ON SCHEMA %s FROM %s (and PUBLIC); or %s", c.Schema, c.Role, ensure)
-			}
 		} else {
-			verdict.Status = OK
+			verdict.State, verdict.Finding = report.StateOK, nil
 			verdict.Detail = fmt.Sprintf("%s is an application role: SELECT, INSERT, UPDATE, DELETE on %d table(s), no DDL", c.Role, c.Tables)
 		}
 	case roles.ProfileReadOnly:
 		if bad := append(append(append([]string{}, c.DDL...), c.BookkeepingWrites...), c.TableWrites...); len(bad) > 0 {
-			verdict.Status = Warn
+			verdict.State = report.StateWarn
 			verdict.Detail = fmt.Sprintf("%s reads every application table but can also write: %s", c.Role, strings.Join(bad, "; "))
-			verdict.Fix = ensure
 		} else {
-			verdict.Status = OK
+			verdict.State, verdict.Finding = report.StateOK, nil
 			verdict.Detail = fmt.Sprintf("%s is a read-only role: SELECT on %d table(s)", c.Role, c.Tables)
 		}
 	default:
-		verdict.Status = Fail
+		verdict.State = report.StateAction
 		verdict.Detail = c.Role + " can neither migrate (missing " + strings.Join(c.Migrate.Missing, "; ") + ") nor read the application tables"
-		verdict.Fix = useOwner
 	}
-	line := func(name string, cp roles.Capability, fix string) Check {
+	line := func(name string, cp roles.Capability) Item {
 		if cp.OK {
-			return Check{Store: Postgres, Name: name, Status: OK, Detail: "yes"}
+			return Item{Store: Postgres, Name: name, State: report.StateOK, Detail: "yes"}
 		}
-		return Check{Store: Postgres, Name: name, Status: Warn, Detail: "no: missing " + strings.Join(cp.Missing, "; "), Fix: fix}
+		return Item{Store: Postgres, Name: name, State: report.StateWarn, Detail: "no: missing " + strings.Join(cp.Missing, "; "),
+			Finding: Privileges{Part: name, Caps: c}}
 	}
-	return []Check{verdict,
-		line("migrate", c.Migrate, "run migrations as "+owner+reown),
-		line("maintain partitions", c.Partitions, "run 'partitions ensure' and 'retention apply' as "+owner+reown),
-		line("app DML", c.AppDML, ensure),
-		line("read only", c.ReadOnly, ensure),
+	return []Item{verdict,
+		line("migrate", c.Migrate),
+		line("maintain partitions", c.Partitions),
+		line("app DML", c.AppDML),
+		line("read only", c.ReadOnly),
 	}
 }
 
-// checkIndexes fails on any INVALID index: the index a migration meant to
+// checkIndexes finds any INVALID index: the index a migration meant to
 // build is not there for reads, and every write still pays for it.
-func checkIndexes(ctx context.Context, r *migrations.Runner) Check {
+func checkIndexes(ctx context.Context, r *migrations.Runner) Item {
 	st, err := r.Status(ctx)
 	if err != nil {
-		return Check{Store: Postgres, Name: "invalid indexes", Status: Fail, Detail: err.Error()}
+		return errorItem(Postgres, "invalid indexes", err)
 	}
-	if problem, fix := IndexProblem(st); problem != "" {
-		return Check{Store: Postgres, Name: "invalid indexes", Status: Fail, Detail: problem, Fix: fix}
+	if p := st.IndexProblem(); p != nil {
+		return Item{Store: Postgres, Name: "invalid indexes", State: report.StateAction, Detail: p.Summary, Count: count(p.Count), Finding: p}
 	}
-	return Check{Store: Postgres, Name: "invalid indexes", Status: OK, Detail: "none"}
+	return Item{Store: Postgres, Name: "invalid indexes", State: report.StateOK, Detail: "none", Count: count(0)}
 }

@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/elastic"
 	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/migrations"
@@ -27,7 +28,12 @@ type Stores struct {
 	Influx     *influx.Provisioner  // nil: InfluxDB not configured
 	Elastic    *elastic.Provisioner // nil: search not configured
 	Backups    BackupCatalogue      // nil: S3 not configured
-	Roles      *roles.Manager       // nil: provision leaves roles alone (no --roles)
+	Roles      *roles.Manager       // nil: provision leaves roles alone
+	// WAL reads WAL archiving through the pgBackRest configuration, which
+	// can be read without a database connection; nil: not reported. A
+	// configuration file that does not exist is reported as not set up.
+	WAL        *backup.Physical
+	WALOptions backup.WALStatusOptions
 
 	// Unavailable holds the configured stores whose client could not be
 	// opened (server down, bad credentials), by store name. Provision, Status

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/backup"
+	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/retention"
 	"github.com/quantx/quantx-db/stack"
@@ -64,20 +63,37 @@ func (f *catalogueFlags) addStale(cmd *cobra.Command) {
 		"abort incomplete uploads (under backups/ and archive/) and remove manifest-less folders idle for this long (a live upload is never idle that long)")
 }
 
-// openCatalogue connects to the configured bucket.
-func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Catalogue, *s3store.Store, error) {
+// openS3 connects to the configured bucket: the one way every command opens
+// S3. need says what needs the bucket, for the usage error when none is
+// configured; or is another way out of that error ("" for none).
+func (d *deps) openS3(ctx context.Context, need, or string) (*s3store.Store, error) {
 	cfg, err := d.config()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if cfg.S3Endpoint == "" || cfg.S3Bucket == "" {
-		return nil, nil, usagef("set --s3-endpoint and --s3-bucket (or QUANTX_S3_ENDPOINT, QUANTX_S3_BUCKET)",
-			"backups live in S3 and no S3 bucket is configured")
+		hint := "set --s3-endpoint and --s3-bucket (QUANTX_S3_ENDPOINT, QUANTX_S3_BUCKET)"
+		if or != "" {
+			hint += ", or " + or
+		}
+		return nil, usagef(hint, "%s, and no S3 bucket is configured", need)
 	}
 	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
 		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
 	if err != nil {
-		return nil, nil, explainS3(err)
+		if _, hint, _ := explain(err); hint == "" {
+			return nil, failure(err, hintS3Connect) // not one of the known S3 answers: the settings are the first suspect
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// openCatalogue connects to the configured bucket's backup catalogue.
+func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Catalogue, *s3store.Store, error) {
+	st, err := d.openS3(ctx, "backups live in S3", "")
+	if err != nil {
+		return nil, nil, err
 	}
 	// Every run that uploads sweeps what any killed run left: backups and partition archives.
 	o := backup.Options{Logger: d.logger, Now: d.now, ToolVersion: version, Progress: d.progress(),
@@ -89,51 +105,6 @@ func (d *deps) openCatalogue(ctx context.Context, f *catalogueFlags) (*backup.Ca
 		}
 	}
 	return backup.New(st, o), st, nil
-}
-
-// explainS3 adds what to do for S3 errors.
-func explainS3(err error) error {
-	switch {
-	case errors.Is(err, s3store.ErrBucketNotFound):
-		return failure(err, "create the bucket, or fix --s3-bucket / QUANTX_S3_BUCKET")
-	case errors.Is(err, s3store.ErrBadCredentials):
-		return failure(err, "check --s3-access-key and --s3-secret-key (QUANTX_S3_ACCESS_KEY / QUANTX_S3_SECRET_KEY)")
-	case errors.Is(err, s3store.ErrAccessDenied):
-		return failure(err, "the S3 user needs s3:ListBucket, GetObject, PutObject, DeleteObject and multipart permissions on the bucket")
-	case errors.Is(err, s3store.ErrConfig):
-		return usageErr(err, "--s3-endpoint is host:port; use --s3-tls for https, and --s3-ca-file FILE (PEM) for a private CA")
-	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return failure(err, "the S3 server's certificate is not trusted: pass its CA with --s3-ca-file FILE (QUANTX_S3_CA_FILE)")
-	}
-	return err
-}
-
-// explainBackup maps backup errors to hints and exit codes.
-func explainBackup(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, backup.ErrVersionMismatch):
-		return failure(err, "install the client tools of the server's major version (apt-get install postgresql-client-N), or point --pg-bindir at them")
-	case errors.Is(err, backup.ErrToolMissing):
-		return failure(err, "install the tool, or name it with --pg-bindir / --influxd")
-	case errors.Is(err, backup.ErrNotFound):
-		return usageErr(err, "see 'quantx-db backup list'")
-	case errors.Is(err, backup.ErrEncrypted):
-		return usageErr(err, "pass --identity FILE with the age identity (age-keygen output) matching the recipient")
-	case errors.Is(err, backup.ErrChecksumMismatch):
-		return &userError{code: exitCheck, msg: err.Error(), hint: "the stored object is damaged: restore another backup (see 'backup list'), and run 'backup verify' on the others", err: err}
-	case errors.Is(err, backup.ErrEmptyPolicy), errors.Is(err, backup.ErrInvalidTimeWindow), errors.Is(err, backup.ErrWrongKind):
-		return usageErr(err, "see --help")
-	case errors.Is(err, backup.ErrNoBuckets):
-		return failure(err, "check --database: on InfluxDB 2.x its buckets are named DATABASE or DATABASE/<tier>")
-	case errors.Is(err, backup.ErrNoSpace):
-		return failure(err, "free some space, or point --temp-dir at a file system with room for the dump")
-	case errors.Is(err, backup.ErrDatabaseExists):
-		return usageErr(err, "influxd restore cannot restore onto an existing database: pass --new-database NAME")
-	}
-	return explainS3(err)
 }
 
 // findTool returns a tool from PATH, then from $QUANTX_CACHE/bin (where scripts/services installs
@@ -196,4 +167,65 @@ func recipients(encryptTo string) ([]age.Recipient, error) {
 		return nil, usageErr(err, "--encrypt-to takes an age public key (age1..., from age-keygen -y KEYFILE)")
 	}
 	return rs, nil
+}
+
+// takeBackup is the shape of every logical backup verb: open the catalogue,
+// take the backup, record its metrics and print its manifest.
+func (d *deps) takeBackup(ctx context.Context, cf *catalogueFlags, take func(*backup.Catalogue) (backup.Manifest, error)) error {
+	cat, _, err := d.openCatalogue(ctx, cf)
+	if err != nil {
+		return err
+	}
+	m, err := take(cat)
+	if err != nil {
+		return err
+	}
+	d.metrics.backups(m)
+	return d.render(m, func() output.Table { return manifestTable(m) })
+}
+
+// restored records a restore's metrics and prints its result: the end of
+// every restore verb.
+func (d *deps) restored(res backup.RestoreResult) error {
+	d.metrics.restore(res)
+	return d.render(res, func() output.Table { return restoreTable(res) })
+}
+
+// identityFlag adds --identity to a verb that reads encrypted backups.
+func identityFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "identity", "", "age identity `FILE` for encrypted backups (age-keygen output)")
+}
+
+// identities reads --identity; "" means none.
+func identities(file string) ([]age.Identity, error) {
+	if file == "" {
+		return nil, nil
+	}
+	ids, err := backup.ReadIdentities(file)
+	if err != nil {
+		return nil, usageErr(err, "--identity is an age identity file (age-keygen output)")
+	}
+	return ids, nil
+}
+
+// influxServer resolves how backup and restore influx reach the server: the
+// connection settings, the 1.x backup/restore address and its timeout
+// (--influx-rpc, --influx-rpc-timeout), and influxd (--influxd, else PATH,
+// else $QUANTX_CACHE/bin; a missing one is reported only if the server is 1.x).
+func (d *deps) influxServer(rpc, rpcTimeout, influxd string) (backup.InfluxServer, error) {
+	cfg, err := d.config()
+	if err != nil {
+		return backup.InfluxServer{}, err
+	}
+	s := backup.InfluxServer{URL: cfg.InfluxURL.Reveal(), Token: cfg.InfluxToken.Reveal(), Org: cfg.InfluxOrg, Influxd: influxd}
+	if s.RPC, err = d.influxRPC(rpc, s.URL); err != nil {
+		return s, err
+	}
+	if s.RPCTimeout, err = d.influxRPCTimeout(rpcTimeout); err != nil {
+		return s, err
+	}
+	if s.Influxd == "" {
+		s.Influxd = d.findTool("influxd")
+	}
+	return s, nil
 }

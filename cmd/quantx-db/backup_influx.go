@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net"
 	"net/url"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/influx"
-	"github.com/quantx/quantx-db/internal/output"
 )
 
 func newBackupInfluxCmd(d *deps) *cobra.Command {
@@ -51,20 +49,11 @@ a database that does not exist is named in the error, before anything runs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := d.config()
+			srv, err := d.influxServer(rpc, rpcTimeout, influxd)
 			if err != nil {
 				return err
 			}
-			o := backup.InfluxBackup{Database: database, URL: cfg.InfluxURL.Reveal(), Token: cfg.InfluxToken.Reveal(), Org: cfg.InfluxOrg}
-			if o.RPC, err = d.influxRPC(rpc, cfg.InfluxURL.Reveal()); err != nil {
-				return err
-			}
-			if o.RPCTimeout, err = d.influxRPCTimeout(rpcTimeout); err != nil {
-				return err
-			}
-			if o.Influxd = influxd; o.Influxd == "" {
-				o.Influxd = d.findTool("influxd") // 1.x only; a missing one is reported if the server is 1.x
-			}
+			o := backup.InfluxBackup{InfluxServer: srv, Database: database}
 			if (start == "") != (end == "") {
 				return usagef("give both --start and --end, or neither", "--start and --end go together")
 			}
@@ -79,16 +68,7 @@ a database that does not exist is named in the error, before anything runs.`,
 			if o.Recipients, err = recipients(encryptTo); err != nil {
 				return err
 			}
-			cat, _, err := d.openCatalogue(ctx, &cf)
-			if err != nil {
-				return err
-			}
-			m, err := cat.BackupInflux(ctx, o)
-			if err != nil {
-				return explainInfluxBackup(err)
-			}
-			d.metrics.backups(m)
-			return d.render(m, func() output.Table { return manifestTable(m) })
+			return d.takeBackup(ctx, &cf, func(cat *backup.Catalogue) (backup.Manifest, error) { return cat.BackupInflux(ctx, o) })
 		},
 	}
 	cf.addStale(cmd)
@@ -136,18 +116,4 @@ func (d *deps) influxRPCTimeout(flag string) (time.Duration, error) {
 		return 0, usagef("for example 30s or 2m", "%s %q is not a positive duration", from, v)
 	}
 	return t, nil
-}
-
-// explainInfluxBackup adds the hint an InfluxDB backup or restore error needs.
-func explainInfluxBackup(err error) error {
-	if ce := influxConnErr(err, "an operator token"); ce != nil {
-		return ce
-	}
-	switch {
-	case errors.Is(err, backup.ErrRPCUnreachable):
-		return failure(err, "check the 1.x backup/restore address: --influx-rpc or QUANTX_INFLUX_RPC (influxd's bind-address, port 8088 by default); a slow server may need a longer --influx-rpc-timeout")
-	case errors.Is(err, backup.ErrNoDatabase):
-		return failure(err, "check --database (default quantx_db, the database 'quantx-db influx setup' creates); on 2.x its buckets are named DATABASE or DATABASE/<tier>")
-	}
-	return explainBackup(err)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -53,15 +52,10 @@ func TestDoctorInfluxRPC(t *testing.T) {
 		env := map[string]string{"QUANTX_INFLUX_URL": db.URL, "QUANTX_INFLUX_TOKEN": db.Token, "QUANTX_INFLUX_RPC": rpc,
 			"QUANTX_CACHE": testenv.CacheDir()}
 		r := runCLI(t, env, "doctor", "-o", "json")
-		var doc struct {
-			Checks []struct{ Store, Name, Status, Detail, Fix string } `json:"checks"`
-		}
-		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-			t.Fatalf("doctor json: %v\n%s\n%s", err, r.stdout, r.stderr)
-		}
+		doc := decodeJSON[statusDoc](t, r.stdout)
 		out := map[string]struct{ Status, Detail, Fix string }{}
-		for _, c := range doc.Checks {
-			out[c.Store+"/"+c.Name] = struct{ Status, Detail, Fix string }{c.Status, c.Detail, c.Fix}
+		for _, c := range doc.Items {
+			out[c.Store+"/"+c.Name] = struct{ Status, Detail, Fix string }{c.State, c.Detail, c.Fix}
 		}
 		return out
 	}
@@ -72,7 +66,7 @@ func TestDoctorInfluxRPC(t *testing.T) {
 	if c := ok["tools/influxd"]; c.Status != "ok" || !strings.Contains(c.Detail, "1.8") {
 		t.Errorf("influxd in $QUANTX_CACHE/bin not found: %+v", c)
 	}
-	if c := doctor("127.0.0.1:1")["influx/backup rpc"]; c.Status != "fail" || !strings.Contains(c.Detail, "127.0.0.1:1") || !strings.Contains(c.Fix, "QUANTX_INFLUX_RPC") {
+	if c := doctor("127.0.0.1:1")["influx/backup rpc"]; c.Status != "action" || !strings.Contains(c.Detail, "127.0.0.1:1") || !strings.Contains(c.Fix, "QUANTX_INFLUX_RPC") {
 		t.Errorf("unreachable rpc: %+v", c)
 	}
 }

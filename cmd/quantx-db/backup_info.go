@@ -50,12 +50,12 @@ With -o json sizes are bytes and ages seconds (age_seconds, from checked_at).
 			var physErr error
 			if p, cfg, err := d.physical(""); err == nil && physicalConfigured(cfg) && wantsPhysical(sel) {
 				if phys, err = p.List(ctx); err != nil {
-					physErr = explainPhysical(err)
+					physErr = within(scopePhysical, err)
 					res.PhysicalError = err.Error()
 				}
 			}
 			if res.Info, err = cat.Info(ctx, sel, phys...); err != nil {
-				return explainBackup(err)
+				return err
 			}
 			d.metrics.backupInfo(res.Info)
 			if err := d.render(res, func() output.Table { return backupInfoTable(res, sel) }); err != nil {

@@ -85,7 +85,7 @@ func (d *deps) backupID(ctx context.Context, cat *backup.Catalogue, arg string, 
 	if database == "" {
 		ms, err := cat.List(ctx)
 		if err != nil {
-			return "", explainBackup(err)
+			return "", err
 		}
 		hint := "pass --database NAME, or set --database-url"
 		if dbs := backup.Databases(ms, kind); len(dbs) > 0 {
@@ -109,7 +109,7 @@ func (d *deps) backupID(ctx context.Context, cat *backup.Catalogue, arg string, 
 		return "", failure(err, hint)
 	}
 	if err != nil {
-		return "", explainBackup(err)
+		return "", err
 	}
 	d.logger.InfoContext(ctx, "latest backup", "backup", m.ID, "kind", kind, "database", database)
 	return m.ID, nil

@@ -70,14 +70,14 @@ list. 'backup info' summarises it per kind and database.`,
 			var all []backup.Manifest // unfiltered, to name the databases that have backups
 			if wantsLogical(sel) {
 				if all, err = cat.List(cmd.Context()); err != nil {
-					return explainBackup(err)
+					return err
 				}
 			}
 			var physErr error
 			if p, cfg, err := d.physical(""); err == nil && physicalConfigured(cfg) && wantsPhysical(sel) {
 				phys, err := p.List(cmd.Context())
 				if err != nil {
-					physErr = explainPhysical(err)
+					physErr = within(scopePhysical, err)
 					res.PhysicalError = err.Error()
 				}
 				all = append(all, phys...)

@@ -40,19 +40,19 @@ the whole cluster restored to any second.`,
 				return err
 			}
 			if err := backup.RefuseRoot(); err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			if err := needPgBackRestConfig(cfg); err != nil {
 				return err
 			}
 			if dir, err := p.DataDir(); err == nil {
 				if err := backup.CheckOwner(dir); err != nil {
-					return explainPhysical(err)
+					return within(scopePhysical, err)
 				}
 			}
 			m, err := p.Backup(cmd.Context(), o)
 			if err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			return d.render(m, func() output.Table { return physicalTable([]backup.Manifest{m}) })
 		},

@@ -47,16 +47,7 @@ pg_dump must have the server's major version: PATH is tried, then Debian's
 			if o.Recipients, err = recipients(encryptTo); err != nil {
 				return err
 			}
-			cat, _, err := d.openCatalogue(ctx, &cf)
-			if err != nil {
-				return err
-			}
-			m, err := cat.BackupPostgres(ctx, o)
-			if err != nil {
-				return explainBackup(err)
-			}
-			d.metrics.backups(m)
-			return d.render(m, func() output.Table { return manifestTable(m) })
+			return d.takeBackup(ctx, &cf, func(cat *backup.Catalogue) (backup.Manifest, error) { return cat.BackupPostgres(ctx, o) })
 		},
 	}
 	cf.addStale(cmd)

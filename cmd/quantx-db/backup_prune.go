@@ -43,7 +43,7 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 			}
 			plan, err := cat.Prune(ctx, p, true)
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			// Physical backup sets follow the same rules, through pgbackrest expire.
 			phys, cfg, err := d.physical("")
@@ -54,7 +54,7 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 			if withPhysical {
 				pp, err := phys.Prune(ctx, p, true)
 				if err != nil {
-					return explainPhysical(err)
+					return within(scopePhysical, err)
 				}
 				plan.Physical = &pp
 			}
@@ -73,19 +73,19 @@ Deleting asks for confirmation (--yes off a terminal); --dry-run only shows.`,
 			}
 			if nPhys > 0 { // before deleting anything: pgbackrest expire as root leaves root-owned files
 				if err := backup.RefuseRoot(); err != nil {
-					return explainPhysical(err)
+					return within(scopePhysical, err)
 				}
 			}
 			res, err := cat.Prune(ctx, p, false)
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			if withPhysical && nPhys > 0 {
 				pp, err := phys.Prune(ctx, p, false)
 				res.Physical = &pp
 				if err != nil {
 					_ = d.render(res, func() output.Table { return pruneTable(res) })
-					return explainPhysical(err)
+					return within(scopePhysical, err)
 				}
 			} else {
 				res.Physical = plan.Physical

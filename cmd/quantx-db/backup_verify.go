@@ -5,6 +5,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newBackupVerifyCmd(d *deps) *cobra.Command {
@@ -40,7 +41,7 @@ databases that do have backups.`,
 			}
 			v, err := cat.Verify(cmd.Context(), id)
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
 			d.metrics.verify(v)
 			if err := d.render(v, func() output.Table { return verifyTable(v) }); err != nil {
@@ -59,11 +60,11 @@ databases that do have backups.`,
 func verifyTable(v backup.VerifyResult) output.Table {
 	t := output.Table{Header: []string{"ROLE", "KEY", "SIZE", "SHA256", "RESULT"}}
 	for _, o := range v.Objects {
-		res := "ok"
+		res, sev := "ok", report.SeverityOK
 		if !o.OK {
-			res = o.Problem
+			res, sev = o.Problem, report.SeverityAction
 		}
-		t.Rows = append(t.Rows, []string{o.Role, o.Key, output.Bytes(o.ActualSize), o.ActualSHA256, res})
+		t.Row(sev, o.Role, o.Key, output.Bytes(o.ActualSize), o.ActualSHA256, res)
 	}
 	return t
 }

@@ -192,15 +192,9 @@ func TestDoctorKeepsHintsAndUsage(t *testing.T) {
 	if r.code != exitCheck {
 		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
 	}
-	doc := decodeJSON[doctorReport](t, r.stdout)
-	found := false
-	for _, c := range doc.Checks {
-		if c.Store == "postgres" && c.Name == "connect" && c.Status == "fail" {
-			found = strings.Contains(c.Fix, "is PostgreSQL running") && strings.Contains(c.Detail, "connection refused")
-		}
-	}
-	if !found {
-		t.Errorf("no postgres connect check with its hint: %+v", doc.Checks)
+	doc := decodeJSON[statusDoc](t, r.stdout)
+	if c := doc.items()["postgres/connect"]; c.State != "error" || !strings.Contains(c.Fix, "is PostgreSQL running") || !strings.Contains(c.Detail, "connection refused") {
+		t.Errorf("no postgres connect check with its hint: %+v", doc.Items)
 	}
 	r = runCLI(t, map[string]string{"QUANTX_DATABASE_URL": "postgres://u:pw@127.0.0.1:54x32/db"}, "doctor")
 	if r.code != exitUsage {

@@ -1,19 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/stack"
 )
-
-type doctorReport struct {
-	Checks   []stack.Check `json:"checks"`
-	Problems int           `json:"problems"`
-}
 
 func newDoctorCmd(d *deps) *cobra.Command {
 	var sf stackFlags
@@ -26,7 +19,9 @@ locks), whether pg_dump, pg_restore and influxd are on PATH with versions that
 match the servers, and the clock skew to PostgreSQL. With InfluxDB 1.x it also
 checks the backup/restore address (QUANTX_INFLUX_RPC, else --influx-url's
 host:8088) and finds influxd where 'backup influx' does (PATH, then
-$QUANTX_CACHE/bin). Exits 3 when a check fails.`,
+$QUANTX_CACHE/bin). A store that cannot be reached is a connect check in
+state error. Exits 3 when a check is in state action or error. The JSON
+document has the same shape as status's (see the README).`,
 		Example: "  quantx-db doctor\n  quantx-db doctor -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -35,16 +30,14 @@ $QUANTX_CACHE/bin). Exits 3 when a check fails.`,
 			if err != nil {
 				return err
 			}
-			rep := doctorReport{Checks: []stack.Check{}}
 			s, closeStores, err := d.openStores(ctx, &sf)
 			defer closeStores()
 			if err != nil {
 				return err // a bad setting: exit 2 before anything is checked
 			}
-			rep.Checks = append(rep.Checks, unavailableChecks(s)...)
 			do := stack.DoctorOptions{
 				Now: d.now, InfluxConfigured: cfg.InfluxURL != "", ElasticConfigured: cfg.ElasticURL != "",
-				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "", WALCheck: d.walDoctor(),
+				S3Configured: cfg.S3Bucket != "", PostgresConfigured: cfg.DatabaseURL != "",
 			}
 			if cfg.InfluxURL != "" {
 				// What 'backup influx' would use, found the same way (checked when the server is 1.x).
@@ -54,19 +47,8 @@ $QUANTX_CACHE/bin). Exits 3 when a check fails.`,
 					return err
 				}
 			}
-			rep.Checks = append(rep.Checks, stack.Doctor(ctx, s, do)...)
-			for _, c := range rep.Checks {
-				if c.Status == stack.Fail {
-					rep.Problems++
-				}
-			}
-			if err := d.render(rep, func() output.Table {
-				t := output.Table{Header: []string{"STORE", "CHECK", "STATUS", "DETAIL", "FIX"}}
-				for _, c := range rep.Checks {
-					t.Rows = append(t.Rows, []string{c.Store, c.Name, c.Status, c.Detail, c.Fix})
-				}
-				return t
-			}); err != nil {
+			rep := withFixes(stack.Doctor(ctx, s, do))
+			if err := d.render(rep, rep.table); err != nil {
 				return err
 			}
 			if rep.Problems > 0 {
@@ -77,20 +59,4 @@ $QUANTX_CACHE/bin). Exits 3 when a check fails.`,
 	}
 	sf.add(cmd)
 	return cmd
-}
-
-// unavailableChecks reports each configured store that could not be opened
-// as a failed connect check, with the hint of its error as the fix: an
-// unreachable store is a finding, not the end of the report.
-func unavailableChecks(s stack.Stores) []stack.Check {
-	var out []stack.Check
-	for _, store := range []string{stack.Postgres, stack.Influx, stack.Elastic, stack.S3} {
-		err := s.Unavailable[store]
-		if err == nil {
-			continue
-		}
-		ue := classify(context.Background(), err)
-		out = append(out, stack.Check{Store: store, Name: "connect", Status: stack.Fail, Detail: oneLine(ue.msg), Fix: ue.hint})
-	}
-	return out
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"os"
 
@@ -37,40 +36,7 @@ func (d *deps) elasticProvisioner(ctx context.Context, f *elasticFlags, prog pro
 		Progress: prog,
 	})
 	if err != nil {
-		return nil, elasticErr(err)
+		return nil, err
 	}
 	return p, nil
-}
-
-// elasticErr adds the hint an operator needs to an elastic library error.
-func elasticErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	se, isServer := errors.AsType[*elastic.ServerError](err)
-	switch {
-	case errors.Is(err, elastic.ErrUnreachable):
-		return failure(err, "is the search server running and reachable at --elastic-url?")
-	case errors.Is(err, elastic.ErrUnauthorized):
-		return failure(err, "check the user and password in --elastic-url (https://user:password@host:9200)")
-	case errors.Is(err, elastic.ErrUnknownEngine):
-		return failure(err, "set --elastic-engine elasticsearch or opensearch")
-	case errors.Is(err, elastic.ErrInvalidName), errors.Is(err, elastic.ErrBadDefinition), errors.Is(err, elastic.ErrUnknownIndex):
-		return usageErr(err, "")
-	case errors.Is(err, elastic.ErrNotSetUp):
-		return failure(err, "run 'quantx-db elastic setup' first")
-	case errors.Is(err, elastic.ErrVerifyFailed):
-		return failure(err, "readers and writers were not switched; rerun 'quantx-db elastic reindex' to resume")
-	case errors.Is(err, elastic.ErrWriteBlockTimeout):
-		return failure(err, "writes resumed on the old index; rerun at a quieter time or with a larger --max-write-block")
-	case errors.Is(err, elastic.ErrWriteBlocked):
-		return failure(err, "'quantx-db elastic setup' lifts the block (writers come first); then rerun the reindex")
-	case errors.Is(err, elastic.ErrTargetExists):
-		return failure(err, "delete the index named above (curl -X DELETE URL/INDEX), then rerun 'quantx-db elastic reindex'")
-	case errors.Is(err, elastic.ErrSplitAliases):
-		return failure(err, "point both aliases at one index (POST _aliases), then rerun")
-	case isServer && se.Status == 400:
-		return failure(err, "the server rejected a definition: fix it (see docs/elastic.md), then rerun")
-	}
-	return err
 }

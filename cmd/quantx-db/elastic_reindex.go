@@ -52,7 +52,7 @@ aliases it cannot join, a write block, a target index in the way).`,
 			}
 			x, err := p.Defs().Index(args[0])
 			if err != nil {
-				return elasticErr(err)
+				return err
 			}
 			if !o.DryRun && !o.KeepOld && !x.TimeBased && !d.confirm(ctx, fmt.Sprintf("reindex %s and delete its old physical index?", x.Base)) {
 				return usagef("re-run with --yes, or with --keep-old to keep the old index", "refused to delete the old index of %s without confirmation", x.Name)
@@ -63,7 +63,7 @@ aliases it cannot join, a write block, a target index in the way).`,
 					return rerr
 				}
 			}
-			return elasticErr(err)
+			return err
 		},
 	}
 	yesFlag(cmd, d)

@@ -43,7 +43,7 @@ a field added by hand) is reported as reindex_required: run
 				plan, err = p.Setup(cmd.Context())
 			}
 			if err != nil {
-				return elasticErr(err)
+				return err
 			}
 			res := elasticSetupResult{Plan: plan, DryRun: dryRun}
 			if err := d.render(res, func() output.Table { return elasticPlanTable(res) }); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quantx/quantx-db/elastic"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/stack"
 )
 
 func newElasticStatusCmd(d *deps, f *elasticFlags) *cobra.Command {
@@ -25,7 +26,7 @@ func newElasticStatusCmd(d *deps, f *elasticFlags) *cobra.Command {
 			}
 			st, err := p.Status(cmd.Context())
 			if err != nil {
-				return elasticErr(err)
+				return err
 			}
 			if err := d.render(st, func() output.Table { return elasticStatusTable(st) }); err != nil {
 				return err
@@ -34,11 +35,10 @@ func newElasticStatusCmd(d *deps, f *elasticFlags) *cobra.Command {
 				for _, it := range st.Items {
 					if it.State == elastic.StateInterrupted {
 						return checkFailed(fmt.Sprintf("elastic: the reindex of %s was interrupted", it.Name),
-							fmt.Sprintf("rerun 'quantx-db elastic reindex %s' to finish it", it.Name))
+							findingFix(stack.ReindexInterrupted{Index: it.Name}))
 					}
 				}
-				return checkFailed(fmt.Sprintf("elastic: %d pending action(s)", len(st.Pending)),
-					"review with 'quantx-db elastic setup --dry-run'; reindex_required needs 'quantx-db elastic reindex NAME'")
+				return checkFailed(fmt.Sprintf("elastic: %d pending action(s)", len(st.Pending)), findingFix(stack.SearchDrift{Pending: len(st.Pending)}))
 			}
 			return nil
 		},
@@ -48,8 +48,8 @@ func newElasticStatusCmd(d *deps, f *elasticFlags) *cobra.Command {
 func elasticStatusTable(st elastic.Status) output.Table {
 	t := output.Table{Header: []string{"KIND", "NAME", "VERSION", "APPLIED", "INDEX", "STATE", "DETAIL"}}
 	for _, it := range st.Items {
-		t.Rows = append(t.Rows, []string{it.Kind, it.Name, strconv.Itoa(it.Version), versionCell(it.AppliedVersion),
-			orDash(it.PhysicalIndex), it.State, orDash(it.Detail)})
+		t.Row(it.State.Severity(), it.Kind, it.Name, strconv.Itoa(it.Version), versionCell(it.AppliedVersion),
+			orDash(it.PhysicalIndex), string(it.State), orDash(it.Detail))
 	}
 	for _, r := range st.Retention {
 		line := fmt.Sprintf("retention %s: %s", r.Index, r.Mode)

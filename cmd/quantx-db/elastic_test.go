@@ -145,19 +145,8 @@ func TestElasticReindexInterruptedCLI(t *testing.T) {
 				t.Fatalf("elastic status:\n%s\n%s", r.stdout, r.stderr)
 			}
 			r = cli(exitCheck, "status", "--exit-code", "--elastic-index-prefix", srv.Prefix, "-o", "json")
-			var rep struct {
-				Items []struct{ Store, State, Detail string } `json:"items"`
-			}
-			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for _, it := range rep.Items {
-				if it.Store == "elastic" {
-					found = it.State == "action" && strings.Contains(it.Detail, "interrupted") && strings.Contains(it.Detail, "quantx-db elastic reindex instruments")
-				}
-			}
-			if !found {
+			rep := decodeJSON[statusDoc](t, r.stdout)
+			if it := rep.items()["elastic/drift"]; it.State != "action" || !strings.Contains(it.Detail, "interrupted") || !strings.Contains(it.Fix, "quantx-db elastic reindex instruments") {
 				t.Fatalf("status: %+v", rep.Items)
 			}
 

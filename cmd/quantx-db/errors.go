@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/quantx/quantx-db/internal/output"
-	"github.com/quantx/quantx-db/internal/pglock"
 )
 
 // Exit codes are a contract with CI and cron (README "Exit codes"); only
@@ -90,41 +87,28 @@ func (d *deps) reportError(ctx context.Context, err error) int {
 }
 
 // classify turns any error into a userError: explicit ones keep their code,
-// known library conditions get a code and a hint, the rest exit 1.
+// an interruption exits 130, and library errors get the code and hint that
+// explain (hints.go) gives them; the rest exit 1.
 func classify(ctx context.Context, err error) *userError {
+	if _, ok := errors.AsType[*userError](err); !ok && (errors.Is(err, context.Canceled) || ctx.Err() != nil) {
+		return &userError{code: exitInterrupted, msg: "interrupted: " + err.Error(), err: err}
+	}
+	return classifyErr(err)
+}
+
+// classifyErr is classify for an error known not to be an interruption.
+func classifyErr(err error) *userError {
 	if ue, ok := errors.AsType[*userError](err); ok {
 		return ue
 	}
-	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+	if errors.Is(err, context.Canceled) {
 		return &userError{code: exitInterrupted, msg: "interrupted: " + err.Error(), err: err}
 	}
 	if isCobraUsage(err) {
 		return &userError{code: exitUsage, msg: err.Error(), hint: "see --help", err: err}
 	}
-	// Every lock of migrations, partitions and retention (internal/pglock)
-	// exits 4 here, and only here.
-	if he, ok := errors.AsType[*pglock.HeldError](err); ok {
-		return &userError{code: exitLocked, msg: err.Error(), err: err,
-			hint: "another quantx-db holds the " + he.Lock + "; retry when it is done, or raise --lock-wait"}
-	}
-	if errors.Is(err, pglock.ErrLockTimeout) {
-		return &userError{code: exitLocked, msg: err.Error(), err: err,
-			hint: "a long transaction holds a lock this work needs (see pg_stat_activity and pg_locks); retry when it has ended"}
-	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		switch pgErr.Code {
-		case "42501":
-			return &userError{code: exitFailure, msg: err.Error(), hint: "connect as a role that owns the schema (see --database-url)", err: err}
-		case "28P01", "28000":
-			return &userError{code: exitFailure, msg: err.Error(), hint: "check the user and password in --database-url", err: err}
-		case "3D000":
-			return &userError{code: exitFailure, msg: err.Error(), hint: "create the database first, or fix the database name in --database-url", err: err}
-		}
-	}
-	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
-		return &userError{code: exitFailure, msg: err.Error(), hint: "is PostgreSQL running and reachable at --database-url?", err: err}
-	}
-	return &userError{code: exitFailure, msg: err.Error(), err: err}
+	code, hint, _ := explain(err)
+	return &userError{code: code, msg: err.Error(), hint: hint, err: err}
 }
 
 // isCobraUsage recognises cobra's own argument and flag errors, which are
@@ -144,26 +128,6 @@ func isCobraUsage(err error) bool {
 // oneLine keeps a message to one line without losing its cause.
 func oneLine(s string) string { return output.OneLine(s) }
 
-// explainStore gives an error from any store package its exit code and hint,
-// for the commands that span several stores (provision, status, doctor). An
-// error that already carries them is returned as is.
-func explainStore(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := errors.AsType[*userError](err); ok {
-		return err
-	}
-	for _, explain := range []func(error) error{explainMigrate, explainMaintenance, influxErr, elasticErr, explainBackup} {
-		if e := explain(err); e != nil {
-			if _, ok := errors.AsType[*userError](e); ok {
-				return e
-			}
-		}
-	}
-	return classify(context.Background(), err)
-}
-
 // storeFailure is the error of a multi-store command whose report has been
 // rendered: its exit code and hint are those of the first failed store
 // (a held lock exits 4, a bad definition 2, anything else 1), its message
@@ -176,6 +140,6 @@ func storeFailure(prefix string, err error) error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
 		first = j.Unwrap()[0]
 	}
-	ue := classify(context.Background(), explainStore(first))
+	ue := classifyErr(first)
 	return &userError{code: ue.code, msg: prefix + oneLine(err.Error()), hint: ue.hint, err: err}
 }

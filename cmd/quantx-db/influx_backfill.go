@@ -72,7 +72,7 @@ run 'influx setup' first.`,
 					return rerr
 				}
 			}
-			return influxErr(err)
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the rollups and queries; write nothing")

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/quantx/quantx-db/influx"
-	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // influxDesired loads the desired state: --file or the built-in one, with --database and
@@ -77,39 +75,4 @@ func (d *deps) influxProvisioner(f *influxFlags) (*influx.Provisioner, error) {
 		return nil, usageErr(err, "")
 	}
 	return p, nil
-}
-
-// influxConnErr adds the hint to an error of talking to an InfluxDB server (every command that
-// does: influx verbs, backup and restore influx); token says which token the command needs. It
-// returns nil when err is none of these.
-func influxConnErr(err error, token string) error {
-	switch {
-	case errors.Is(err, influxclient.ErrUnreachable):
-		return failure(err, "is InfluxDB running and reachable at --influx-url?")
-	case errors.Is(err, influxclient.ErrUnauthorized):
-		return failure(err, "check --influx-token: user:password on 1.x, "+token+" on 2.x")
-	case errors.Is(err, influxclient.ErrUnknownVersion):
-		return failure(err, "is --influx-url an InfluxDB server?")
-	case errors.Is(err, influxclient.ErrUnsupportedVersion):
-		return failure(err, "quantx-db works with InfluxDB 1.x and 2.x; is --influx-url the right server?")
-	}
-	return nil
-}
-
-// influxErr adds the hint a DBA needs to an influx library error.
-func influxErr(err error) error {
-	if ce := influxConnErr(err, "an API token with write access"); ce != nil {
-		return ce
-	}
-	switch {
-	case errors.Is(err, influx.ErrNoOrg):
-		return failure(err, "set --influx-org (QUANTX_INFLUX_ORG) to an existing 2.x organisation")
-	case errors.Is(err, influx.ErrInvalidDesired), errors.Is(err, influx.ErrBackfillRange):
-		return usageErr(err, "")
-	case errors.Is(err, influx.ErrNotInSync):
-		return failure(err, "run 'quantx-db influx setup' first (review with 'quantx-db influx setup --dry-run')")
-	case errors.Is(err, influx.ErrFieldTypeConflict):
-		return failure(err, "the writer must send the contract's types: see 'quantx-db influx schema'")
-	}
-	return err
 }

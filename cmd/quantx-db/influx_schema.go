@@ -49,7 +49,7 @@ differs from the contract (or the contract does not list it).`,
 			}
 			sc, err := p.CheckSchema(cmd.Context())
 			if err != nil {
-				return influxErr(err)
+				return err
 			}
 			if err := d.render(sc, func() output.Table { return schemaCheckTable(sc) }); err != nil {
 				return err

@@ -54,7 +54,7 @@ hourly first, then hourly to daily.`,
 					return rerr
 				}
 			}
-			return influxErr(err)
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (statements or API calls); change nothing")

@@ -8,6 +8,8 @@ import (
 
 	"github.com/quantx/quantx-db/influx"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
+	"github.com/quantx/quantx-db/stack"
 )
 
 // influxStatusReport is influx status: the drift from the desired state and, unless turned off, the
@@ -44,14 +46,14 @@ which reaches the newest settled day; 0 turns the check off).`,
 			}
 			st, err := p.Status(cmd.Context())
 			if err != nil {
-				return influxErr(err)
+				return err
 			}
 			rep := influxStatusReport{Status: st}
 			// Rolled tiers that setup has yet to create or fix cannot be compared.
 			if staleSince > 0 && st.InSync {
 				sr, err := p.Stale(cmd.Context(), influx.StaleOptions{Since: staleSince})
 				if err != nil {
-					return influxErr(err)
+					return err
 				}
 				rep.Rollups = &sr
 			}
@@ -61,13 +63,13 @@ which reaches the newest settled day; 0 turns the check off).`,
 			switch {
 			case !st.InSync:
 				return checkFailed(fmt.Sprintf("influx: %d change(s) needed on database %s", len(st.Drift), st.Database),
-					"review with 'quantx-db influx setup --dry-run', then run 'quantx-db influx setup'")
+					findingFix(stack.InfluxDrift{Changes: len(st.Drift)}))
 			case rep.Rollups != nil && len(rep.Rollups.Stale) > 0:
 				oldest := rep.Rollups.Stale[0].Start
 				since := d.now().Sub(oldest).Truncate(time.Hour) + time.Hour
 				return checkFailed(fmt.Sprintf("influx: %d rolled interval(s) miss points written later than the late tolerance, the oldest from %s",
 					len(rep.Rollups.Stale), output.Time(oldest)),
-					fmt.Sprintf("re-roll them with 'quantx-db influx backfill --since %s'", since))
+					findingFix(stack.InfluxStale{Intervals: len(rep.Rollups.Stale), Since: since}))
 			}
 			return nil
 		},
@@ -80,12 +82,12 @@ func influxStatusTable(rep influxStatusReport) output.Table {
 	st := rep.Status
 	t := output.Table{Header: []string{"KIND", "NAME", "STATE", "DETAIL"}}
 	for _, o := range st.Objects {
-		t.Rows = append(t.Rows, []string{o.Kind, o.Name, o.State, orDash(o.Detail)})
+		t.Row(o.State.Severity(), o.Kind, o.Name, string(o.State), orDash(o.Detail))
 	}
 	if rep.Rollups != nil {
 		for _, w := range rep.Rollups.Stale {
-			t.Rows = append(t.Rows, []string{"rollup", w.Tier + " " + w.Measurement + " " + output.Time(w.Start), "stale",
-				fmt.Sprintf("%d raw point(s), the rollup covers %d (fields %v)", w.Source, w.Rolled, w.Fields)})
+			t.Row(report.StateStale.Severity(), "rollup", w.Tier+" "+w.Measurement+" "+output.Time(w.Start), string(report.StateStale),
+				fmt.Sprintf("%d raw point(s), the rollup covers %d (fields %v)", w.Source, w.Rolled, w.Fields))
 		}
 	}
 	state := "in sync"

@@ -188,8 +188,8 @@ func TestInfluxSchemaCheckCLI(t *testing.T) {
 	}
 	// The conflict on write is one clear line with a hint, exit 1.
 	err = p.Write(t.Context(), "7_days_detailed", []byte("market_quotes,symbol=X volume=2i"))
-	if ue := influxErr(err); classify(t.Context(), ue).code != exitFailure || !strings.Contains(ue.Error(), "field type conflict") {
-		t.Fatalf("write conflict: %v", ue)
+	if ue := classify(t.Context(), err); ue.code != exitFailure || !strings.Contains(ue.msg, "field type conflict") || !strings.Contains(ue.hint, "influx schema") {
+		t.Fatalf("write conflict: %+v", ue)
 	}
 }
 
@@ -264,18 +264,12 @@ func TestInfluxBackfillStatusCLI(t *testing.T) {
 		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	// The one report across stores says so too.
-	var all struct {
-		Items []struct{ Store, Check, State, Detail string } `json:"items"`
-	}
 	r = runCLI(t, env, "status", "--influx-database", db.Database, "--exit-code", "-o", "json")
-	if r.code != exitCheck || json.Unmarshal([]byte(r.stdout), &all) != nil {
+	if r.code != exitCheck {
 		t.Fatalf("status with late points: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	found := false
-	for _, it := range all.Items {
-		found = found || it.Store == "influx" && it.Check == "rollups" && it.State == "action" && strings.Contains(it.Detail, "influx backfill --since")
-	}
-	if !found {
+	all := decodeJSON[statusDoc](t, r.stdout)
+	if it := all.items()["influx/rollups"]; it.State != "action" || !strings.Contains(it.Fix, "quantx-db influx backfill --since") || it.Count == nil || *it.Count != 2 {
 		t.Fatalf("status items %+v: no influx rollups action", all.Items)
 	}
 	r = runCLI(t, env, "influx", "backfill", "--since", "24h", "--database", db.Database, "-o", "json")

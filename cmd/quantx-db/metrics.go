@@ -179,7 +179,7 @@ func (m *runMetrics) restore(res backup.RestoreResult) {
 	}
 }
 
-func (m *runMetrics) status(rep stack.StatusReport) {
+func (m *runMetrics) status(rep stack.Report) {
 	if h := rep.Partitions; h != nil {
 		m.Set(gaugeMonthsAhead, float64(h.HorizonMonths), h.Table)
 		m.Set(gaugeDefaultRows, float64(h.DefaultRows), h.Table)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"strconv"
@@ -101,14 +101,35 @@ func (d *deps) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// sourceFS is the migration files: --source, else the embedded set. dir is
+// the folder they are named under ("" for the embedded set).
+func (f *migrateFlags) sourceFS() (src fs.FS, dir string, err error) {
+	if f.source == "" {
+		return migrations.Files(), "", nil
+	}
+	if st, err := os.Stat(f.source); err != nil || !st.IsDir() {
+		return nil, "", usagef("give a folder of NNNN_name.up.sql files", "--source %q is not a directory", f.source)
+	}
+	return os.DirFS(f.source), f.source, nil
+}
+
+// withRunner is the shape of every migrate verb that talks to the
+// database: connect, load the migrations, run fn, close the pool. Errors
+// go back as they are: hints.go explains them.
+func (d *deps) withRunner(ctx context.Context, f *migrateFlags, fn func(*migrations.Runner) error) error {
+	r, pool, err := d.openRunner(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(r)
+}
+
 // openRunner connects and loads the migrations. The caller closes the pool.
 func (d *deps) openRunner(ctx context.Context, f *migrateFlags) (*migrations.Runner, *pgxpool.Pool, error) {
-	src := migrations.Files()
-	if f.source != "" {
-		if st, err := os.Stat(f.source); err != nil || !st.IsDir() {
-			return nil, nil, usagef("give a folder of NNNN_name.up.sql files", "--source %q is not a directory", f.source)
-		}
-		src = os.DirFS(f.source)
+	src, _, err := f.sourceFS()
+	if err != nil {
+		return nil, nil, err
 	}
 	pool, err := d.openPool(ctx)
 	if err != nil {
@@ -133,65 +154,6 @@ func appliedBy() string {
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
-}
-
-// explainMigrate adds the hint a DBA needs for each migration failure. Every
-// hint names a command that works in that situation.
-func explainMigrate(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) {
-		return err // exit 130; the run stopped where a later one resumes
-	}
-	if errors.Is(err, migrations.ErrLocked) || errors.Is(err, migrations.ErrLockTimeout) {
-		return err // exit 4 and its hint come from classify, for every lock
-	}
-	if errors.Is(err, migrations.ErrStandby) {
-		return failure(err, "") // the message says what to do: one line
-	}
-	if errors.Is(err, migrations.ErrDatabaseNewer) {
-		return failure(fmt.Errorf("%w: refusing to migrate it; use the quantx-db release that migrated it", err), "")
-	}
-	if se, ok := errors.AsType[*migrations.StepError](err); ok {
-		resume := "'quantx-db migrate up'"
-		if se.Direction == migrations.Down {
-			resume = "'quantx-db migrate down 1 --yes'"
-		}
-		switch {
-		case se.Lost:
-			return failure(err, fmt.Sprintf("when PostgreSQL accepts connections again, run %s: it resumes at statement %d of %s", resume, se.Done+1, se.File))
-		case se.Dirty:
-			return failure(err, fmt.Sprintf("fix the cause (or the statement, if it is wrong), then run %s: it resumes at statement %d of %s", resume, se.Done+1, se.File))
-		}
-		if se.Direction == migrations.Down {
-			return failure(err, "fix the down file, then 'quantx-db migrate down 1 --yes' reverts it: nothing of it was applied")
-		}
-		return failure(err, "fix the file and run 'quantx-db migrate up' again: nothing of it was applied")
-	}
-	if de, ok := errors.AsType[*migrations.DirtyError](err); ok {
-		in := de.Interruption
-		switch {
-		case !in.Resumable:
-			what := in.File
-			if what == "" {
-				what = fmt.Sprintf("migration %d", in.Version)
-			}
-			return failure(err, fmt.Sprintf("check which statements of %s ran; finish them and run 'quantx-db migrate force %d', or undo them and run 'quantx-db migrate force %d'",
-				what, in.ForceDone, in.ForceUndone))
-		case in.Direction == migrations.Down:
-			return failure(err, "run 'quantx-db migrate down 1 --yes' first: it finishes reverting "+in.File)
-		default:
-			return failure(err, "run 'quantx-db migrate up' first: it finishes "+in.File)
-		}
-	}
-	if errors.Is(err, migrations.ErrHasVersion) {
-		return failure(err, "see 'quantx-db migrate status'; 'quantx-db migrate force VERSION' sets a version without running anything")
-	}
-	if errors.Is(err, migrations.ErrUnknownVersion) {
-		return usageErr(err, "see 'quantx-db migrate status' for the known versions")
-	}
-	return err
 }
 
 // parseSteps reads the optional N of up/down/plan.

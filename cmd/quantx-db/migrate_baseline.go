@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/migrations"
 )
 
 func newMigrateBaselineCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -18,17 +19,14 @@ func newMigrateBaselineCmd(d *deps, f *migrateFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			if err := r.Baseline(cmd.Context(), v); err != nil {
-				return explainMigrate(err)
-			}
-			res := versionResult{Version: &v}
-			return d.render(res, func() output.Table {
-				return output.Table{Notes: []string{"baselined at version " + versionText(v)}}
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				if err := r.Baseline(cmd.Context(), v); err != nil {
+					return err
+				}
+				res := versionResult{Version: &v}
+				return d.render(res, func() output.Table {
+					return output.Table{Notes: []string{"baselined at version " + versionText(v)}}
+				})
 			})
 		},
 	}

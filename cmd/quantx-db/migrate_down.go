@@ -39,14 +39,13 @@ asked to confirm; off a terminal the plan is printed and nothing runs.`,
 // runReverting plans a run that may go down, asks before reverting
 // anything, then applies it. Used by down and goto.
 func runReverting(ctx context.Context, d *deps, f *migrateFlags, t migrations.Target) error {
-	r, pool, err := d.openRunner(ctx, f)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	return d.withRunner(ctx, f, func(r *migrations.Runner) error { return revert(ctx, d, r, t) })
+}
+
+func revert(ctx context.Context, d *deps, r *migrations.Runner, t migrations.Target) error {
 	p, err := r.PlanFor(ctx, t)
 	if err != nil {
-		return explainMigrate(err)
+		return err
 	}
 	downs := 0
 	for _, s := range p.Steps {
@@ -62,9 +61,5 @@ func runReverting(ctx context.Context, d *deps, f *migrateFlags, t migrations.Ta
 		return usagef("re-run with --yes to revert", "refused to revert %d migration(s) without confirmation", downs)
 	}
 	rep, err := r.Run(ctx, t)
-	d.metrics.migrations(rep, err)
-	if err != nil {
-		return explainMigrate(err)
-	}
-	return d.render(rep, func() output.Table { return reportTable(rep) })
+	return d.migrated(rep, err)
 }

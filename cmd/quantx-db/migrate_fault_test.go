@@ -200,7 +200,8 @@ func TestMigrateNewerDatabase(t *testing.T) {
 	}
 	for _, args := range [][]string{{"migrate", "up"}, {"migrate", "down", "1", "--yes"}} {
 		r := runCLI(t, env, args...)
-		if r.code != exitFailure || stderrLines(r.stderr) != 1 || !strings.Contains(r.stderr, "42") || !strings.Contains(r.stderr, "is 9") {
+		if r.code != exitFailure || stderrLines(r.stderr) != 2 || !strings.Contains(r.stderr, "42") || !strings.Contains(r.stderr, "is 9") ||
+			!strings.Contains(r.stderr, "hint: use the quantx-db release that migrated this database") {
 			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/migrations"
 )
 
 func newMigrateForceCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -25,20 +26,17 @@ or undo them and force the previous one. 'migrate status' names both.`,
 			if err != nil {
 				return err
 			}
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			if err := r.Force(cmd.Context(), v); err != nil {
-				return explainMigrate(err)
-			}
-			res := versionResult{Dirty: false}
-			if v >= 0 {
-				res.Version = &v
-			}
-			return d.render(res, func() output.Table {
-				return output.Table{Notes: []string{fmt.Sprintf("version forced to %s, not dirty", versionText(v))}}
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				if err := r.Force(cmd.Context(), v); err != nil {
+					return err
+				}
+				res := versionResult{Dirty: false}
+				if v >= 0 {
+					res.Version = &v
+				}
+				return d.render(res, func() output.Table {
+					return output.Table{Notes: []string{fmt.Sprintf("version forced to %s, not dirty", versionText(v))}}
+				})
 			})
 		},
 	}

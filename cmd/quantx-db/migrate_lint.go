@@ -129,12 +129,9 @@ func runMigrateLint(ctx context.Context, d *deps, f *migrateFlags, o migrateLint
 // lintSource reads the up files of --source (or the embedded set) in version
 // order; --pending and --since choose which ones are reported.
 func lintSource(ctx context.Context, d *deps, f *migrateFlags, o migrateLintOptions) ([]lint.File, error) {
-	src, prefix := migrations.Files(), ""
-	if f.source != "" {
-		if st, err := os.Stat(f.source); err != nil || !st.IsDir() {
-			return nil, usagef("give a folder of NNNN_name.up.sql files", "--source %q is not a directory", f.source)
-		}
-		src, prefix = os.DirFS(f.source), f.source
+	src, prefix, err := f.sourceFS()
+	if err != nil {
+		return nil, err
 	}
 	ms, err := migrations.Load(src)
 	if err != nil {
@@ -149,18 +146,16 @@ func lintSource(ctx context.Context, d *deps, f *migrateFlags, o migrateLintOpti
 		}
 		report = func(m *migrations.Migration) bool { return int64(m.Version) > v }
 	case o.pending:
-		r, pool, err := d.openRunner(ctx, f)
+		applied := map[uint64]bool{}
+		err := d.withRunner(ctx, f, func(r *migrations.Runner) error {
+			st, err := r.Status(ctx)
+			for _, m := range st.Migrations {
+				applied[m.Version] = m.Applied
+			}
+			return err
+		})
 		if err != nil {
 			return nil, err
-		}
-		defer pool.Close()
-		st, err := r.Status(ctx)
-		if err != nil {
-			return nil, explainMigrate(err)
-		}
-		applied := map[uint64]bool{}
-		for _, m := range st.Migrations {
-			applied[m.Version] = m.Applied
 		}
 		report = func(m *migrations.Migration) bool { return !applied[m.Version] }
 	}

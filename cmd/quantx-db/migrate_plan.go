@@ -22,16 +22,13 @@ func newMigratePlanCmd(d *deps, f *migrateFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			p, err := r.PlanFor(cmd.Context(), migrations.Target{Direction: migrations.Up, Steps: n})
-			if err != nil {
-				return explainMigrate(err)
-			}
-			return d.render(p, func() output.Table { return planSQL(p) })
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				p, err := r.PlanFor(cmd.Context(), migrations.Target{Direction: migrations.Up, Steps: n})
+				if err != nil {
+					return err
+				}
+				return d.render(p, func() output.Table { return planSQL(p) })
+			})
 		},
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/migrations"
-	"github.com/quantx/quantx-db/stack"
 )
 
 func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -28,29 +28,26 @@ the database are listed too.`,
   quantx-db migrate status -o json | jq '.migrations[] | select(.state != "applied")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			st, err := r.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d.metrics.migrationStatus(st)
-			if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
-				return err
-			}
-			if exitCode {
-				problem, fix := stack.MigrationsProblem(st)
-				if problem == "" {
-					problem, fix = stack.IndexProblem(st)
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				st, err := r.Status(cmd.Context())
+				if err != nil {
+					return err
 				}
-				if problem != "" {
-					return checkFailed(problem, fix)
+				d.metrics.migrationStatus(st)
+				if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
+					return err
 				}
-			}
-			return nil
+				if exitCode {
+					p := st.Problem()
+					if p == nil {
+						p = st.IndexProblem()
+					}
+					if p != nil {
+						return checkFailed(p.Summary, problemFix(p))
+					}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when migrations are pending, drifted, dirty, running or newer than this binary, or an index is INVALID")
@@ -82,7 +79,11 @@ func statusTable(st migrations.Status) output.Table {
 		if m.State == migrations.StateUnknownApplied {
 			mode = "-"
 		}
-		t.Rows = append(t.Rows, []string{fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode})
+		sev := m.State.Severity()
+		if m.Drift {
+			sev = max(sev, report.SeverityAction)
+		}
+		t.Row(sev, fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode)
 	}
 	cur := "none"
 	if st.CurrentVersion != nil {

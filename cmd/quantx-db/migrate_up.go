@@ -22,19 +22,21 @@ func newMigrateUpCmd(d *deps, f *migrateFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			rep, err := r.Up(cmd.Context(), n)
-			d.metrics.migrations(rep, err)
-			if err != nil {
-				return explainMigrate(err)
-			}
-			return d.render(rep, func() output.Table { return reportTable(rep) })
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				rep, err := r.Up(cmd.Context(), n)
+				return d.migrated(rep, err)
+			})
 		},
 	}
+}
+
+// migrated records and prints the outcome of a run: up, down and goto.
+func (d *deps) migrated(rep migrations.Report, err error) error {
+	d.metrics.migrations(rep, err)
+	if err != nil {
+		return err
+	}
+	return d.render(rep, func() output.Table { return reportTable(rep) })
 }
 
 // reportTable is the text view of a run, shared by up, down and goto.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/quantx/quantx-db/internal/output"
 	"github.com/quantx/quantx-db/migrations"
-	"github.com/quantx/quantx-db/stack"
 )
 
 func newMigrateValidateCmd(d *deps, f *migrateFlags) *cobra.Command {
@@ -23,36 +22,34 @@ every INVALID index (exit 3 for any of them).`,
 		Example: "  quantx-db migrate validate -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			val, err := r.Validate(cmd.Context())
-			if err != nil {
-				return err
-			}
-			err = d.render(val, func() output.Table {
-				t := output.Table{Header: []string{"VERSION", "FILE", "PROBLEM"}}
-				for _, fd := range val.Findings {
-					t.Rows = append(t.Rows, []string{fmt.Sprint(fd.Version), orDash(fd.File), fd.Message})
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				val, err := r.Validate(cmd.Context())
+				if err != nil {
+					return err
 				}
-				if len(val.Findings) == 0 {
-					t.Header = nil
+				if err := d.render(val, func() output.Table { return validationTable(val) }); err != nil {
+					return err
 				}
-				t.Notes = []string{fmt.Sprintf("%d applied file(s) checked, %d unverified, %d problem(s)",
-					val.Checked, len(val.Unverified), len(val.Findings))}
-				return t
+				if n := len(val.Findings); n > 0 {
+					return checkFailed(fmt.Sprintf("%d problem(s): %s", n, val.Findings[0].Message), validateHint(cmd.Context(), r, val.Findings[0]))
+				}
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			if n := len(val.Findings); n > 0 {
-				return checkFailed(fmt.Sprintf("%d problem(s): %s", n, val.Findings[0].Message), validateHint(cmd.Context(), r, val.Findings[0]))
-			}
-			return nil
 		},
 	}
+}
+
+func validationTable(val migrations.Validation) output.Table {
+	t := output.Table{Header: []string{"VERSION", "FILE", "PROBLEM"}}
+	for _, fd := range val.Findings {
+		t.Rows = append(t.Rows, []string{fmt.Sprint(fd.Version), orDash(fd.File), fd.Message})
+	}
+	if len(val.Findings) == 0 {
+		t.Header = nil
+	}
+	t.Notes = []string{fmt.Sprintf("%d applied file(s) checked, %d unverified, %d problem(s)",
+		val.Checked, len(val.Unverified), len(val.Findings))}
+	return t
 }
 
 // validateHint names the command that fixes the first finding.
@@ -65,14 +62,12 @@ func validateHint(ctx context.Context, r *migrations.Runner, f migrations.Findin
 		if err != nil {
 			return "see 'quantx-db migrate status'"
 		}
-		fix := ""
+		p := st.IndexProblem()
 		if f.Kind == "dirty" {
-			_, fix = stack.MigrationsProblem(st)
-		} else {
-			_, fix = stack.IndexProblem(st)
+			p = st.Problem()
 		}
-		if fix != "" {
-			return fix
+		if p != nil {
+			return problemFix(p)
 		}
 		return "see 'quantx-db migrate status'"
 	}

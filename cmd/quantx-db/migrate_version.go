@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/migrations"
 )
 
 // versionResult is the result of migrate version and migrate force.
@@ -21,25 +22,22 @@ func newMigrateVersionCmd(d *deps, f *migrateFlags) *cobra.Command {
 		Example: "  quantx-db migrate version -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, pool, err := d.openRunner(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			st, err := r.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res := versionResult{Version: st.CurrentVersion, Dirty: st.Dirty}
-			return d.render(res, func() output.Table {
-				v := "none"
-				if res.Version != nil {
-					v = fmt.Sprint(*res.Version)
+			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
+				st, err := r.Status(cmd.Context())
+				if err != nil {
+					return err
 				}
-				if res.Dirty {
-					v += " (dirty)"
-				}
-				return output.Table{Notes: []string{v}}
+				res := versionResult{Version: st.CurrentVersion, Dirty: st.Dirty}
+				return d.render(res, func() output.Table {
+					v := "none"
+					if res.Version != nil {
+						v = fmt.Sprint(*res.Version)
+					}
+					if res.Dirty {
+						v += " (dirty)"
+					}
+					return output.Table{Notes: []string{v}}
+				})
 			})
 		},
 	}

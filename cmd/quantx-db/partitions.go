@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,16 +68,4 @@ func (d *deps) partitionOptions(f *maintenanceFlags) partitions.Options {
 		o.LockWait, o.LockTimeout, o.Retries = f.lockWait, f.lockTimeout, f.lockRetries
 	}
 	return o
-}
-
-// explainMaintenance gives the errors of the partitions and retention
-// libraries a hint (their lock errors exit 4 through classify).
-func explainMaintenance(err error) error {
-	switch {
-	case errors.Is(err, partitions.ErrDrift):
-		return failure(err, "inspect the table with 'quantx-db partitions list' and fix it by hand")
-	case errors.Is(err, partitions.ErrWouldFail):
-		return failure(err, "run maintenance as the owner of the tables (see 'quantx-db doctor'; 'quantx-db roles ensure' sets the owner role up)")
-	}
-	return err
 }

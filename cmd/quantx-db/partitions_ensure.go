@@ -52,7 +52,7 @@ partitions: exit 1; a missing hash partition: exit 3).`,
 				if errors.Is(err, partitions.ErrWouldFail) { // the plan, then why the real run would fail
 					_ = d.render(rep, func() output.Table { return ensureTable(rep) })
 				}
-				return explainMaintenance(err)
+				return err
 			}
 			d.metrics.partitionsEnsure(rep)
 			if err := d.render(rep, func() output.Table { return ensureTable(rep) }); err != nil {

@@ -32,7 +32,7 @@ always counted exactly, and rows there are printed as a warning.`,
 				return err
 			}
 			if d.format == output.FormatJSON { // text shows them as notes under the table
-				for _, w := range l.Warnings {
+				for _, w := range listWarnings(l) {
 					d.logger.WarnContext(cmd.Context(), w)
 				}
 			}
@@ -52,8 +52,21 @@ func listTable(l partitions.List) output.Table {
 		}
 		t.Rows = append(t.Rows, []string{p.Table, p.Name, p.Bounds, rows, output.Bytes(p.SizeBytes)})
 	}
-	for _, w := range l.Warnings {
+	for _, w := range listWarnings(l) {
 		t.Notes = append(t.Notes, "warning: "+w)
 	}
 	return t
+}
+
+// listWarnings are the list's warnings, with what to do about rows in a
+// DEFAULT partition.
+func listWarnings(l partitions.List) []string {
+	out := l.Warnings
+	for _, p := range l.Partitions {
+		if p.Default && p.Rows > 0 {
+			out = append(out, fmt.Sprintf("%s: %s", p.Name, hintDefaultRows))
+			break
+		}
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -233,7 +232,13 @@ func (s *progressSink) logEvent(ph *phase, ev progress.Event) {
 		attrs = append(attrs, slog.String("item", *it))
 	}
 	attrs = append(attrs, slog.Float64("elapsed_seconds", elapsed.Round(time.Millisecond).Seconds()), slog.Bool("end", ev.End))
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "progress", attrs...)
+	// A progress event has no context (the libraries report from deep inside
+	// their work); the record is the command's, at info level.
+	args := make([]any, len(attrs))
+	for i, a := range attrs {
+		args[i] = a
+	}
+	s.log.Info("progress", args...)
 }
 
 // stop completes every bar still drawn (a phase cut short by an error stays

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -81,30 +82,33 @@ owner, app and read-only roles, ownership and grants (see 'quantx-db roles
 func provisionTable(rep stack.ProvisionReport) output.Table {
 	t := output.Table{Header: []string{"STORE", "STATUS", "CHANGE"}}
 	for _, s := range rep.Stores {
-		lines := s.Applied
-		if rep.DryRun || s.Status == stack.StatusFailed && len(lines) == 0 {
-			lines = s.Plan
+		steps, past := s.Applied, !rep.DryRun
+		if rep.DryRun || s.Status == stack.StatusFailed && len(steps) == 0 {
+			steps, past = s.Plan, false
 		}
 		detail := s.Note
-		if s.Error != "" {
-			detail = s.Error
+		if s.Note == "not selected" {
+			detail = "not in --only"
 		}
-		if len(lines) == 0 {
+		if s.Err() != nil {
+			detail = s.Error.Error()
+		}
+		if len(steps) == 0 {
 			if detail == "" {
 				detail = "nothing to do"
 			}
-			t.Rows = append(t.Rows, []string{s.Store, s.Status, detail})
+			t.Row(s.Status.Severity(), s.Store, string(s.Status), detail)
 			continue
 		}
-		for i, l := range lines {
-			st := s.Status
-			if i > 0 {
-				st = ""
+		for i, st := range steps {
+			if i == 0 {
+				t.Row(s.Status.Severity(), s.Store, string(s.Status), stepLine(st, past))
+			} else {
+				t.Rows = append(t.Rows, []string{s.Store, "", stepLine(st, past)})
 			}
-			t.Rows = append(t.Rows, []string{s.Store, st, l})
 		}
-		if s.Error != "" {
-			t.Rows = append(t.Rows, []string{s.Store, "", "error: " + s.Error})
+		if s.Err() != nil {
+			t.Rows = append(t.Rows, []string{s.Store, "", "error: " + s.Error.Error()})
 		}
 	}
 	switch {
@@ -114,4 +118,29 @@ func provisionTable(rep stack.ProvisionReport) output.Table {
 		t.Notes = []string{"no changes: every configured store was already provisioned"}
 	}
 	return t
+}
+
+// stepLine is one change of a plan or of a run, for people.
+func stepLine(st stack.Step, past bool) string {
+	switch {
+	case st.Op == stack.OpReindexRequired:
+		return fmt.Sprintf("%s needs 'quantx-db elastic reindex' (not done by provision): %s", st.Object, st.Detail)
+	case st.Part == stack.Influx:
+		return st.Detail // the action's own description
+	case st.Part == "roles":
+		return "roles: " + st.Object // the statement
+	case st.Part == "migrate" && past:
+		return "migrate: applied " + st.Object
+	case st.Part == "partitions" && st.Op == "create":
+		return "partitions: created " + st.Object
+	case st.Part == "partitions" && st.Op == "ensure":
+		return "partitions: ensure " + st.Detail
+	case st.Part == "partitions":
+		return "partitions: " + st.Detail
+	case st.Part == stack.Elastic && st.Detail != "":
+		return fmt.Sprintf("%s %s: %s", st.Op, st.Object, st.Detail)
+	case st.Part == stack.Elastic:
+		return st.Op + " " + st.Object
+	}
+	return st.Part + ": " + st.Op + " " + st.Object
 }

@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quantx/quantx-db/backup"
-	"github.com/quantx/quantx-db/internal/output"
 )
 
 func newRestoreInfluxCmd(d *deps) *cobra.Command {
@@ -31,24 +30,12 @@ recorded verification did not fail. No such backup exits 1.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := d.config()
-			if err != nil {
+			var err error
+			if o.InfluxServer, err = d.influxServer(rpc, rpcTimeout, influxd); err != nil {
 				return err
 			}
-			o.URL, o.Token, o.Org = cfg.InfluxURL.Reveal(), cfg.InfluxToken.Reveal(), cfg.InfluxOrg
-			if o.RPC, err = d.influxRPC(rpc, o.URL); err != nil {
+			if o.Identities, err = identities(identity); err != nil {
 				return err
-			}
-			if o.RPCTimeout, err = d.influxRPCTimeout(rpcTimeout); err != nil {
-				return err
-			}
-			if o.Influxd = influxd; o.Influxd == "" {
-				o.Influxd = d.findTool("influxd") // 1.x backups only; reported when one needs it
-			}
-			if identity != "" {
-				if o.Identities, err = backup.ReadIdentities(identity); err != nil {
-					return usageErr(err, "--identity is an age identity file")
-				}
 			}
 			cat, _, err := d.openCatalogue(ctx, nil)
 			if err != nil {
@@ -60,16 +47,15 @@ recorded verification did not fail. No such backup exits 1.`,
 			}
 			res, err := cat.RestoreInflux(ctx, id, o)
 			if err != nil {
-				return explainInfluxBackup(err)
+				return err
 			}
-			d.metrics.restore(res)
-			return d.render(res, func() output.Table { return restoreTable(res) })
+			return d.restored(res)
 		},
 	}
 	cmd.Flags().StringVar(&o.NewDatabase, "new-database", "", "restore as this database `NAME` (must not exist)")
 	addInfluxRPCFlags(cmd, &rpc, &rpcTimeout)
 	cmd.Flags().StringVar(&influxd, "influxd", "", "influxd binary `PATH`")
-	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
+	identityFlag(cmd, &identity)
 	lf.add(cmd, false)
 	return cmd
 }

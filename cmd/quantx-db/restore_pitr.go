@@ -66,7 +66,7 @@ copy that replaces the source.`,
 				return usagef("--verify reads the restored server: add --start --port N", "--verify without --start")
 			}
 			if err := backup.RefuseRoot(); err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			p, cfg, err := d.physical(binDir)
 			if err != nil {
@@ -86,13 +86,13 @@ copy that replaces the source.`,
 			}
 			res, err := p.RestorePITR(cmd.Context(), o)
 			if err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			if err := d.render(res, func() output.Table { return pitrTable(res) }); err != nil {
 				return err
 			}
 			if res.Verify != nil && !res.Verify.OK {
-				return checkFailed("restored cluster failed verification: "+res.Verify.Problems[0],
+				return checkFailed("restored cluster failed verification: "+res.Verify.Problems[0].Error(),
 					"the restored server keeps running on port "+strconv.Itoa(res.Port)+" for inspection")
 			}
 			return nil
@@ -145,7 +145,7 @@ func pitrTable(r backup.PITRResult) output.Table {
 		}
 		t.Notes = append(t.Notes, fmt.Sprintf("verify: recovery finished %t, last replayed commit %s", v.RecoveryFinished, last))
 		for _, p := range v.Problems {
-			t.Notes = append(t.Notes, "problem: "+p)
+			t.Notes = append(t.Notes, "problem: "+p.Error())
 		}
 		if v.OK {
 			t.Notes = append(t.Notes, "verify: ok")

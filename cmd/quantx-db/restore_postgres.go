@@ -8,6 +8,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newRestorePostgresCmd(d *deps) *cobra.Command {
@@ -55,12 +56,9 @@ the spool file, and exits with the code the restore would exit with.`,
 				return usagef("--jobs is 1 (streamed) or more (spooled to a temp file)", "--jobs %d", o.Jobs)
 			}
 			o.TargetURL, o.Tools.BinDir = target, binDir
-			if identity != "" {
-				ids, err := backup.ReadIdentities(identity)
-				if err != nil {
-					return usageErr(err, "--identity is an age identity file (age-keygen output)")
-				}
-				o.Identities = ids
+			var err error
+			if o.Identities, err = identities(identity); err != nil {
+				return err
 			}
 			cat, _, err := d.openCatalogue(ctx, nil)
 			if err != nil {
@@ -84,10 +82,9 @@ the spool file, and exits with the code the restore would exit with.`,
 				res, err = cat.RestorePostgres(ctx, id, o)
 			}
 			if err != nil {
-				return explainBackup(err)
+				return err
 			}
-			d.metrics.restore(res)
-			if err := d.render(res, func() output.Table { return restoreTable(res) }); err != nil {
+			if err := d.restored(res); err != nil {
 				return err
 			}
 			if res.Check != nil && !res.Check.OK {
@@ -102,7 +99,7 @@ the spool file, and exits with the code the restore would exit with.`,
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check that the restore can run (backup, target, pg_restore, temp space); restore nothing")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "compare row counts (and checksums when recorded) with the manifest; exit 3 on a difference")
 	cmd.Flags().BoolVar(&o.NoOwner, "no-owner", false, "restore as the connecting role (pg_restore --no-owner --no-privileges)")
-	cmd.Flags().StringVar(&identity, "identity", "", "age identity `FILE` for encrypted backups")
+	identityFlag(cmd, &identity)
 	cmd.Flags().StringVar(&binDir, "pg-bindir", "", "`DIR` holding pg_restore of the target server's major version")
 	lf.add(cmd, false)
 	yesFlag(cmd, d)
@@ -126,15 +123,15 @@ func restoreTable(r backup.RestoreResult) output.Table {
 	if r.Check != nil {
 		t.Header = []string{"TABLE", "EXPECTED ROWS", "ROWS", "RESULT"}
 		for _, c := range r.Check.Tables {
-			res := "ok"
+			res, sev := "ok", report.SeverityOK
 			if !c.OK {
-				res = "DIFFERS"
+				res, sev = "DIFFERS", report.SeverityAction
 			}
 			rows := fmtInt(c.ActualRows)
 			if c.ActualRows < 0 {
 				rows = "missing"
 			}
-			t.Rows = append(t.Rows, []string{c.Table, fmtInt(c.ExpectedRows), rows, res})
+			t.Row(sev, c.Table, fmtInt(c.ExpectedRows), rows, res)
 		}
 	}
 	return t

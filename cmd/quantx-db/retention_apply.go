@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/internal/s3store"
 	"github.com/quantx/quantx-db/retention"
 )
@@ -50,7 +49,7 @@ archive/ and backups/ alike.`,
 			// reachable) when archiving, and the role's privileges (CheckPrivileges below).
 			var store *s3store.Store
 			if archive {
-				if store, err = d.openRetentionStore(ctx); err != nil {
+				if store, err = d.openS3(ctx, "activity_logs retention archives partitions to S3", "pass --no-archive to drop without a copy"); err != nil {
 					return err
 				}
 			}
@@ -71,7 +70,7 @@ archive/ and backups/ alike.`,
 					if len(plan.Tables) > 0 {
 						_ = d.render(plan, func() output.Table { return retentionTable(plan) })
 					}
-					return explainRetention(err)
+					return err
 				}
 				if err := d.render(plan, func() output.Table { return retentionTable(plan) }); err != nil {
 					return err
@@ -84,7 +83,7 @@ archive/ and backups/ alike.`,
 				if len(rep.Tables) > 0 {
 					_ = d.render(rep, func() output.Table { return retentionTable(rep) })
 				}
-				return explainRetention(err)
+				return err
 			}
 			return d.render(rep, func() output.Table { return retentionTable(rep) })
 		},
@@ -98,36 +97,12 @@ archive/ and backups/ alike.`,
 	return cmd
 }
 
-// openRetentionStore connects to the configured S3 bucket for archives.
-func (d *deps) openRetentionStore(ctx context.Context) (*s3store.Store, error) {
-	cfg, err := d.config()
-	if err != nil {
-		return nil, err
-	}
-	if cfg.S3Endpoint == "" || cfg.S3Bucket == "" {
-		return nil, usagef("set --s3-endpoint and --s3-bucket (QUANTX_S3_*), or pass --no-archive to drop without a copy",
-			"activity_logs retention archives partitions to S3, and no S3 bucket is configured")
-	}
-	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(),
-		Bucket: cfg.S3Bucket, TLS: cfg.S3TLS, Prefix: cfg.S3Prefix, Logger: d.logger, CAFile: cfg.S3CAFile, Region: cfg.S3Region})
-	if err != nil {
-		return nil, failure(err, "check --s3-endpoint, --s3-bucket and the S3 credentials")
-	}
-	return st, nil
-}
-
-func explainRetention(err error) error {
-	switch {
-	case errors.Is(err, retention.ErrArchiveNotConfirmed):
-		return failure(err, "the partition was kept; check the bucket and re-run")
-	case errors.Is(err, retention.ErrNoArchiveStore):
-		return usageErr(err, "configure S3 (--s3-endpoint, --s3-bucket) or pass --no-archive")
-	}
-	return explainMaintenance(err)
-}
-
 func retentionTable(rep retention.Report) output.Table {
 	t := output.Table{Header: []string{"TABLE", "ITEM", "ROWS", "RESULT"}}
+	due := report.SeverityOK // done, or in a dry run: would be done
+	if rep.DryRun {
+		due = report.SeverityAction
+	}
 	for _, tr := range rep.Tables {
 		switch tr.Action {
 		case retention.ActionDropPartitions:
@@ -136,21 +111,28 @@ func retentionTable(rep retention.Report) output.Table {
 				if !p.RowsExact {
 					rows = "~" + rows
 				}
-				t.Rows = append(t.Rows, []string{tr.Table, p.Partition, rows, partitionResult(rep.DryRun, p)})
+				t.Row(due, tr.Table, p.Partition, rows, partitionResult(rep.DryRun, p))
 			}
 			if len(tr.Partitions) == 0 {
-				t.Rows = append(t.Rows, []string{tr.Table, "-", "0", fmt.Sprintf("nothing older than %s (keep %s)", tr.Cutoff.Format("2006-01-02"), tr.Keep)})
+				t.Row(report.SeverityOK, tr.Table, "-", "0", fmt.Sprintf("nothing older than %s (keep %s)", tr.Cutoff.Format("2006-01-02"), tr.Keep))
 			}
 		case retention.ActionArchiveRows:
 			verb := "archived = true"
 			if rep.DryRun {
 				verb = "would set archived = true"
 			}
-			t.Rows = append(t.Rows, []string{tr.Table, "created before " + tr.Cutoff.Format("2006-01-02"), fmt.Sprint(tr.Rows),
-				fmt.Sprintf("%s in %d batch(es)", verb, tr.Batches)})
+			sev := due
+			if tr.Rows == 0 {
+				sev = report.SeverityOK
+			}
+			t.Row(sev, tr.Table, "created before "+tr.Cutoff.Format("2006-01-02"), fmt.Sprint(tr.Rows),
+				fmt.Sprintf("%s in %d batch(es)", verb, tr.Batches))
 		}
 		for _, w := range tr.Warnings {
 			t.Notes = append(t.Notes, "warning: "+tr.Table+": "+w)
+		}
+		if tr.DefaultExpiredRows > 0 {
+			t.Notes = append(t.Notes, "hint: "+hintDefaultRows)
 		}
 	}
 	if len(rep.AbortedUploads) > 0 {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
@@ -135,31 +134,15 @@ func (d *deps) rolesManager(ctx context.Context, pool *pgxpool.Pool, f *roleFlag
 				ue.hint = "a migration is running; retry when it is done"
 				return nil, ue
 			}
-			return nil, explainRoles(fmt.Errorf("create the migration bookkeeping tables: %w", err))
+			return nil, within(scopeRoles, fmt.Errorf("create the migration bookkeeping tables: %w", err))
 		}
 	}
 	o.Bookkeeping = runner.BookkeepingTables()
 	m, err := roles.New(pool, o)
 	if err != nil {
-		return nil, explainRoles(err)
+		return nil, within(scopeRoles, err)
 	}
 	return m, nil
-}
-
-// explainRoles gives the roles library's errors their exit code and a hint.
-func explainRoles(err error) error {
-	pgErr, isPG := errors.AsType[*pgconn.PgError](err)
-	switch {
-	case errors.Is(err, roles.ErrInvalidName):
-		return usageErr(err, "choose three distinct role names with --owner-role, --app-role and --readonly-role")
-	case errors.Is(err, roles.ErrSuperuser):
-		return failure(err, "pick another name with --owner-role, --app-role or --readonly-role")
-	case errors.Is(err, roles.ErrNotAdmin), isPG && pgErr.Code == "42501":
-		return failure(err, "run 'quantx-db roles ensure' with a --database-url of a superuser (or of a role with CREATEROLE that owns the objects)")
-	case isPG && pgErr.Code == "55P03": // roles runs no retries: one lock_timeout is a failure, not a held lock
-		return failure(err, "a long transaction holds a table (see pg_stat_activity); retry, or raise --roles-lock-timeout")
-	}
-	return err
 }
 
 // rolesSummary is one line naming the roles and what happened to them.

@@ -44,7 +44,7 @@ run fail (nothing applied) instead of queueing the application behind it.`,
 				return err
 			}
 			if err := o.Validate(); err != nil { // bad names before any connection
-				return explainRoles(err)
+				return within(scopeRoles, err)
 			}
 			pool, err := d.openPool(ctx)
 			if err != nil {
@@ -62,7 +62,7 @@ run fail (nothing applied) instead of queueing the application behind it.`,
 				rep, err = m.Ensure(ctx)
 			}
 			if err != nil {
-				return explainRoles(err)
+				return within(scopeRoles, err)
 			}
 			return d.render(rep, func() output.Table { return rolesTable(rep) })
 		},

@@ -53,26 +53,19 @@ func asRole(t *testing.T, raw, role string) string {
 	return u.String()
 }
 
-type doctorDoc struct {
-	Checks []struct {
-		Store, Name, Status, Detail, Fix string
-	} `json:"checks"`
-	Problems int `json:"problems"`
-}
-
 func doctorAs(t *testing.T, url string, want int) map[string]struct{ Status, Detail, Fix string } {
 	t.Helper()
 	r := runCLI(t, map[string]string{"QUANTX_DATABASE_URL": url}, "doctor", "-o", "json")
 	if r.code != want {
 		t.Fatalf("doctor: exit %d, want %d: %s\n%s", r.code, want, r.stderr, r.stdout)
 	}
-	doc := decodeJSON[doctorDoc](t, r.stdout)
+	doc := decodeJSON[statusDoc](t, r.stdout)
 	out := map[string]struct{ Status, Detail, Fix string }{}
-	for _, c := range doc.Checks {
+	for _, c := range doc.Items {
 		if strings.Contains(c.Fix, "GRANT CREATE") || strings.Contains(c.Fix, "GRANT ALL") {
 			t.Errorf("doctor advises DDL: %+v", c)
 		}
-		out[c.Store+"/"+c.Name] = struct{ Status, Detail, Fix string }{c.Status, c.Detail, c.Fix}
+		out[c.Store+"/"+c.Name] = struct{ Status, Detail, Fix string }{c.State, c.Detail, c.Fix}
 	}
 	return out
 }
@@ -171,7 +164,7 @@ func TestRolesCLIAndDoctor(t *testing.T) {
 	// that ok (partitions ensure would then fail with "must be owner").
 	execSQL(t, db.URL, "GRANT CREATE ON SCHEMA public TO "+app)
 	d = doctorAs(t, appURL, exitCheck)
-	if c := d["postgres/role"]; c.Status != "fail" || !strings.Contains(c.Detail, "CREATE on schema public") || !strings.Contains(c.Fix, "REVOKE CREATE ON SCHEMA public FROM "+app) {
+	if c := d["postgres/role"]; c.Status != "action" || !strings.Contains(c.Detail, "CREATE on schema public") || !strings.Contains(c.Fix, "REVOKE CREATE ON SCHEMA public FROM "+app) {
 		t.Errorf("doctor as an app role with CREATE: %+v", c)
 	}
 	if c := d["postgres/maintain partitions"]; c.Status != "warn" || !strings.Contains(c.Detail, "ownership of activity_logs") {
@@ -193,7 +186,7 @@ func TestRolesCLIAndDoctor(t *testing.T) {
 	execSQL(t, db.URL, "REVOKE CONNECT ON DATABASE "+db.Name+" FROM PUBLIC")
 	execSQL(t, db.URL, "CREATE ROLE "+owner+"_x LOGIN; GRANT CONNECT ON DATABASE "+db.Name+" TO "+owner+"_x")
 	d = doctorAs(t, asRole(t, db.URL, owner+"_x"), exitCheck)
-	if c := d["postgres/role"]; c.Status != "fail" || !strings.Contains(c.Fix, "connect as "+owner) {
+	if c := d["postgres/role"]; c.Status != "action" || !strings.Contains(c.Fix, "connect as "+owner) {
 		t.Errorf("doctor as a role with no rights: %+v", c)
 	}
 }
@@ -243,7 +236,7 @@ func TestProvisionWithRoles(t *testing.T) {
 		t.Fatalf("dry run: exit %d: %s", r.code, r.stderr)
 	}
 	plan := looseJSON[provisionDoc](t, r.stdout)
-	if pg := plan.Stores[0]; pg.Status != "planned" || !strings.Contains(strings.Join(pg.Plan, "\n"), "roles: CREATE ROLE") {
+	if pg := plan.Stores[0]; pg.Status != "planned" || !hasStep(pg.Plan, "roles", "CREATE ROLE") {
 		t.Fatalf("plan: %+v", pg)
 	}
 	r = runCLI(t, env, args...)
@@ -251,8 +244,8 @@ func TestProvisionWithRoles(t *testing.T) {
 		t.Fatalf("provision: exit %d: %s", r.code, r.stderr)
 	}
 	rep := looseJSON[provisionDoc](t, r.stdout)
-	applied := strings.Join(rep.Stores[0].Applied, "\n")
-	if !rep.Changed || !strings.Contains(applied, "migrate: applied") || !strings.Contains(applied, "OWNER TO") {
+	applied := rep.Stores[0].Applied
+	if !rep.Changed || !hasStep(applied, "migrate", ".up.sql") || !hasStep(applied, "roles", "OWNER TO") {
 		t.Fatalf("provision: %+v", rep)
 	}
 	if n := countRows(t, db.URL, `SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r','p') AND pg_get_userbyid(relowner) <> '`+owner+`'`); n != 0 {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +10,6 @@ import (
 	"github.com/quantx/quantx-db/internal/pglock"
 	"github.com/quantx/quantx-db/migrations"
 	"github.com/quantx/quantx-db/partitions"
-	"github.com/quantx/quantx-db/retention"
 	"github.com/quantx/quantx-db/stack"
 )
 
@@ -47,7 +44,7 @@ func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, c
 		if ue, ok := errors.AsType[*userError](err); ok && ue.code == exitUsage || ctx.Err() != nil {
 			return err
 		}
-		s.Unavailable[store] = explainStore(err)
+		s.Unavailable[store] = err
 		return nil
 	}
 	if cfg.DatabaseURL != "" {
@@ -80,6 +77,13 @@ func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, c
 			}
 		}
 	}
+	// WAL archiving is read through the pgBackRest configuration (reported when it exists).
+	if s.WAL, _, err = d.physical(""); err != nil {
+		return s, close, err
+	}
+	if cfg.DatabaseURL != "" {
+		s.WALOptions.DatabaseURL = cfg.DatabaseURL.Reveal()
+	}
 	if cfg.S3Bucket != "" {
 		if s.Backups, err = d.backupCatalogue(ctx); err != nil {
 			if err := unavailable(stack.S3, err); err != nil {
@@ -93,40 +97,4 @@ func (d *deps) openStores(ctx context.Context, f *stackFlags) (s stack.Stores, c
 // backupCatalogue opens the backup catalogue for status and doctor.
 func (d *deps) backupCatalogue(ctx context.Context) (stack.BackupCatalogue, error) {
 	return d.openStatusCatalogue(ctx)
-}
-
-// retentionCheck reports whether retention work is due, for status: a dry run
-// of the built-in policy, which reads only and takes no maintenance lock, so
-// it answers even while the nightly 'retention apply' runs.
-func (d *deps) retentionCheck(s stack.Stores) func(ctx context.Context) (stack.StatusItem, error) {
-	if s.Postgres == nil {
-		return nil
-	}
-	return func(ctx context.Context) (stack.StatusItem, error) {
-		r := retention.New(s.Postgres, retention.DefaultPolicy(), retention.Options{
-			DryRun: true, Logger: d.logger, Partitions: partitions.Options{Now: d.now, Logger: d.logger}})
-		rep, err := r.Apply(ctx)
-		if err != nil {
-			return stack.StatusItem{}, err
-		}
-		return retentionItem(rep), nil
-	}
-}
-
-// retentionItem condenses a dry-run report into one status line.
-func retentionItem(rep retention.Report) stack.StatusItem {
-	var due []string
-	for _, t := range rep.Tables {
-		switch {
-		case t.Action == retention.ActionDropPartitions && len(t.Partitions) > 0:
-			due = append(due, fmt.Sprintf("%s: %d partition(s) past %s", t.Table, len(t.Partitions), t.Keep))
-		case t.Action == retention.ActionArchiveRows && t.Rows > 0:
-			due = append(due, fmt.Sprintf("%s: %d row(s) past %s", t.Table, t.Rows, t.Keep))
-		}
-	}
-	if len(due) == 0 {
-		return stack.StatusItem{Store: stack.Postgres, Check: "retention", State: stack.StateOK, Detail: "nothing due"}
-	}
-	return stack.StatusItem{Store: stack.Postgres, Check: "retention", State: stack.StateAction,
-		Detail: strings.Join(due, "; ") + "; run 'quantx-db retention apply --dry-run', then with --yes"}
 }

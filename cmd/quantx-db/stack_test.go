@@ -32,25 +32,64 @@ type provisionDoc struct {
 	Changed bool `json:"changed"`
 	Failed  bool `json:"failed"`
 	Stores  []struct {
-		Store   string   `json:"store"`
-		Status  string   `json:"status"`
-		Note    string   `json:"note"`
-		Plan    []string `json:"plan"`
-		Applied []string `json:"applied"`
-		Error   string   `json:"error"`
+		Store   string    `json:"store"`
+		Status  string    `json:"status"`
+		Note    string    `json:"note"`
+		Plan    []stepDoc `json:"plan"`
+		Applied []stepDoc `json:"applied"`
+		Error   string    `json:"error"`
 	} `json:"stores"`
 }
 
+// stepDoc is one change of a provisioning plan or run.
+type stepDoc struct {
+	Part   string `json:"part"`
+	Op     string `json:"op"`
+	Object string `json:"object"`
+	Detail string `json:"detail"`
+}
+
+// hasStep reports whether a step of part has an object containing s.
+func hasStep(steps []stepDoc, part, s string) bool {
+	for _, st := range steps {
+		if st.Part == part && strings.Contains(st.Object, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// statusDoc is the one shape of status -o json and doctor -o json (README
+// "One plan, one report"): decoded with unknown keys refused.
 type statusDoc struct {
-	CheckedAt   string `json:"checked_at"`
-	NeedsAction bool   `json:"needs_action"`
-	Errors      bool   `json:"errors"`
-	Items       []struct {
-		Store  string `json:"store"`
-		Check  string `json:"check"`
-		State  string `json:"state"`
-		Detail string `json:"detail"`
-	} `json:"items"`
+	CheckedAt   string    `json:"checked_at"`
+	NeedsAction bool      `json:"needs_action"`
+	Errors      bool      `json:"errors"`
+	Problems    int       `json:"problems"`
+	Items       []itemDoc `json:"items"`
+}
+
+type itemDoc struct {
+	Store       string   `json:"store"`
+	Name        string   `json:"name"`
+	State       string   `json:"state"`
+	Detail      string   `json:"detail"`
+	Fix         string   `json:"fix"`
+	Count       *int64   `json:"count"`
+	Rows        *int64   `json:"rows"`
+	Version     *int64   `json:"version"`
+	MonthsAhead *int64   `json:"months_ahead"`
+	AgeSeconds  *float64 `json:"age_seconds"`
+	SkewSeconds *float64 `json:"skew_seconds"`
+}
+
+// items maps the lines of a report by store/name.
+func (d statusDoc) items() map[string]itemDoc {
+	out := map[string]itemDoc{}
+	for _, it := range d.Items {
+		out[it.Store+"/"+it.Name] = it
+	}
+	return out
 }
 
 func decodeJSON[T any](t *testing.T, s string) T {
@@ -137,14 +176,7 @@ func TestProvisionThenStatusClean(t *testing.T) {
 }
 
 // statusItem finds one line of a status report (zero value if absent).
-func statusItem(st statusDoc, store, check string) (it struct{ State, Detail string }) {
-	for _, i := range st.Items {
-		if i.Store == store && i.Check == check {
-			it.State, it.Detail = i.State, i.Detail
-		}
-	}
-	return it
-}
+func statusItem(st statusDoc, store, name string) itemDoc { return st.items()[store+"/"+name] }
 
 func TestStatusNamesTheDriftedStore(t *testing.T) {
 	t.Parallel()
@@ -171,24 +203,27 @@ func TestStatusNamesTheDriftedStore(t *testing.T) {
 		t.Fatalf("status exit %d, want 3; %s", r.code, r.stderr)
 	}
 	st := decodeJSON[statusDoc](t, r.stdout)
-	action := map[string]string{}
+	action := map[string]itemDoc{}
 	for _, it := range st.Items {
 		if it.State == "action" {
-			action[it.Store+"/"+it.Check] = it.Detail
+			action[it.Store+"/"+it.Name] = it
 		}
 	}
-	if _, ok := action["influx/drift"]; !ok {
-		t.Errorf("influx drift not reported: %+v", st.Items)
+	if it, ok := action["influx/drift"]; !ok || it.Count == nil || *it.Count < 1 || !strings.Contains(it.Fix, "quantx-db influx setup") {
+		t.Errorf("influx drift not reported with its count and fix: %+v", st.Items)
 	}
-	d, ok := action["postgres/partitions"]
-	if !ok || !strings.Contains(d, "1 row(s) in DEFAULT (2035-01-15 to 2035-01-15)") {
+	part, ok := action["postgres/partitions"]
+	if !ok || !strings.Contains(part.Detail, "1 row(s) in DEFAULT (2035-01-15 to 2035-01-15)") || part.Rows == nil || *part.Rows != 1 {
 		t.Errorf("rows in DEFAULT not reported: %+v", st.Items)
 	}
-	// The hint is a command that clears it: following it moves the row out.
-	_, fix, _ := strings.Cut(d, "run 'quantx-db ")
+	if strings.Contains(part.Detail, "quantx-db") {
+		t.Errorf("the detail carries the fix: %q", part.Detail)
+	}
+	// The fix is a command that clears it: following it moves the row out.
+	_, fix, _ := strings.Cut(part.Fix, "run 'quantx-db ")
 	fix = strings.TrimSuffix(fix, "'")
 	if !strings.Contains(fix, "--months-ahead") {
-		t.Fatalf("hint %q does not reach 2035", d)
+		t.Fatalf("fix %q does not reach 2035", part.Fix)
 	}
 	if r := runCLI(t, env, strings.Fields(fix)...); r.code != exitOK {
 		t.Fatalf("%s: %d %s", fix, r.code, r.stderr)
@@ -197,8 +232,9 @@ func TestStatusNamesTheDriftedStore(t *testing.T) {
 	if got := statusItem(after, "postgres", "partitions"); got.State != "ok" {
 		t.Errorf("after %q: %+v", fix, got)
 	}
-	if d := action["postgres/retention"]; !strings.Contains(d, "activity_logs: 3 partition(s) past 24 months") {
-		t.Errorf("retention due not reported: %q", d)
+	if it := action["postgres/retention"]; !strings.Contains(it.Detail, "activity_logs: 3 partition(s) past 24 months") || it.Count == nil || *it.Count != 3 ||
+		!strings.Contains(it.Fix, "quantx-db retention apply") {
+		t.Errorf("retention due not reported: %+v", it)
 	}
 	if !strings.Contains(r.stderr, "needs action") {
 		t.Errorf("stderr does not summarise: %q", r.stderr)
@@ -226,27 +262,17 @@ func TestDoctorReportsMissingPrivilegeAndUnreachableStore(t *testing.T) {
 	if r.code != exitCheck {
 		t.Fatalf("doctor exit %d, want 3: %s", r.code, r.stderr)
 	}
-	var doc struct {
-		Checks []struct {
-			Store, Name, Status, Detail, Fix string
-		} `json:"checks"`
-		Problems int `json:"problems"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
-		t.Fatal(err)
-	}
-	found := map[string]string{}
-	for _, c := range doc.Checks {
-		if c.Status == "fail" {
-			found[c.Store+"/"+c.Name] = c.Fix
-		}
-	}
+	doc := decodeJSON[statusDoc](t, r.stdout)
+	found := doc.items()
 	// A role that can do nothing on an empty database: told to use the owner
 	// (or to create one), never advised to take DDL itself.
-	if fix, ok := found["postgres/role"]; !ok || !strings.Contains(fix, "roles ensure") || strings.Contains(fix, "GRANT") {
-		t.Errorf("missing privilege not reported with a fix: %+v", doc.Checks)
+	if c := found["postgres/role"]; c.State != "action" || !strings.Contains(c.Fix, "roles ensure") || strings.Contains(c.Fix, "GRANT") {
+		t.Errorf("missing privilege not reported with a fix: %+v", doc.Items)
 	}
-	if _, ok := found["influx/connect"]; !ok {
-		t.Errorf("unreachable InfluxDB not reported: %+v", doc.Checks)
+	if c := found["influx/connect"]; c.State != "error" || c.Fix == "" {
+		t.Errorf("unreachable InfluxDB not reported: %+v", doc.Items)
+	}
+	if doc.Problems != 2 || !doc.Errors || !doc.NeedsAction {
+		t.Errorf("doctor totals: %+v", doc)
 	}
 }

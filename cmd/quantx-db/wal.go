@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -49,8 +50,7 @@ func needPgBackRestConfig(cfg config.Config) error {
 	f, err := os.Open(cfg.PgBackRestConfig)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return usagef("run 'quantx-db wal setup --pgdata DIR' on the database host first, or point --pgbackrest-config (QUANTX_PGBACKREST_CONFIG) at its file",
-			"no pgBackRest configuration at %s", cfg.PgBackRestConfig)
+		return fmt.Errorf("%w at %s", backup.ErrNoConfig, cfg.PgBackRestConfig) // exit 2, with the hint of hints.go
 	case err != nil:
 		return failure(err, "run as the data directory's owner: the pgBackRest configuration holds the S3 secret and only it may read it")
 	}
@@ -60,38 +60,7 @@ func needPgBackRestConfig(cfg config.Config) error {
 // physicalConfigured reports whether physical backups are set up here (the configuration exists);
 // listings and status include them only then.
 func physicalConfigured(cfg config.Config) bool {
-	_, err := os.Stat(cfg.PgBackRestConfig)
-	return !errors.Is(err, fs.ErrNotExist)
-}
-
-// explainPhysical maps physical-backup errors to exit codes and hints.
-func explainPhysical(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, backup.ErrRunAsRoot), errors.Is(err, backup.ErrNotOwner):
-		// One line: the message names the user to run as (nothing was read or written).
-		return usageErr(err, "")
-	case errors.Is(err, backup.ErrOutsideWindow):
-		return failure(err, "pick a --target-time inside the window, or --latest; 'quantx-db wal status' shows the window")
-	case errors.Is(err, backup.ErrTargetDirInUse):
-		return usageErr(err, "restore into a new or empty directory (--pgdata); nothing was changed")
-	case errors.Is(err, backup.ErrNoPhysicalBackup):
-		return failure(err, "take one with 'quantx-db backup physical --type full'")
-	case errors.Is(err, backup.ErrServerNotRunning):
-		return failure(err, "start PostgreSQL first: wal setup configures it with ALTER SYSTEM")
-	case errors.Is(err, backup.ErrNotSuperuser):
-		return failure(err, "run it as the data directory's owner (peer login as the superuser), or pass a superuser --database-url")
-	case errors.Is(err, backup.ErrCommandLineGUC):
-		return failure(err, "remove the -c option from the server's start command (or its service file), restart, and run wal setup again")
-	case errors.Is(err, backup.ErrRestoredStopped):
-		return failure(err, "read the restored server's log; the data directory is left as it is for inspection")
-	case errors.Is(err, backup.ErrToolMissing):
-		return failure(err, "install it (apt-get install pgbackrest postgresql-15), or name the PostgreSQL binaries with --pg-bindir")
-	case errors.Is(err, fs.ErrPermission):
-		return failure(err, "run as the data directory's owner; for the pgBackRest configuration's folder, create it for that user as root (install -d -o postgres -g postgres -m 750 /etc/pgbackrest) or pass --pgbackrest-config FILE in a folder it owns")
-	}
-	return explainBackup(err)
+	return backup.NewPhysical(backup.PhysicalOptions{ConfigFile: cfg.PgBackRestConfig, Stanza: cfg.Stanza}).Configured()
 }
 
 // ageString renders an age in seconds for people: "12s", "3m4s", "26h5m0s".

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newWALSetupCmd(d *deps) *cobra.Command {
@@ -56,7 +57,7 @@ backups are lost: keep a copy outside the database host.`,
 			o.Options = opts
 			// Refuse root and strangers before anything is read or written.
 			if err := backup.CheckOwner(o.PGData); err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			p, cfg, err := d.physical("")
 			if err != nil {
@@ -67,7 +68,7 @@ backups are lost: keep a copy outside the database host.`,
 					"no S3 bucket configured")
 			}
 			if !cfg.S3TLS {
-				return usageErr(backup.ErrPlainS3, "set --s3-tls (QUANTX_S3_TLS=true), and --s3-ca-file FILE when the server's certificate is from a private CA")
+				return backup.ErrPlainS3
 			}
 			o.Repo = backup.RepoConfig{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix, Region: cfg.S3Region,
 				AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey.Reveal(), CAFile: cfg.S3CAFile}
@@ -86,7 +87,7 @@ backups are lost: keep a copy outside the database host.`,
 			}
 			res, err := p.Setup(ctx, o)
 			if err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			if res.RestartRequired {
 				d.logger.Warn("restart required", "settings", "archive_mode/wal_level", "pgdata", res.PGData)
@@ -123,14 +124,14 @@ func parseOptions(kvs []string) (map[string]string, error) {
 func walSetupTable(r backup.SetupResult, cmdPath string) output.Table {
 	t := output.Table{Header: []string{"SETTING", "VALUE", "STATE"}}
 	for _, s := range r.Settings {
-		state := "ok"
+		state, sev := "ok", report.SeverityOK
 		if s.Changed {
-			state = fmt.Sprintf("changed (was %q)", s.Was)
+			state = fmt.Sprintf("changed (was %q)", s.Was) // done by this run
 		}
 		if s.RestartRequired {
-			state += ", restart required"
+			state, sev = state+", restart required", report.SeverityAction
 		}
-		t.Rows = append(t.Rows, []string{s.Name, s.Want, state})
+		t.Row(sev, s.Name, s.Want, state)
 	}
 	conf := "unchanged"
 	if r.ConfigChanged {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/quantx/quantx-db/backup"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 func newWALStatusCmd(d *deps) *cobra.Command {
@@ -49,17 +49,14 @@ JSON ages are numbers of seconds.`,
 				o.DatabaseURL = cfg.DatabaseURL.Reveal()
 			}
 			st, err := p.WALStatus(cmd.Context(), o)
-			if errors.Is(err, backup.ErrNoConfig) {
-				return usageErr(err, "run 'quantx-db wal setup --pgdata DIR' first, or fix --pgbackrest-config / --stanza")
-			}
 			if err != nil {
-				return explainPhysical(err)
+				return within(scopePhysical, err)
 			}
 			if err := d.render(st, func() output.Table { return walStatusTable(st) }); err != nil {
 				return err
 			}
 			if !st.OK {
-				return checkFailed("wal: "+st.Problems[0], walHint(st))
+				return checkFailed("wal: "+st.Problems[0].Error(), walHint(st))
 			}
 			return nil
 		},
@@ -69,34 +66,23 @@ JSON ages are numbers of seconds.`,
 	return cmd
 }
 
-// walHint says what to do about the first problem.
-func walHint(st backup.WALStatus) string {
-	switch {
-	case !st.Repository.Reachable:
-		return "PostgreSQL keeps the WAL until the repository answers again; check the S3 server, --s3-endpoint and --s3-ca-file, and watch pg_wal's free space"
-	case st.ArchiveMode == "off":
-		return "run 'quantx-db wal setup --pgdata DIR' and restart PostgreSQL"
-	case st.Failing:
-		return "see pgBackRest's archive-push log; PostgreSQL retries and keeps the WAL meanwhile"
-	}
-	return "see the problems listed above"
-}
-
 func walStatusTable(st backup.WALStatus) output.Table {
 	t := output.Table{Header: []string{"ITEM", "STATE", "DETAIL"}}
-	row := func(item, state, detail string) { t.Rows = append(t.Rows, []string{item, state, detail}) }
-	state := func(bad bool) string {
+	row := func(item string, state report.State, detail string) {
+		t.Row(state.Severity(), item, string(state), detail)
+	}
+	state := func(bad bool) report.State {
 		if bad {
-			return "action"
+			return report.StateAction
 		}
-		return "ok"
+		return report.StateOK
 	}
 	row("archive_mode", state(st.ArchiveMode == "off"), st.ArchiveMode+", archive_timeout "+ageString(st.ArchiveTimeoutSeconds))
 	last := "none yet"
 	if st.LastArchivedAt != nil {
 		last = fmt.Sprintf("%s at %s (%s ago)", st.LastArchivedWAL, output.Time(*st.LastArchivedAt), ageString(*st.LastArchivedAgeSeconds))
 	}
-	row("last archived", "ok", last)
+	row("last archived", report.StateOK, last)
 	fail := fmt.Sprintf("%d failure(s)", st.FailedCount)
 	if st.LastFailedAt != nil {
 		fail += fmt.Sprintf(", last %s at %s", st.LastFailedWAL, output.Time(*st.LastFailedAt))
@@ -112,21 +98,21 @@ func walStatusTable(st backup.WALStatus) output.Table {
 	row("backlog", state(st.LagSeconds != nil && *st.LagSeconds > st.MaxLagSeconds), backlog)
 	repo := fmt.Sprintf("%s: reachable in %.2fs", st.Repository.Location, st.Repository.Seconds)
 	if !st.Repository.Reachable {
-		repo = st.Repository.Location + ": " + st.Repository.Error
+		repo = st.Repository.Location + ": " + st.Repository.Error.Error()
 	}
 	row("repository", state(!st.Repository.Reachable), repo)
 	switch {
 	case st.NewestBackup != nil:
-		row("newest backup", "ok", fmt.Sprintf("%s (%s), %s (%s ago)", st.NewestBackup.ID, st.NewestBackup.Type,
+		row("newest backup", report.StateOK, fmt.Sprintf("%s (%s), %s (%s ago)", st.NewestBackup.ID, st.NewestBackup.Type,
 			output.Time(st.NewestBackup.FinishedAt), ageString(st.NewestBackup.AgeSeconds)))
 	case st.Repository.Reachable:
-		row("newest backup", "warn", "none: run 'quantx-db backup physical --type full'")
+		row("newest backup", report.StateWarn, "none: run 'quantx-db backup physical --type full'")
 	}
 	if st.Window != nil {
-		row("recovery window", "ok", st.Window.String())
+		row("recovery window", report.StateOK, st.Window.String())
 	}
 	for _, p := range st.Problems {
-		t.Notes = append(t.Notes, "problem: "+p)
+		t.Notes = append(t.Notes, "problem: "+p.Error())
 	}
 	for _, w := range st.Warnings {
 		t.Notes = append(t.Notes, "warning: "+w)

@@ -1,6 +1,8 @@
 // Package output is the one way quantx-db shows results to people and programs:
 // the process's streams, the -o format, text tables and JSON documents. Results
 // go to Out; logs, progress and warnings go to Err, so `-o json | jq` always works.
+// On a terminal, a table's state column is coloured by each row's severity
+// (internal/report), never by the word in it.
 package output
 
 import (
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 // Streams are the standard streams of one invocation. Commands never touch
@@ -93,19 +97,27 @@ func ParseFormat(s string, extra ...Format) (Format, error) {
 type Table struct {
 	Header []string
 	Rows   [][]string
-	Raw    string // printed as is, before the notes: SQL, reports that are not a grid
-	Notes  []string
+	// Severities gives each row's severity, by row index; on a terminal it
+	// colours the row's state column (STATE, STATUS or RESULT). A row
+	// without one (a shorter slice, or SeverityNone) stays uncoloured. The
+	// colour comes from the severity alone, never from the word in the cell.
+	Severities []report.Severity
+	Raw        string // printed as is, before the notes: SQL, reports that are not a grid
+	Notes      []string
 }
 
 // stateColumns are the columns whose words get a colour on a terminal.
 var stateColumns = map[string]bool{"STATE": true, "STATUS": true, "RESULT": true}
 
-// stateColors maps a state word to its SGR colour; all codes have the same
+// severityColors maps a severity to its SGR colour; all codes have the same
 // length, so that tabwriter, which counts bytes, still lines columns up.
-var stateColors = map[string]string{
-	"ok": "32", "applied": "32", "unchanged": "32", "changed": "32", "in sync": "32",
-	"warn": "33", "pending": "33", "planned": "33", "skipped": "33", "drift": "33",
-	"action": "31", "error": "31", "fail": "31", "failed": "31", "mismatch": "31", "missing": "31", "dirty": "31",
+var severityColors = map[report.Severity]string{
+	report.SeverityNone:    "39", // the terminal's default colour
+	report.SeverityOK:      "32", // green
+	report.SeveritySkipped: "36", // cyan
+	report.SeverityWarn:    "33", // yellow
+	report.SeverityAction:  "35", // magenta
+	report.SeverityError:   "31", // red
 }
 
 // colorize wraps every cell of the state columns (header included) in an SGR
@@ -130,18 +142,30 @@ func (t Table) colorize() Table {
 	out.Rows = make([][]string, len(t.Rows))
 	for r, row := range t.Rows {
 		out.Rows[r] = append([]string(nil), row...)
+		sev := report.SeverityNone
+		if r < len(t.Severities) && row != nil {
+			sev = t.Severities[r]
+		}
+		code, ok := severityColors[sev]
+		if !ok {
+			code = "39"
+		}
 		for i := range cols {
-			if i >= len(row) {
-				continue
+			if i < len(row) {
+				out.Rows[r][i] = wrap(code, row[i])
 			}
-			code, ok := stateColors[strings.ToLower(row[i])]
-			if !ok {
-				code = "39" // default colour: same length as the others
-			}
-			out.Rows[r][i] = wrap(code, row[i])
 		}
 	}
 	return out
+}
+
+// Row appends a row and its severity.
+func (t *Table) Row(sev report.Severity, cells ...string) {
+	for len(t.Severities) < len(t.Rows) {
+		t.Severities = append(t.Severities, report.SeverityNone)
+	}
+	t.Rows = append(t.Rows, cells)
+	t.Severities = append(t.Severities, sev)
 }
 
 // Write prints the table with fixed padding. A cell's lines are joined into
@@ -154,7 +178,7 @@ func (t Table) WriteColor(w io.Writer) error { return t.write(w, true) }
 
 func (t Table) write(w io.Writer, color bool) error {
 	if len(t.Header) > 0 || len(t.Rows) > 0 {
-		clean := Table{Header: cleanRow(t.Header), Rows: make([][]string, len(t.Rows))}
+		clean := Table{Header: cleanRow(t.Header), Rows: make([][]string, len(t.Rows)), Severities: t.Severities}
 		for i, r := range t.Rows {
 			clean.Rows[i] = cleanRow(r)
 		}

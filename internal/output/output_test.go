@@ -5,20 +5,25 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/quantx/quantx-db/internal/report"
 )
 
 var sgr = regexp.MustCompile("\x1b\\[[0-9]+m")
 
 func statusTable() Table {
-	return Table{
-		Header: []string{"STORE", "CHECK", "STATE", "DETAIL"},
-		Rows: [][]string{
-			{"postgres", "migrations", "ok", "version 9"},
-			{"postgres", "partitions", "action", "rows in DEFAULT"},
-			{"s3", "backup postgres", "warn", "no backup yet"},
-			{"influx", "drift", "unknown-word", "evil \x1b[2J name"},
-		},
-	}
+	t := Table{Header: []string{"STORE", "CHECK", "STATE", "DETAIL"}}
+	t.Row(report.SeverityOK, "postgres", "migrations", "ok", "version 9")
+	t.Row(report.SeverityAction, "postgres", "partitions", "action", "rows in DEFAULT")
+	t.Row(report.SeverityWarn, "s3", "backup postgres", "warn", "no backup yet")
+	t.Row(report.SeveritySkipped, "elastic", "configured", "skipped", "not configured")
+	t.Row(report.SeverityError, "influx", "connect", "error", "refused")
+	// The word does not decide the colour: a completed change (provision) and
+	// a pending one (elastic status) are both "changed".
+	t.Row(report.SeverityOK, "postgres", "provision", "changed", "done")
+	t.Row(report.SeverityAction, "elastic", "orders", "changed", "edited since applied")
+	t.Rows = append(t.Rows, []string{"influx", "drift", "no-severity", "evil \x1b[2J name"})
+	return t
 }
 
 func TestColorKeepsAlignment(t *testing.T) {
@@ -35,7 +40,8 @@ func TestColorKeepsAlignment(t *testing.T) {
 	if got := sgr.ReplaceAllString(color.String(), ""); got != plain.String() {
 		t.Fatalf("coloured output, codes removed, differs from plain:\n%s\nwant:\n%s", got, plain.String())
 	}
-	for _, want := range []string{"\x1b[32mok\x1b[0m", "\x1b[31maction\x1b[0m", "\x1b[33mwarn\x1b[0m", "\x1b[39munknown-word\x1b[0m"} {
+	for _, want := range []string{"\x1b[32mok\x1b[0m", "\x1b[35maction\x1b[0m", "\x1b[33mwarn\x1b[0m", "\x1b[36mskipped\x1b[0m",
+		"\x1b[31merror\x1b[0m", "\x1b[32mchanged\x1b[0m", "\x1b[35mchanged\x1b[0m", "\x1b[39mno-severity\x1b[0m"} {
 		if !strings.Contains(color.String(), want) {
 			t.Errorf("missing %q in\n%q", want, color.String())
 		}

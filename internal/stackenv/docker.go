@@ -235,7 +235,8 @@ func probe(ctx context.Context, r readiness, host, port string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// Its own client: the process-wide default one has no timeout and is shared state.
+	resp, err := (&http.Client{Timeout: 40 * time.Second}).Do(req)
 	if err != nil {
 		return err
 	}

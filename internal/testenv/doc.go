@@ -2,6 +2,10 @@
 // database name, S3 bucket or search-index prefix per test, each removed when the test ends (and kept,
 // with its address logged, when the test failed, so a developer can look at what it left).
 //
+// It is test support, imported only by _test.go files and never linked into the quantx-db binary
+// (go list -deps ./cmd/quantx-db does not name it). Its cleanups use context.Background(): a test's
+// own context is done by the time they run.
+//
 // The servers themselves are started outside the tests by scripts/services, which writes their
 // addresses to an env file:
 //
