@@ -19,6 +19,9 @@ type Entry struct {
 	// Manifest.Database is the name itself.
 	DatabaseInID string
 	StartedAt    time.Time // to the second
+	// Written is when the manifest was stored (the backup's end), by the S3
+	// server's clock: it orders two backups started in the same second.
+	Written time.Time
 }
 
 // Entries lists the backups that have a manifest (a folder without one is not
@@ -40,13 +43,17 @@ func (c *Catalogue) Entries(ctx context.Context) ([]Entry, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Entry{ID: id, Kind: Kind(m[2]), DatabaseInID: m[3], StartedAt: t})
+		out = append(out, Entry{ID: id, Kind: Kind(m[2]), DatabaseInID: m[3], StartedAt: t, Written: o.LastModified})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].StartedAt.Equal(out[j].StartedAt) {
-			return out[i].StartedAt.After(out[j].StartedAt)
+		a, b := out[i], out[j]
+		switch {
+		case !a.StartedAt.Equal(b.StartedAt):
+			return a.StartedAt.After(b.StartedAt)
+		case !a.Written.Equal(b.Written):
+			return a.Written.After(b.Written)
 		}
-		return out[i].ID > out[j].ID
+		return a.ID > b.ID
 	})
 	return out, nil
 }
