@@ -29,11 +29,12 @@ influx: from the configured bucket, of the command's kind), database names
 (--database of the backup commands, from the bucket's catalogue;
 --influx-database), migration versions (migrate goto, force, baseline, lint
 --since), index names (elastic reindex), -o and every flag that takes one of a
-few values. Only the bucket is ever read, and only when one is configured,
-for at most ` + completionBudget.String() + `; nothing is printed but the candidates.`,
-		Example: `  source <(quantx-db completion bash)                                   # this shell; add it to ~/.bashrc
-  quantx-db completion bash > /etc/bash_completion.d/quantx-db          # every shell (bash-completion)
-  quantx-db completion zsh > "${fpath[1]}/_quantx-db"                    # then restart zsh (compinit)
+few values (README, "Shell completion"). Only the bucket is ever read, and
+only when one is configured, for at most ` + completionBudget.String() + `; nothing is printed but
+the candidates.`,
+		Example: `  source <(quantx-db completion bash)     # this shell; add the line to ~/.bashrc
+  quantx-db completion bash > /usr/share/bash-completion/completions/quantx-db   # every user
+  quantx-db completion zsh > "${fpath[1]}/_quantx-db"                            # then open a new shell
   quantx-db completion fish > ~/.config/fish/completions/quantx-db.fish`,
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),

@@ -30,10 +30,11 @@ import (
 // Every status verb's JSON document starts with the same keys (statusVerdict).
 
 // statusExitHelp is what each status verb's help says about its exit code.
-const statusExitHelp = `Exit codes are those of every status verb (README, "Exit codes"): 0 when
-every line is ok, warn or skipped, 3 when a line needs action, 1 when a store
-could not be read (the rest of the report is still printed). --exit-code is
-the default; --exit-code=false prints the same report and exits 0.`
+const statusExitHelp = `Exit codes are those of every status verb (README, "Exit codes", "Status
+verbs"): 0 when every line is ok, warn or skipped, 3 when a line needs
+action, 1 when a store could not be read (the rest of the report is still
+printed). --exit-code is the default; --exit-code=false prints the same
+report and exits 0.`
 
 // statusCheck is the --exit-code flag of a status verb.
 type statusCheck struct{ exitCode bool }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/internal/testenv"
 )
 
@@ -174,6 +175,11 @@ func TestStatusVerbsShareOneExitCodeRule(t *testing.T) {
 				}},
 				{"server down", exitFailure, []string{"error"}, func(t *testing.T) func(...string) cliResult {
 					e.c.Stop(t, "fast")
+					// status's 'wal archiving' line agrees: an error, exit 1 (not "archiving fails").
+					r := e.cliEnv([]string{"QUANTX_S3_BUCKET="}, "status", "-o", "json")
+					if it := statusItem(decodeJSON[statusDoc](t, r.stdout), "postgres", "wal archiving"); r.code != exitFailure || it.State != "error" {
+						t.Errorf("status with the server down: exit %d, wal archiving %+v", r.code, it)
+					}
 					return run
 				}},
 			}
@@ -269,5 +275,27 @@ func waitSetting(t *testing.T, port int, setting, want string) {
 			t.Fatalf("%s is still %q after a reload, want %q", setting, got, want)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestVerdictDocKeepsTheSharedKeysFirst: the verdict's keys come first, a key
+// the report has too is written once (the verdict's), the report's own keys
+// follow in their order.
+func TestVerdictDocKeepsTheSharedKeysFirst(t *testing.T) {
+	type rep struct {
+		CheckedAt string `json:"checked_at"`
+		Zeta      int    `json:"zeta"`
+		Errors    bool   `json:"errors"`
+		Alpha     string `json:"alpha"`
+	}
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	b, err := json.Marshal(verdictDoc{verdict: newVerdict(at, findings{worst: report.SeverityAction, action: true}),
+		report: rep{CheckedAt: "other", Zeta: 1, Errors: true, Alpha: "a"}})
+	want := `{"checked_at":"2026-11-30T12:00:00Z","state":"action","needs_action":true,"errors":false,"zeta":1,"alpha":"a"}`
+	if err != nil || string(b) != want {
+		t.Fatalf("%s %v\nwant %s", b, err, want)
+	}
+	if _, err := json.Marshal(verdictDoc{report: []int{1}}); err == nil {
+		t.Error("a report that is not an object was accepted")
 	}
 }
