@@ -310,8 +310,8 @@ func (c completer) settings(cmd *cobra.Command) (config.Config, error) {
 }
 
 // backupIDs completes a backup ID argument: "latest" and the IDs of the
-// bucket's backups of kinds (nil: the kinds of --kind, postgres and influx),
-// newest first.
+// bucket's backups of kinds (nil: the logical kinds, postgres and influx, as
+// backup verify takes), newest first.
 func (c completer) backupIDs(kinds []backup.Kind) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
@@ -379,7 +379,7 @@ func kindFlag(cmd *cobra.Command) backup.Kind {
 // command names one database of a fixed kind, the one it means by default
 // (the database of --database-url; for InfluxDB the one 'influx setup'
 // creates).
-func (c completer) databases(kindOf kindOf, withDefault bool) cobra.CompletionFunc {
+func (c completer) databases(kindFor kindOf, withDefault bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		ctx, cancel := context.WithTimeout(cmd.Context(), completionBudget)
 		defer cancel()
@@ -387,7 +387,7 @@ func (c completer) databases(kindOf kindOf, withDefault bool) cobra.CompletionFu
 		if err != nil {
 			return nil, noFiles
 		}
-		kind := kindOf(cmd)
+		kind := kindFor(cmd)
 		var names []string
 		add := func(n string) {
 			if n != "" && !slices.Contains(names, n) {
