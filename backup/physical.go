@@ -39,6 +39,10 @@ var (
 	// WALStatus problems.
 	ErrArchivingOff   = errors.New("archive_mode is off: no WAL is archived")
 	ErrArchivingFails = errors.New("archiving fails")
+	// ErrArchiverUnreadable: the server could not be asked about its archiver
+	// (not reachable, or a query failed). Nothing is known about archiving
+	// then, which is not the same finding as archiving that fails.
+	ErrArchiverUnreadable = errors.New("cannot read the archiver")
 )
 
 // PhysicalOptions configure a Physical. ConfigFile and Stanza are required.

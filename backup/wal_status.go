@@ -71,7 +71,8 @@ type WALStatus struct {
 	Window       *RecoveryWindow `json:"recovery_window"`
 	WindowError  report.Error    `json:"recovery_window_error,omitzero"`
 
-	// Problems make archiving unhealthy (the CLI exits 3); Warnings do not.
+	// Problems make archiving unhealthy, or, when one is
+	// ErrArchiverUnreadable, leave its health unknown; Warnings do not.
 	// A problem that comes from a failure keeps it: errors.Is and errors.As
 	// reach the cause.
 	Problems []report.Error `json:"problems"`
@@ -149,7 +150,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 	defer cancel()
 	conn, err := pgx.Connect(cctx, connStr)
 	if err != nil {
-		st.Problems = append(st.Problems, report.Errorf("cannot read the archiver: %w", err))
+		st.Problems = append(st.Problems, report.Errorf("%w: %w", ErrArchiverUnreadable, err))
 		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
@@ -160,7 +161,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 		current_setting('archive_timeout'), CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END`).
 		Scan(&now, &st.ArchiveMode, &st.ArchiveCommand, &timeout, &cur)
 	if err != nil {
-		st.Problems = append(st.Problems, report.Errorf("cannot read the archiver: %w", err))
+		st.Problems = append(st.Problems, report.Errorf("%w: %w", ErrArchiverUnreadable, err))
 		return
 	}
 	if cur != nil {
@@ -173,7 +174,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 	err = conn.QueryRow(cctx, `SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, last_failed_time
 		FROM pg_stat_archiver`).Scan(&st.ArchivedCount, &lastWAL, &st.LastArchivedAt, &st.FailedCount, &failedWAL, &st.LastFailedAt)
 	if err != nil {
-		st.Problems = append(st.Problems, report.Errorf("cannot read pg_stat_archiver: %w", err))
+		st.Problems = append(st.Problems, report.Errorf("%w: pg_stat_archiver: %w", ErrArchiverUnreadable, err))
 		return
 	}
 	if lastWAL != nil {
@@ -200,7 +201,7 @@ func (p *Physical) serverStatus(ctx context.Context, cf iniFile, o WALStatusOpti
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" {
 		st.Warnings = append(st.Warnings, "the role may not list pg_wal/archive_status: grant it pg_monitor to see the archive backlog")
 	} else if err != nil {
-		st.Problems = append(st.Problems, report.Errorf("cannot read the archive backlog: %w", err))
+		st.Problems = append(st.Problems, report.Errorf("%w: the archive backlog: %w", ErrArchiverUnreadable, err))
 	} else {
 		lag := 0.0
 		if oldest != nil {

@@ -45,6 +45,8 @@ func walStatus(ctx context.Context, s Stores) Item {
 	}
 	it.State, it.Detail, it.AgeSeconds = report.StateOK, walSummary(st), st.LastArchivedAgeSeconds
 	switch {
+	case unreadable(st) != nil:
+		return errorItem(Postgres, "wal archiving", unreadable(st))
 	case len(st.Problems) > 0:
 		it.State, it.Detail, it.Finding = report.StateAction, st.Problems[0].Error(), WALProblem{Status: st}
 	case len(st.Warnings) > 0:
@@ -52,6 +54,17 @@ func walStatus(ctx context.Context, s Stores) Item {
 		it.Detail = strings.TrimPrefix(it.Detail+"; "+st.Warnings[0], "; ")
 	}
 	return it
+}
+
+// unreadable is the first problem that left archiving's health unknown (the
+// server's archiver could not be read), or nil.
+func unreadable(st backup.WALStatus) error {
+	for _, p := range st.Problems {
+		if errors.Is(p, backup.ErrArchiverUnreadable) {
+			return p
+		}
+	}
+	return nil
 }
 
 // walSummary condenses a healthy WAL status into one line.
@@ -95,6 +108,8 @@ func walDoctor(ctx context.Context, s Stores) []Item {
 	switch {
 	case err != nil:
 		return append(out, errorItem(Postgres, "wal archiving", err))
+	case unreadable(st) != nil:
+		return append(out, errorItem(Postgres, "wal archiving", unreadable(st)))
 	case len(st.Problems) > 0:
 		var problems []string
 		for _, p := range st.Problems {

@@ -66,7 +66,7 @@ func TestBackupFreshnessPerDatabase(t *testing.T) {
 	}
 
 	metrics := filepath.Join(t.TempDir(), "quantx.prom")
-	st := decodeJSON[statusDoc](t, mustCLI(t, exitOK, envA, "status", "-o", "json", "--metrics-file", metrics).stdout)
+	st := decodeJSON[statusDoc](t, mustCLI(t, exitOK, envA, "status", "--exit-code=false", "-o", "json", "--metrics-file", metrics).stdout)
 	got := statusItem(st, "s3", "backup postgres")
 	if got.State != "ok" || !strings.Contains(got.Detail, backupA.ID) || !strings.Contains(got.Detail, a.Name) {
 		t.Fatalf("status for A: %+v; want A's backup %s (B's %s is newer)", got, backupA.ID, backupB.ID)
@@ -83,7 +83,7 @@ func TestBackupFreshnessPerDatabase(t *testing.T) {
 		}
 	}
 
-	st = decodeJSON[statusDoc](t, mustCLI(t, exitOK, envC, "status", "-o", "json").stdout)
+	st = decodeJSON[statusDoc](t, mustCLI(t, exitOK, envC, "status", "--exit-code=false", "-o", "json").stdout)
 	got = statusItem(st, "s3", "backup postgres")
 	if got.State != "warn" || !strings.Contains(got.Detail, "no backup of "+c.Name) ||
 		!strings.Contains(got.Detail, a.Name) || !strings.Contains(got.Detail, bdb.Name) {
@@ -311,7 +311,7 @@ func TestBackupFreshnessInflux(t *testing.T) {
 	backupA := decodeJSON[backup.Manifest](t, mustCLI(t, exitOK, env, "backup", "influx", "--database", dbA, "-o", "json").stdout)
 	backupB := decodeJSON[backup.Manifest](t, mustCLI(t, exitOK, env, "backup", "influx", "--database", dbB, "-o", "json").stdout)
 
-	st := decodeJSON[statusDoc](t, mustCLI(t, exitOK, env, "status", "-o", "json", "--influx-database", dbA).stdout)
+	st := decodeJSON[statusDoc](t, mustCLI(t, exitOK, env, "status", "--exit-code=false", "-o", "json", "--influx-database", dbA).stdout)
 	if got := statusItem(st, "s3", "backup influx"); got.State != "ok" || !strings.Contains(got.Detail, backupA.ID) {
 		t.Fatalf("status for A: %+v; want A's backup %s (B's %s is newer)", got, backupA.ID, backupB.ID)
 	}

@@ -160,13 +160,13 @@ func TestStatusReportsUnreachableStores(t *testing.T) {
 }
 
 // TestStatusOnAnEmptyDatabaseSaysNotMigrated: a database no migration ran on
-// is an action ("not migrated"), not an error about a missing orders table.
+// is an action ("not migrated", exit 3), not an error about a missing orders table.
 func TestStatusOnAnEmptyDatabaseSaysNotMigrated(t *testing.T) {
 	t.Parallel()
 	env, db := dbEnv(t)
 	r := runCLI(t, env, "status", "-o", "json")
-	if r.code != exitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r.stderr)
+	if r.code != exitCheck {
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
 	}
 	st := decodeJSON[statusDoc](t, r.stdout)
 	if it := statusItem(st, "postgres", "migrations"); it.State != "action" || !strings.HasPrefix(it.Detail, "not migrated") {
@@ -177,6 +177,9 @@ func TestStatusOnAnEmptyDatabaseSaysNotMigrated(t *testing.T) {
 	}
 	if r := runCLI(t, env, "status", "--exit-code"); r.code != exitCheck || !strings.Contains(r.stderr, "not migrated") {
 		t.Errorf("--exit-code: %d %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, env, "status", "--exit-code=false"); r.code != exitOK || r.stderr != "" || !strings.Contains(r.stdout, "not migrated") {
+		t.Errorf("--exit-code=false: %d %s", r.code, r.stderr)
 	}
 	if n := countTables(t, db.URL); n != 0 {
 		t.Errorf("status created %d tables", n)

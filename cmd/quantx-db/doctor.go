@@ -48,7 +48,9 @@ document has the same shape as status's (see the README).`,
 				}
 			}
 			rep := withFixes(stack.Doctor(ctx, s, do))
-			if err := d.render(rep, rep.table); err != nil {
+			// The same document as status's (the verdict's keys first); doctor is a
+			// check, not a status verb: any problem exits 3.
+			if err := d.render(verdictDoc{verdict: newVerdict(rep.CheckedAt, rep.findings()), report: rep}, rep.table); err != nil {
 				return err
 			}
 			if rep.Problems > 0 {

@@ -9,40 +9,55 @@ import (
 
 	"github.com/quantx/quantx-db/elastic"
 	"github.com/quantx/quantx-db/internal/output"
+	"github.com/quantx/quantx-db/internal/report"
 	"github.com/quantx/quantx-db/stack"
 )
 
 func newElasticStatusCmd(d *deps, f *elasticFlags) *cobra.Command {
-	return &cobra.Command{
+	var sc statusCheck
+	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Compare the search server with the definitions and the history; exit 3 on drift",
+		Short: "Compare the search server with the definitions and the history",
+		Long: `Compare the search server with the definitions (built in, or --defs) and with
+what setup recorded: a missing or drifted template, index or alias, a
+definition edited since it was applied, a change only a reindex makes, or a
+reindex that stopped half-way needs action.`,
 		Example: `  quantx-db elastic status
   quantx-db elastic status -o json | jq '.items[] | select(.state != "ok")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := d.elasticProvisioner(cmd.Context(), f, nil)
+			ctx := cmd.Context()
+			p, err := d.elasticProvisioner(ctx, f, nil)
 			if err != nil {
-				return err
+				return d.statusUnreadable(ctx, sc, err)
 			}
-			st, err := p.Status(cmd.Context())
+			st, err := p.Status(ctx)
 			if err != nil {
-				return err
+				return d.statusUnreadable(ctx, sc, err)
 			}
-			if err := d.render(st, func() output.Table { return elasticStatusTable(st) }); err != nil {
-				return err
-			}
-			if st.Drift {
-				for _, it := range st.Items {
-					if it.State == elastic.StateInterrupted {
-						return checkFailed(fmt.Sprintf("elastic: the reindex of %s was interrupted", it.Name),
-							findingFix(stack.ReindexInterrupted{Index: it.Name}))
-					}
-				}
-				return checkFailed(fmt.Sprintf("elastic: %d pending action(s)", len(st.Pending)), findingFix(stack.SearchDrift{Pending: len(st.Pending)}))
-			}
-			return nil
+			return d.statusReport(sc, d.now(), elasticFindings(st), st, func() output.Table { return elasticStatusTable(st) })
 		},
 	}
+	sc.add(cmd)
+	return cmd
+}
+
+// elasticFindings is the worst line of elastic status and what explains it.
+func elasticFindings(st elastic.Status) findings {
+	worst := report.SeverityOK
+	for _, it := range st.Items {
+		worst = max(worst, it.State.Severity())
+	}
+	if !st.Drift {
+		return actionOr(worst, nil)
+	}
+	for _, it := range st.Items {
+		if it.State == elastic.StateInterrupted {
+			return actionOr(max(worst, report.SeverityAction), checkFailed(fmt.Sprintf("elastic: the reindex of %s was interrupted", it.Name),
+				findingFix(stack.ReindexInterrupted{Index: it.Name})))
+		}
+	}
+	return actionOr(max(worst, report.SeverityAction), checkFailed(fmt.Sprintf("elastic: %d pending action(s)", len(st.Pending)), findingFix(stack.SearchDrift{Pending: len(st.Pending)})))
 }
 
 func elasticStatusTable(st elastic.Status) output.Table {

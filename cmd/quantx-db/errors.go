@@ -55,33 +55,39 @@ func failure(err error, hint string) error {
 // errorDoc is the JSON shape of an error under -o json when the command
 // produced no result document, so that CI always gets one JSON document.
 type errorDoc struct {
-	Error struct {
-		Message  string `json:"message"`
-		Hint     string `json:"hint,omitempty"`
-		ExitCode int    `json:"exit_code"`
-	} `json:"error"`
+	Error errorBody `json:"error"`
+}
+
+// errorBody is an error as JSON: in the error document, and in the document
+// of a status verb that could not read a store.
+type errorBody struct {
+	Message  string `json:"message"`
+	Hint     string `json:"hint,omitempty"`
+	ExitCode int    `json:"exit_code"`
+}
+
+// errorBody is ue as it is printed: one line each, every secret masked
+// (d.streams redact as well; masking here first keeps the JSON document's
+// text and stderr's the same).
+func (d *deps) errorBody(ue *userError) *errorBody {
+	return &errorBody{Message: oneLine(d.redactor.Redact(ue.msg)), Hint: oneLine(d.redactor.Redact(ue.hint)), ExitCode: ue.code}
 }
 
 // reportError prints err once and returns the exit code. The message and
-// hint are one line each, with every known secret and URL password masked
-// (d.streams redact as well; masking here first keeps the JSON document's
-// text and stderr's the same).
+// hint are one line each, with every known secret and URL password masked.
 func (d *deps) reportError(ctx context.Context, err error) int {
 	if err == nil {
 		return exitOK
 	}
 	d.stopProgress()
 	ue := classify(ctx, err)
-	msg := oneLine(d.redactor.Redact(ue.msg))
-	hint := oneLine(d.redactor.Redact(ue.hint))
-	fmt.Fprintln(d.streams.Err, "quantx-db:", msg)
-	if hint != "" {
-		fmt.Fprintln(d.streams.Err, "hint:", hint)
+	body := d.errorBody(ue)
+	fmt.Fprintln(d.streams.Err, "quantx-db:", body.Message)
+	if body.Hint != "" {
+		fmt.Fprintln(d.streams.Err, "hint:", body.Hint)
 	}
 	if d.format == output.FormatJSON && !d.rendered {
-		var doc errorDoc
-		doc.Error.Message, doc.Error.Hint, doc.Error.ExitCode = msg, hint, ue.code
-		_ = output.JSON(d.streams.Out, doc)
+		_ = output.JSON(d.streams.Out, errorDoc{Error: *body})
 	}
 	return ue.code
 }

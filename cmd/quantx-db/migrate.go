@@ -47,7 +47,7 @@ restart), the error names the statement (file:line), and the next
 'migrate up' resumes at the first unfinished statement by itself. A version
 is recorded as applied only once no statement left an INVALID index.`,
 		Example: `  quantx-db migrate up
-  quantx-db migrate status --exit-code
+  quantx-db migrate status
   quantx-db migrate down 1 --yes`,
 	}
 	pf := cmd.PersistentFlags()

@@ -12,7 +12,7 @@ import (
 )
 
 func newMigrateStatusCmd(d *deps, f *migrateFlags) *cobra.Command {
-	var exitCode bool
+	var sc statusCheck
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "List applied and pending migrations",
@@ -22,36 +22,53 @@ no-transaction run of it stopped part way: never shown as applied), running
 (dirty while another session holds the migration lock), invalid_index
 (applied, but an index its file creates is INVALID) or unknown_applied
 (applied by a release newer than this binary). INVALID indexes anywhere in
-the database are listed too.`,
-		Example: `  quantx-db migrate status
-  quantx-db migrate status --exit-code || echo "migrations need attention"
+the database are listed too; any of them, a pending, drifted, dirty or
+running migration, or a version newer than this binary needs action.`,
+		Example: `  quantx-db migrate status || echo "migrations need attention"
+  quantx-db migrate status --exit-code=false     # the report only; exit 0
   quantx-db migrate status -o json | jq '.migrations[] | select(.state != "applied")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return d.withRunner(cmd.Context(), f, func(r *migrations.Runner) error {
-				st, err := r.Status(cmd.Context())
-				if err != nil {
-					return err
-				}
-				d.metrics.migrationStatus(st)
-				if err := d.render(st, func() output.Table { return statusTable(st) }); err != nil {
-					return err
-				}
-				if exitCode {
-					p := st.Problem()
-					if p == nil {
-						p = st.IndexProblem()
-					}
-					if p != nil {
-						return checkFailed(p.Summary, problemFix(p))
-					}
-				}
-				return nil
+			ctx := cmd.Context()
+			var st migrations.Status
+			err := d.withRunner(ctx, f, func(r *migrations.Runner) (err error) {
+				st, err = r.Status(ctx)
+				return err
 			})
+			if err != nil {
+				return d.statusUnreadable(ctx, sc, err)
+			}
+			d.metrics.migrationStatus(st)
+			return d.statusReport(sc, d.now(), migrationFindings(st), st, func() output.Table { return statusTable(st) })
 		},
 	}
-	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when migrations are pending, drifted, dirty, running or newer than this binary, or an index is INVALID")
+	sc.add(cmd)
 	return cmd
+}
+
+// migrationFindings is the worst line of migrate status and what explains it.
+func migrationFindings(st migrations.Status) findings {
+	worst := report.SeverityOK
+	for _, m := range st.Migrations {
+		worst = max(worst, migrationSeverity(m))
+	}
+	p := st.Problem()
+	if p == nil {
+		p = st.IndexProblem()
+	}
+	if p == nil {
+		return actionOr(worst, nil)
+	}
+	return actionOr(max(worst, report.SeverityAction), checkFailed(p.Summary, problemFix(p)))
+}
+
+// migrationSeverity is the severity of a migration's line: its state's, and
+// action for an applied file that changed since.
+func migrationSeverity(m migrations.MigrationStatus) report.Severity {
+	if m.Drift {
+		return max(m.State.Severity(), report.SeverityAction)
+	}
+	return m.State.Severity()
 }
 
 func statusTable(st migrations.Status) output.Table {
@@ -79,11 +96,7 @@ func statusTable(st migrations.Status) output.Table {
 		if m.State == migrations.StateUnknownApplied {
 			mode = "-"
 		}
-		sev := m.State.Severity()
-		if m.Drift {
-			sev = max(sev, report.SeverityAction)
-		}
-		t.Row(sev, fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode)
+		t.Row(migrationSeverity(m), fmt.Sprint(m.Version), orDash(m.Name), state, applied, dur, mode)
 	}
 	cur := "none"
 	if st.CurrentVersion != nil {

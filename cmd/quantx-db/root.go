@@ -76,8 +76,11 @@ runner, 130 interrupted.`,
 		newDocsCmd(d),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true // ours has an example and only the shells we test
-	root.SetHelpCommand(newHelpCmd())
-	strictCommands(root) // last: it covers every command added above
+	help := newHelpCmd()
+	help.ValidArgsFunction = helpTopics
+	root.SetHelpCommand(help)
+	strictCommands(root)    // it covers every command added above
+	addCompletions(root, d) // likewise
 	return root
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/quantx/quantx-db/internal/output"
@@ -18,6 +19,11 @@ func run(ctx context.Context, args []string, s output.Streams, getenv func(strin
 	// Everything else (results, logs, errors) goes through d.streams, which redact.
 	root.SetOut(s.Out) // --help goes to stdout, and into a test's buffer
 	root.SetErr(s.Err)
+	if isCompletionRequest(args) {
+		// The shell's TAB: candidates on stdout and nothing else; cobra's own
+		// notes and errors (which may quote the command line) are dropped.
+		root.SetErr(io.Discard)
+	}
 	// reportError prints each error once, in one place (cobra #1708).
 	root.SilenceErrors, root.SilenceUsage = true, true
 	cmd, err := root.ExecuteContextC(ctx)

@@ -62,11 +62,13 @@ func hasStep(steps []stepDoc, part, s string) bool {
 // statusDoc is the one shape of status -o json and doctor -o json (README
 // "One plan, one report"): decoded with unknown keys refused.
 type statusDoc struct {
-	CheckedAt   string    `json:"checked_at"`
-	NeedsAction bool      `json:"needs_action"`
-	Errors      bool      `json:"errors"`
-	Problems    int       `json:"problems"`
-	Items       []itemDoc `json:"items"`
+	CheckedAt   string     `json:"checked_at"`
+	State       string     `json:"state"`
+	Error       *errorBody `json:"error"`
+	NeedsAction bool       `json:"needs_action"`
+	Errors      bool       `json:"errors"`
+	Problems    int        `json:"problems"`
+	Items       []itemDoc  `json:"items"`
 }
 
 type itemDoc struct {

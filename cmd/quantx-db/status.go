@@ -9,8 +9,10 @@ import (
 )
 
 func newStatusCmd(d *deps) *cobra.Command {
-	var exitCode bool
-	var sf stackFlags
+	var (
+		sc statusCheck
+		sf stackFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "One report across every store: migrations, partitions, InfluxDB, search, backups",
@@ -18,10 +20,10 @@ func newStatusCmd(d *deps) *cobra.Command {
 "action" needs someone (pending migrations, drift, rows in a DEFAULT
 partition, a partition horizon too short, InfluxDB rollups missing points
 that came later than the late tolerance: 'influx backfill' re-rolls them); "warn" is for information (no or
-old backup, older than 26 hours). The FIX column (the "fix" key in JSON)
-names the command that clears a line. With --exit-code it exits 3 when
-anything needs action, 1 when a store could not be read. The JSON document
-has the same shape as doctor's (see the README).
+old backup, older than 26 hours); "error" is a store that could not be read
+(the others are still reported). The FIX column (the "fix" key in JSON)
+names the command that clears a line. The JSON document has the same shape
+as doctor's (see the README).
 
 Backups are reported per database: the newest postgres backup of the database
 of --database-url, the newest influx backup of --influx-database (default
@@ -29,7 +31,8 @@ quantx_db), so that another database's backup cannot hide a dead backup job.
 When that database has none but others do, the line names them. Physical
 backups are per cluster: the 'wal archiving' line names the newest of --stanza.`,
 		Example: `  quantx-db status
-  quantx-db status --exit-code -o json | jq '.items[] | select(.state != "ok")'`,
+  quantx-db status -o json | jq '.items[] | select(.state != "ok")'
+  quantx-db status --exit-code=false -o json > /var/www/status.json   # a dashboard: always exit 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, closeStores, err := d.openStores(cmd.Context(), &sf)
@@ -40,22 +43,29 @@ backups are per cluster: the 'wal archiving' line names the newest of --stanza.`
 			rep := withFixes(stack.Status(cmd.Context(), s, stack.StatusOptions{Now: d.now, Logger: d.logger,
 				BackupDatabases: d.backupDatabases(sf.influxDatabase)}))
 			d.metrics.status(rep.Report)
-			if err := d.render(rep, rep.table); err != nil {
-				return err
-			}
-			switch {
-			case rep.Errors:
-				return storeFailure("a store could not be read: ", rep.Err())
-			case exitCode && rep.NeedsAction:
-				it := rep.first(report.SeverityAction)
-				return checkFailed("needs action: "+it.Store+" "+it.Name+": "+it.Detail, it.Fix)
-			}
-			return nil
+			return d.statusReport(sc, rep.CheckedAt, rep.findings(), rep, rep.table)
 		},
 	}
 	sf.add(cmd)
-	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when anything needs action")
+	sc.add(cmd)
 	return cmd
+}
+
+// findings is the worst line of a status or doctor report and what explains
+// it: every store that could not be read, or the first line that needs action.
+func (r stackReport) findings() findings {
+	f := findings{worst: report.SeverityOK, action: r.NeedsAction}
+	for _, it := range r.Items {
+		f.worst = max(f.worst, it.State.Severity())
+	}
+	switch {
+	case f.worst >= report.SeverityError:
+		f.problem = storeFailure("a store could not be read: ", r.Err())
+	case f.worst == report.SeverityAction:
+		it := r.first(report.SeverityAction)
+		f.problem = checkFailed("needs action: "+it.Store+" "+it.Name+": "+it.Detail, it.Fix)
+	}
+	return f
 }
 
 // stackReport is what status and doctor print: the library's report, each

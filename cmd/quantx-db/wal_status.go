@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,10 +16,11 @@ func newWALStatusCmd(d *deps) *cobra.Command {
 	var (
 		o        backup.WALStatusOptions
 		pgBinDir string
+		sc       statusCheck
 	)
 	cmd := &cobra.Command{
 		Use:   "status [--max-lag 5m]",
-		Short: "Archiver health, newest physical backup and recovery window; exit 3 when archiving fails or lags",
+		Short: "Archiver health, newest physical backup and recovery window",
 		Long: `Reads pg_stat_archiver (last archived segment and its age, failures, the last
 failure with pgBackRest's error message) and the backlog of segments waiting
 for archive_command, probes the repository directly with a short timeout (a
@@ -26,8 +28,9 @@ dead S3 shows within seconds, where pgBackRest would retry for minutes), then
 reads the newest physical backup and the recovery window (the earliest and
 latest time 'restore pitr --target-time' can reach).
 
-Exits 3 when archiving is off or fails, the repository does not answer, or the
-oldest waiting segment is older than --max-lag. The server is reached with
+Archiving that is off or fails, a repository that does not answer (archiving
+cannot succeed then), or a segment waiting longer than --max-lag needs action;
+a server whose archiver cannot be read is an error. The server is reached with
 --database-url when given, else through the socket in the pgBackRest
 configuration as the OS user. The backlog needs pg_monitor (or a superuser).
 JSON ages are numbers of seconds.`,
@@ -35,12 +38,13 @@ JSON ages are numbers of seconds.`,
   quantx-db wal status --max-lag 2m -o json | jq '.lag_seconds, .recovery_window'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			p, cfg, err := d.physical(pgBinDir)
 			if err != nil {
 				return err
 			}
 			if err := needPgBackRestConfig(cfg); err != nil {
-				return err
+				return d.statusUnreadable(ctx, sc, err)
 			}
 			if o.MaxLag <= 0 {
 				return usagef("give a positive duration, e.g. --max-lag 5m", "--max-lag %s", o.MaxLag)
@@ -48,22 +52,44 @@ JSON ages are numbers of seconds.`,
 			if cfg.DatabaseURL != "" {
 				o.DatabaseURL = cfg.DatabaseURL.Reveal()
 			}
-			st, err := p.WALStatus(cmd.Context(), o)
+			st, err := p.WALStatus(ctx, o)
 			if err != nil {
-				return within(scopePhysical, err)
+				return d.statusUnreadable(ctx, sc, within(scopePhysical, err))
 			}
-			if err := d.render(st, func() output.Table { return walStatusTable(st) }); err != nil {
-				return err
-			}
-			if !st.OK {
-				return checkFailed("wal: "+st.Problems[0].Error(), walHint(st))
-			}
-			return nil
+			return d.statusReport(sc, st.CheckedAt, walFindings(st), st, func() output.Table { return walStatusTable(st) })
 		},
 	}
-	cmd.Flags().DurationVar(&o.MaxLag, "max-lag", 5*time.Minute, "exit 3 when the oldest segment waiting for archive_command is older than this")
+	cmd.Flags().DurationVar(&o.MaxLag, "max-lag", 5*time.Minute, "a segment waiting for archive_command longer than this needs action")
 	cmd.Flags().StringVar(&pgBinDir, "pg-bindir", "", "`DIR` of the server's binaries (pg_waldump), for the recovery window")
+	sc.add(cmd)
 	return cmd
+}
+
+// walFindings is the worst line of wal status and what explains it: the
+// archiver that could not be read is an error; any other problem (archiving
+// off or failing, a repository that does not answer, a lag) needs action.
+func walFindings(st backup.WALStatus) findings {
+	var f findings
+	for _, p := range st.Problems {
+		switch {
+		case errors.Is(p, backup.ErrArchiverUnreadable):
+			if f.worst < report.SeverityError {
+				f.worst, f.problem = report.SeverityError, within(scopePhysical, fmt.Errorf("wal: %w", p))
+			}
+		case !f.action:
+			f.action = true
+			if f.worst < report.SeverityError {
+				f.worst, f.problem = report.SeverityAction, checkFailed("wal: "+p.Error(), walHint(st))
+			}
+		}
+	}
+	if f.worst == 0 {
+		f.worst = report.SeverityOK
+		if len(st.Warnings) > 0 || (st.NewestBackup == nil && st.Repository.Reachable) {
+			f.worst = report.SeverityWarn
+		}
+	}
+	return f
 }
 
 func walStatusTable(st backup.WALStatus) output.Table {
@@ -77,25 +103,32 @@ func walStatusTable(st backup.WALStatus) output.Table {
 		}
 		return report.StateOK
 	}
-	row("archive_mode", state(st.ArchiveMode == "off"), st.ArchiveMode+", archive_timeout "+ageString(st.ArchiveTimeoutSeconds))
-	last := "none yet"
-	if st.LastArchivedAt != nil {
-		last = fmt.Sprintf("%s at %s (%s ago)", st.LastArchivedWAL, output.Time(*st.LastArchivedAt), ageString(*st.LastArchivedAgeSeconds))
+	for _, p := range st.Problems {
+		if errors.Is(p, backup.ErrArchiverUnreadable) {
+			row("archiver", report.StateError, p.Error())
+		}
 	}
-	row("last archived", report.StateOK, last)
-	fail := fmt.Sprintf("%d failure(s)", st.FailedCount)
-	if st.LastFailedAt != nil {
-		fail += fmt.Sprintf(", last %s at %s", st.LastFailedWAL, output.Time(*st.LastFailedAt))
+	if st.ArchiveMode != "" { // the server's settings were read
+		row("archive_mode", state(st.ArchiveMode == "off"), st.ArchiveMode+", archive_timeout "+ageString(st.ArchiveTimeoutSeconds))
+		last := "none yet"
+		if st.LastArchivedAt != nil {
+			last = fmt.Sprintf("%s at %s (%s ago)", st.LastArchivedWAL, output.Time(*st.LastArchivedAt), ageString(*st.LastArchivedAgeSeconds))
+		}
+		row("last archived", report.StateOK, last)
+		fail := fmt.Sprintf("%d failure(s)", st.FailedCount)
+		if st.LastFailedAt != nil {
+			fail += fmt.Sprintf(", last %s at %s", st.LastFailedWAL, output.Time(*st.LastFailedAt))
+		}
+		if st.LastFailure != "" {
+			fail += ": " + st.LastFailure
+		}
+		row("failures", state(st.Failing), fail)
+		backlog := "unknown (needs pg_monitor)"
+		if st.LagSeconds != nil {
+			backlog = fmt.Sprintf("%d segment(s) waiting, oldest %s (max %s)", *st.ReadySegments, ageString(*st.LagSeconds), ageString(st.MaxLagSeconds))
+		}
+		row("backlog", state(st.LagSeconds != nil && *st.LagSeconds > st.MaxLagSeconds), backlog)
 	}
-	if st.LastFailure != "" {
-		fail += ": " + st.LastFailure
-	}
-	row("failures", state(st.Failing), fail)
-	backlog := "unknown (needs pg_monitor)"
-	if st.LagSeconds != nil {
-		backlog = fmt.Sprintf("%d segment(s) waiting, oldest %s (max %s)", *st.ReadySegments, ageString(*st.LagSeconds), ageString(st.MaxLagSeconds))
-	}
-	row("backlog", state(st.LagSeconds != nil && *st.LagSeconds > st.MaxLagSeconds), backlog)
 	repo := fmt.Sprintf("%s: reachable in %.2fs", st.Repository.Location, st.Repository.Seconds)
 	if !st.Repository.Reachable {
 		repo = st.Repository.Location + ": " + st.Repository.Error.Error()
@@ -112,7 +145,9 @@ func walStatusTable(st backup.WALStatus) output.Table {
 		row("recovery window", report.StateOK, st.Window.String())
 	}
 	for _, p := range st.Problems {
-		t.Notes = append(t.Notes, "problem: "+p.Error())
+		if !errors.Is(p, backup.ErrArchiverUnreadable) {
+			t.Notes = append(t.Notes, "problem: "+p.Error())
+		}
 	}
 	for _, w := range st.Warnings {
 		t.Notes = append(t.Notes, "warning: "+w)

@@ -107,7 +107,7 @@ func TestWALStatusWhenS3IsDown(t *testing.T) {
 	// so the archiver's failure shows in pg_stat_archiver within the test's patience.
 	e.setup("--pgbackrest-option", "io-timeout=2")
 	full := decodeJSON[backup.Manifest](t, e.must("backup", "physical", "-o", "json").stdout)
-	if r := e.must("wal", "status", "-o", "json"); !decodeJSON[backup.WALStatus](t, r.stdout).OK {
+	if r := e.must("wal", "status", "-o", "json"); !decodeStatus[backup.WALStatus](t, r.stdout).OK {
 		t.Fatalf("wal status before the outage: %s", r.stdout)
 	}
 	db := e.c.Database(t)
@@ -123,7 +123,7 @@ func TestWALStatusWhenS3IsDown(t *testing.T) {
 	start := time.Now()
 	r := e.cli("wal", "status", "-o", "json")
 	took := time.Since(start)
-	st := decodeJSON[backup.WALStatus](t, r.stdout)
+	st := decodeStatus[backup.WALStatus](t, r.stdout)
 	if r.code != exitCheck || took > 10*time.Second || st.Repository.Reachable || !strings.Contains(r.stderr, "unreachable") {
 		t.Fatalf("wal status with S3 down: exit %d in %s, repository %+v\n%s", r.code, took, st.Repository, r.stderr)
 	}
@@ -152,7 +152,7 @@ func TestWALStatusWhenS3IsDown(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	r = e.cli("wal", "status", "-o", "json")
-	st = decodeJSON[backup.WALStatus](t, r.stdout)
+	st = decodeStatus[backup.WALStatus](t, r.stdout)
 	if r.code != exitCheck || !st.Failing || st.FailedCount == 0 || st.LastFailure == "" || st.ReadySegments == nil || *st.ReadySegments == 0 {
 		t.Fatalf("wal status while archive_command fails: exit %d %+v", r.code, st)
 	}
@@ -168,7 +168,7 @@ func TestWALStatusWhenS3IsDown(t *testing.T) {
 	pitrExec(t, conn, `INSERT INTO ticks SELECT FROM generate_series(1, 1000)`)
 	e.switchAndWait(conn, 2*time.Minute)
 	r = e.cli("wal", "status", "-o", "json")
-	if st := decodeJSON[backup.WALStatus](t, r.stdout); r.code != exitOK || st.Failing || !st.Repository.Reachable {
+	if st := decodeStatus[backup.WALStatus](t, r.stdout); r.code != exitOK || st.Failing || !st.Repository.Reachable {
 		t.Fatalf("wal status after S3 came back: exit %d %+v\n%s", r.code, st, r.stderr)
 	}
 	if n := e.assertNoGap(full.Physical.WALStart); n < 3 {

@@ -1,0 +1,99 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Entry is a backup as the bucket's listing names it, read without its
+// manifest: what the ID says.
+type Entry struct {
+	ID   string
+	Kind Kind
+	// DatabaseInID is the database part of the ID: the name lower-cased, with
+	// characters other than a-z, 0-9, _, . and - replaced, cut at 40 (NewID).
+	// Manifest.Database is the name itself.
+	DatabaseInID string
+	StartedAt    time.Time // to the second
+	// Written is when the manifest was stored (the backup's end), by the S3
+	// server's clock: it orders two backups started in the same second.
+	Written time.Time
+}
+
+// Entries lists the backups that have a manifest (a folder without one is not
+// a backup: see List), newest first, with one listing of the bucket and no
+// read: for callers that must answer at once, such as shell completion.
+func (c *Catalogue) Entries(ctx context.Context) ([]Entry, error) {
+	objs, err := c.store.List(ctx, backupsPrefix)
+	if err != nil {
+		return nil, err
+	}
+	out := []Entry{}
+	for _, o := range objs {
+		id, name, ok := folderKey(o.Key)
+		if !ok || name != manifestName {
+			continue
+		}
+		m := idRE.FindStringSubmatch(id)
+		t, err := time.Parse(idTimeLayout, m[1])
+		if err != nil {
+			continue
+		}
+		out = append(out, Entry{ID: id, Kind: Kind(m[2]), DatabaseInID: m[3], StartedAt: t, Written: o.LastModified})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case !a.StartedAt.Equal(b.StartedAt):
+			return a.StartedAt.After(b.StartedAt)
+		case !a.Written.Equal(b.Written):
+			return a.Written.After(b.Written)
+		}
+		return a.ID > b.ID
+	})
+	return out, nil
+}
+
+// DatabaseNames returns, sorted, the names of the databases that entries hold
+// backups of (of kind; "" for any), as their manifests record them: one
+// manifest is read per database, that of its newest backup, all at once. The
+// names of the manifests that could be read are returned with the errors of
+// those that could not.
+func (c *Catalogue) DatabaseNames(ctx context.Context, entries []Entry, kind Kind) ([]string, error) {
+	type group struct {
+		kind Kind
+		db   string
+	}
+	newest := map[group]string{}
+	for _, e := range entries { // newest first: the first of a group is its newest
+		g := group{e.Kind, e.DatabaseInID}
+		if _, seen := newest[g]; !seen && (kind == "" || e.Kind == kind) {
+			newest[g] = e.ID
+		}
+	}
+	var (
+		mu    sync.Mutex
+		names []string
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	for _, id := range newest {
+		wg.Go(func() {
+			m, err := c.Manifest(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			} else if !slices.Contains(names, m.Database) {
+				names = append(names, m.Database)
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(names)
+	return names, errors.Join(errs...)
+}
