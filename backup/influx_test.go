@@ -156,3 +156,77 @@ func TestInfluxRPCBounded(t *testing.T) {
 		t.Errorf("the test server's RPC address: %v", err)
 	}
 }
+
+// TestInfluxRestoreLoadsEveryShard: influxd restore -portable sends each shard and exits without
+// waiting for the server, which loads the shard afterwards (disabled, then closed and reopened). A
+// restore reports success only once the server has loaded every shard of the backup: right after
+// it, every retention policy (the default one and another) answers with all its points. Several
+// restores of one backup, each into a new name, because the old code lost the race most times, not
+// every time.
+func TestInfluxRestoreLoadsEveryShard(t *testing.T) {
+	t.Parallel()
+	db := testenv.Influx(t)
+	bin := influxd(t)
+	cat, _, _ := newCatalogue(t, backup.Options{})
+	ctx := t.Context()
+	for _, q := range []string{
+		`CREATE DATABASE "` + db.Database + `"`,
+		`CREATE RETENTION POLICY "hourly" ON "` + db.Database + `" DURATION INF REPLICATION 1 SHARD DURATION 1h`,
+	} {
+		if err := db.Query(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ticks: 20 weekly shards of the default policy; quotes: 30 hourly shards of the other one, the
+	// last with many series, which the server takes a while to open.
+	var ticks, quotes strings.Builder
+	base := time.Now().Add(-20 * 7 * 24 * time.Hour).Truncate(time.Hour)
+	for i := range 1400 {
+		fmt.Fprintf(&ticks, "ticks,symbol=S%d price=%d.5 %d\n", i%7, i, base.Add(time.Duration(i)*144*time.Minute).UnixNano())
+	}
+	for i := range 900 {
+		fmt.Fprintf(&quotes, "quotes,symbol=S%d bid=%d.5,ask=%d.75 %d\n", i%5, i, i, base.Add(time.Duration(i)*2*time.Minute).UnixNano())
+	}
+	last := base.Add(31 * time.Hour)
+	for i := range 20000 {
+		fmt.Fprintf(&quotes, "quotes,symbol=X%d bid=%d.5,ask=%d.75 %d\n", i, i, i, last.Add(time.Duration(i)*time.Millisecond).UnixNano())
+	}
+	if err := db.Client.Write(ctx, db.Database+"/autogen", "", []byte(ticks.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Client.Write(ctx, db.Database+"/hourly", "", []byte(quotes.String())); err != nil {
+		t.Fatal(err)
+	}
+	srv := backup.InfluxServer{RPC: db.RPC, Influxd: bin, URL: db.URL, Token: db.Token}
+	m, err := cat.BackupInflux(ctx, backup.InfluxBackup{Database: db.Database, InfluxServer: srv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{`"autogen"."ticks"`: 1400, `"hourly"."quotes"`: 20900}
+	for round := range 10 {
+		target := fmt.Sprintf("%s_r%d", db.Database, round)
+		t.Cleanup(func() { db.Query(context.Background(), `DROP DATABASE "`+target+`"`) })
+		started := time.Now()
+		if _, err := cat.RestoreInflux(ctx, m.ID, backup.InfluxRestore{InfluxServer: srv, NewDatabase: target}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %d: restored in %s", round, time.Since(started).Round(time.Millisecond))
+		// No retry: the restore said the database is ready.
+		for from, n := range want {
+			series, err := db.Client.Query(ctx, influxclient.Query{DB: target, Statement: "SELECT count(*) FROM " + from})
+			if err != nil {
+				t.Fatalf("round %d: right after the restore: %v", round, err)
+			}
+			for _, s := range series {
+				for i, col := range s.Columns[1:] {
+					if got := int(s.Values[0][i+1].(float64)); got != n {
+						t.Errorf("round %d: %s %s: %d points right after the restore, want %d", round, from, col, got, n)
+					}
+				}
+			}
+			if len(series) == 0 {
+				t.Errorf("round %d: %s: no points right after the restore, want %d", round, from, n)
+			}
+		}
+	}
+}
