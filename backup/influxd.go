@@ -305,9 +305,14 @@ func procIO(pid int) int64 {
 	return n
 }
 
-// answers checks that every retention policy of db answers a query that reads all its shards. After
-// the server has loaded every shard that is the case at once; "shard is disabled" and "engine is
-// closed" are retried until deadline all the same.
+// probeMeasurement is a measurement no one writes. SELECT * FROM it asks every shard of the retention
+// policy for its fields (each shard answers only once it is open and enabled) and reads no series,
+// where a SELECT from the real measurements would open a cursor on every series.
+const probeMeasurement = "quantx-db restore probe"
+
+// answers checks that every shard of every retention policy of db answers a query. After the server
+// has loaded every shard that is the case at once; "shard is disabled" and "engine is closed" are
+// retried until deadline all the same.
 func (e *influxV1) answers(ctx context.Context, db string, deadline time.Time) error {
 	series, err := e.client.Query(ctx, influxclient.Query{Statement: "SHOW RETENTION POLICIES ON " + influxclient.QuoteIdent(db), Retry: true})
 	if err != nil {
@@ -316,7 +321,7 @@ func (e *influxV1) answers(ctx context.Context, db string, deadline time.Time) e
 	for _, s := range series {
 		for _, row := range s.Values {
 			rp, _ := s.Col(row, "name").(string)
-			q := influxclient.Query{DB: db, Statement: "SELECT * FROM " + influxclient.QuoteIdent(db) + "." + influxclient.QuoteIdent(rp) + "./.*/ LIMIT 1", Retry: true}
+			q := influxclient.Query{DB: db, Statement: "SELECT * FROM " + influxclient.QuoteIdent(db) + "." + influxclient.QuoteIdent(rp) + "." + influxclient.QuoteIdent(probeMeasurement), Retry: true}
 			for {
 				_, err := e.client.Query(ctx, q)
 				if err == nil {
