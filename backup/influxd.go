@@ -308,7 +308,7 @@ func procIO(pid int) int64 {
 // probeMeasurement is a measurement no one writes. SELECT * FROM it asks every shard of the retention
 // policy for its fields (each shard answers only once it is open and enabled) and reads no series,
 // where a SELECT from the real measurements would open a cursor on every series.
-const probeMeasurement = "quantx-db restore probe"
+const probeMeasurement = "quantx_db_restore_probe"
 
 // answers checks that every shard of every retention policy of db answers a query. After the server
 // has loaded every shard that is the case at once; "shard is disabled" and "engine is closed" are
