@@ -25,6 +25,9 @@ var (
 	ErrNoBuckets = ErrNoDatabase
 	// ErrRPCUnreachable means influxd's backup/restore address (1.x) did not answer in time.
 	ErrRPCUnreachable = errors.New("influxdb backup/restore address unreachable")
+	// ErrInfluxNotReady means a 1.x restore ran, but the server had not loaded every restored shard,
+	// or the restored database did not answer queries, within InfluxRestore.ReadyTimeout.
+	ErrInfluxNotReady = errors.New("restored influxdb database not ready")
 )
 
 // InfluxBackup says what to back up from an InfluxDB server. The server's version, read from URL,
@@ -267,7 +270,9 @@ type InfluxRestore struct {
 	NewDatabase string
 	Identities  []age.Identity
 	TempDir     string
-	// ReadyTimeout bounds the wait for "shard is disabled" to go away after a 1.x restore (0: 30s).
+	// ReadyTimeout bounds the wait, after influxd restore (1.x) has exited, for the server to load
+	// every restored shard and for the database to answer (0: 5 minutes): influxd exits before
+	// the server has loaded the last shards.
 	ReadyTimeout time.Duration
 	RetryFor     time.Duration // as InfluxBackup.RetryFor
 }

@@ -24,7 +24,7 @@ import (
 // several shard groups, and a bucket of another database is left out.
 func TestInflux2RoundTrip(t *testing.T) {
 	t.Parallel()
-	s := testenv.Influx2(t)
+	s := testenv.NewInflux2(t) // private: a restore races with other tests' writes (see testenv.NewInflux2)
 	ctx := t.Context()
 	client := influxdb2.NewClient(s.URL, s.Token)
 	defer client.Close()
@@ -126,7 +126,7 @@ func countPoints(t *testing.T, client influxdb2.Client, org, bucket string) int 
 // point acknowledged before it began.
 func TestInflux2BackupUnderWrites(t *testing.T) {
 	t.Parallel()
-	s := testenv.Influx2(t)
+	s := testenv.NewInflux2(t) // private: a restore races with other tests' writes (see testenv.NewInflux2)
 	ctx := t.Context()
 	client := influxdb2.NewClient(s.URL, s.Token)
 	defer client.Close()

@@ -19,8 +19,9 @@ import (
 )
 
 // influxV1 backs up and restores InfluxDB 1.x with influxd backup|restore -portable, which speak
-// to the server's RPC address (default port 8088). The HTTP client is optional: with it the
-// database's existence is checked first and a restore waits until its shards answer.
+// to the server's RPC address (default port 8088). A restore waits until the server has loaded every
+// shard (shardLoads). The HTTP client is optional: with it the database's existence is checked first
+// and a restore also waits until every retention policy answers.
 type influxV1 struct {
 	rpc          string
 	rpcTimeout   time.Duration
@@ -85,18 +86,47 @@ func (e *influxV1) backup(ctx context.Context, o InfluxBackup, dir string) error
 	return err
 }
 
+// restore runs influxd restore through a relay that sees the server finish loading each shard (see
+// shardLoads), waits until it has loaded every shard of the backup and, with the HTTP API, until
+// every retention policy of target answers a query that reads all its shards.
 func (e *influxV1) restore(ctx context.Context, m Manifest, dir, target string) error {
-	args := []string{"restore", "-portable", "-host", e.rpc, "-db", m.Database}
+	want, err := backupShards(dir, m.Database)
+	if err != nil {
+		return err
+	}
+	loads, err := relayShardLoads(e.rpc, e.timeout())
+	if err != nil {
+		return err
+	}
+	defer loads.close()
+	args := []string{"restore", "-portable", "-host", loads.addr(), "-db", m.Database}
 	if target != m.Database {
 		args = append(args, "-newdb", target)
 	}
 	if err := e.run(ctx, append(args, dir)); err != nil {
+		if derr := loads.dialErr(); derr != nil && ctx.Err() == nil {
+			return &rpcError{addr: e.rpc, timeout: e.timeout(), err: derr}
+		}
+		return err
+	}
+	deadline := time.Now().Add(e.readyWait())
+	e.log.InfoContext(ctx, "influxd restore finished; waiting for the server to load the shards", "database", target, "shards", want)
+	if err := loads.wait(ctx, want, time.Until(deadline)); err != nil {
 		return err
 	}
 	if e.client != nil {
-		return e.waitShards(ctx, target)
+		return e.answers(ctx, target, deadline)
 	}
 	return nil
+}
+
+// readyWait bounds how long a restore waits for the server to load the shards after influxd
+// restore has exited, and for them to answer.
+func (e *influxV1) readyWait() time.Duration {
+	if e.readyTimeout <= 0 {
+		return 5 * time.Minute
+	}
+	return e.readyTimeout
 }
 
 // run checks that the RPC address accepts a connection, then runs influxd and stops it when it makes
@@ -275,28 +305,43 @@ func procIO(pid int) int64 {
 	return n
 }
 
-// waitShards retries a query until the restored shards are enabled: right after influxd restore, reads
-// fail for a moment with "shard is disabled" (or "engine is closed").
-func (e *influxV1) waitShards(ctx context.Context, db string) error {
-	timeout := e.readyTimeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
+// probeMeasurement is a measurement no one writes. SELECT * FROM it asks every shard of the retention
+// policy for its fields (each shard answers only once it is open and enabled) and reads no series,
+// where a SELECT from the real measurements would open a cursor on every series.
+const probeMeasurement = "quantx_db_restore_probe"
+
+// answers checks that every shard of every retention policy of db answers a query. After the server
+// has loaded every shard that is the case at once; "shard is disabled" and "engine is closed" are
+// retried until deadline all the same.
+func (e *influxV1) answers(ctx context.Context, db string, deadline time.Time) error {
+	series, err := e.client.Query(ctx, influxclient.Query{Statement: "SHOW RETENTION POLICIES ON " + influxclient.QuoteIdent(db), Retry: true})
+	if err != nil {
+		return err
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		_, err := e.client.Query(ctx, influxclient.Query{DB: db, Statement: `SELECT * FROM /.*/ LIMIT 1`})
-		if err == nil || !transientRestoreError(err) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("shards still disabled after %s: %w", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+	for _, s := range series {
+		for _, row := range s.Values {
+			rp, _ := s.Col(row, "name").(string)
+			q := influxclient.Query{DB: db, Statement: "SELECT * FROM " + influxclient.QuoteIdent(db) + "." + influxclient.QuoteIdent(rp) + "." + influxclient.QuoteIdent(probeMeasurement), Retry: true}
+			for {
+				_, err := e.client.Query(ctx, q)
+				if err == nil {
+					break
+				}
+				if !transientRestoreError(err) {
+					return err
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("%w: retention policy %s of %s: %w", ErrInfluxNotReady, rp, db, err)
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(250 * time.Millisecond):
+				}
+			}
 		}
 	}
+	return nil
 }
 
 // transientRestoreError matches what 1.8 answers while restored shards are being opened.

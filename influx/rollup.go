@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // rollup is one measurement's aggregation from one tier into the next.
@@ -161,9 +163,7 @@ func (f Field) columns(first bool) []column {
 }
 
 // quoteIdent quotes an InfluxQL identifier: tier names start with a digit.
-func quoteIdent(s string) string {
-	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
-}
+func quoteIdent(s string) string { return influxclient.QuoteIdent(s) }
 
 // selectInto is the rollup's SELECT ... INTO; where is "" for the CQ body or
 // a time range for a backfill. Each field keeps its name in the next tier

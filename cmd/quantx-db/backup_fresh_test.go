@@ -285,7 +285,7 @@ func bucketBytes(t *testing.T, b *testenv.S3Bucket, ms ...backup.Manifest) int64
 // points (not B's, the newest influx backup).
 func TestBackupFreshnessInflux(t *testing.T) {
 	t.Parallel()
-	in := testenv.Influx(t)
+	in := testenv.NewInflux(t) // private: a restore races with other tests' writes (see NewInflux)
 	s3 := testenv.S3(t)
 	env := map[string]string{"QUANTX_INFLUX_URL": in.URL, "QUANTX_INFLUX_TOKEN": in.Token, "QUANTX_INFLUX_RPC": in.RPC,
 		"QUANTX_S3_ENDPOINT": s3.Endpoint, "QUANTX_S3_ACCESS_KEY": s3.AccessKey, "QUANTX_S3_SECRET_KEY": s3.SecretKey,

@@ -140,6 +140,8 @@ func explain(err error) (code int, hint string, ok bool) {
 		return exitFailure, "check the 1.x backup/restore address: --influx-rpc or QUANTX_INFLUX_RPC (influxd's bind-address, port 8088 by default); a slow server may need a longer --influx-rpc-timeout", true
 	case errors.Is(err, backup.ErrNoDatabase):
 		return exitFailure, "check --database (default quantx_db, the database 'quantx-db influx setup' creates); on 2.x its buckets are named DATABASE or DATABASE/<tier>", true
+	case errors.Is(err, backup.ErrInfluxNotReady):
+		return exitFailure, "the restored database is incomplete: see the server's log and SHOW SHARDS; if a shard never loads, DROP DATABASE the restored one and run the restore again", true
 	case errors.Is(err, backup.ErrDatabaseExists):
 		return exitUsage, "influxd restore cannot restore onto an existing database: pass --new-database NAME", true
 

@@ -20,8 +20,12 @@ backup's own database (1.x) or buckets (2.x) must not exist. A 2.x backup is
 restored through the HTTP restore API with an operator --influx-token, each
 bucket DATABASE/<tier> as NEW/<tier>, into --influx-org (default: the
 organization recorded in the backup); every name is checked before the first
-change. After a 1.x restore, queries can fail for a moment with "shard is
-disabled"; restore waits until the new database answers.
+change. influxd restore (1.x) exits before the server has loaded the last
+shards; restore waits until the server has loaded every shard of the backup
+and every retention policy answers (at most 5 minutes), else it exits 1
+naming the shards still loading. Restore into a server no one writes to, one
+restore at a time: InfluxDB imports the restored metadata without a lock, and a
+shard group created by a write in that moment can be lost (docs/backup.md).
 
 ID latest is the newest backup of --database (default quantx_db) whose last
 recorded verification did not fail. No such backup exits 1.`,

@@ -15,7 +15,7 @@ import (
 
 func TestBackupRestoreInfluxCLI(t *testing.T) {
 	t.Parallel()
-	db := testenv.Influx(t)
+	db := testenv.NewInflux(t) // private: a restore races with other tests' writes (see NewInflux)
 	b := testenv.S3(t)
 	env := map[string]string{"QUANTX_INFLUX_URL": db.URL, "QUANTX_INFLUX_TOKEN": db.Token, "QUANTX_INFLUX_RPC": db.RPC,
 		"QUANTX_S3_ENDPOINT": b.Endpoint, "QUANTX_S3_ACCESS_KEY": b.AccessKey, "QUANTX_S3_SECRET_KEY": b.SecretKey,
@@ -63,7 +63,7 @@ func homeDir(t *testing.T) string {
 // without influxd (no HOME in env, so the cached influxd 1.8 is not found).
 func TestBackupRestoreInflux2CLI(t *testing.T) {
 	t.Parallel()
-	s := testenv.Influx2(t)
+	s := testenv.NewInflux2(t) // private: a restore races with other tests' writes (see testenv.NewInflux2)
 	b := testenv.S3(t)
 	env := map[string]string{"QUANTX_INFLUX_URL": s.URL, "QUANTX_INFLUX_TOKEN": s.Token, "QUANTX_INFLUX_ORG": s.Org,
 		"QUANTX_S3_ENDPOINT": b.Endpoint, "QUANTX_S3_ACCESS_KEY": b.AccessKey, "QUANTX_S3_SECRET_KEY": b.SecretKey,

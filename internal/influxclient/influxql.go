@@ -38,6 +38,12 @@ func (s Series) Col(row []any, name string) any {
 	return nil
 }
 
+// QuoteIdent quotes an InfluxQL identifier (a database, retention policy or
+// measurement name), which may hold any character.
+func QuoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+}
+
 // QueryError is a statement the server refused. 1.x answers HTTP 200 with
 // {"results":[{"error": ...}]}, so it is found by parsing, not by status.
 type QueryError struct {

@@ -26,7 +26,10 @@
 // Tests that kill, restart or reconfigure a server get a private one, never the shared one that other
 // tests use at the same time: NewCluster (a PostgreSQL 15 cluster with its own data directory and port,
 // with Kill, Stop, Start and Restart) and NewS3Server (a versitygw process with Kill and Start;
-// NewS3ServerTLS serves TLS with a certificate made for the test). Tool finds the executables
+// NewS3ServerTLS serves TLS with a certificate made for the test). Tests that restore an InfluxDB
+// backup do too: NewInflux and NewInflux2 (influxd 1.8 and influxd2 with their own ports and data), as
+// InfluxDB imports a restore's metadata without a lock and loses shard groups other tests' writes
+// create in the same moment. Tool finds the executables
 // scripts/services installs (influxd, versitygw, initdb, pgbackrest, ...) the same way. S3TLS is a fresh
 // bucket on the shared S3 server that speaks TLS (scripts/services up s3tls), for pgBackRest.
 //

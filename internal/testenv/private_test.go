@@ -2,11 +2,15 @@ package testenv
 
 import (
 	"context"
+	"errors"
+	"net"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 	"strings"
+
+	"github.com/quantx/quantx-db/internal/influxclient"
 )
 
 // TestClusterKillAndRestart: a private cluster keeps committed rows across kill -9 and a restart.
@@ -103,5 +107,41 @@ func TestS3ServerTLS(t *testing.T) {
 	s.Start(t)
 	if _, err := client.StatObject(t.Context(), s.Bucket, "a", minio.StatObjectOptions{}); err != nil {
 		t.Fatalf("object lost across kill and start: %v", err)
+	}
+}
+
+// TestNewInflux: a private InfluxDB 1.8 answers with its admin user only, and takes writes.
+func TestNewInflux(t *testing.T) {
+	db := NewInflux(t)
+	if err := db.Query(t.Context(), `CREATE DATABASE "`+db.Database+`"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Client.Write(t.Context(), db.Database+"/autogen", "", []byte("ticks price=1 1")); err != nil {
+		t.Fatal(err)
+	}
+	anon, err := influxclient.New(influxclient.Options{URL: db.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.Query(t.Context(), influxclient.Query{Statement: "SHOW DATABASES"}); !errors.Is(err, influxclient.ErrUnauthorized) {
+		t.Fatalf("without credentials: %v, want ErrUnauthorized", err)
+	}
+	if _, err := net.Dial("tcp", db.RPC); err != nil {
+		t.Fatalf("backup/restore address: %v", err)
+	}
+}
+
+// TestNewInflux2: a private InfluxDB 2.x is set up with the returned token, and refuses others.
+func TestNewInflux2(t *testing.T) {
+	s := NewInflux2(t)
+	if err := s.Client.Write(t.Context(), "quantx-test", s.Org, []byte("ticks price=1 1")); err != nil {
+		t.Fatal(err)
+	}
+	other, err := influxclient.New(influxclient.Options{URL: s.URL, Token: "not-the-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Write(t.Context(), "quantx-test", s.Org, []byte("ticks price=1 1")); !errors.Is(err, influxclient.ErrUnauthorized) {
+		t.Fatalf("another token: %v, want ErrUnauthorized", err)
 	}
 }
