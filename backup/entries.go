@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -19,14 +19,12 @@ type Entry struct {
 	// Manifest.Database is the name itself.
 	DatabaseInID string
 	StartedAt    time.Time // to the second
-	// Written is when the manifest was stored (the backup's end), by the S3
-	// server's clock: it orders two backups started in the same second.
-	Written time.Time
 }
 
 // Entries lists the backups that have a manifest (a folder without one is not
 // a backup: see List), newest first, with one listing of the bucket and no
-// read: for callers that must answer at once, such as shell completion.
+// read but for backups started in the same second (see orderTies): for
+// callers that must answer at once, such as shell completion.
 func (c *Catalogue) Entries(ctx context.Context) ([]Entry, error) {
 	objs, err := c.store.List(ctx, backupsPrefix)
 	if err != nil {
@@ -43,19 +41,58 @@ func (c *Catalogue) Entries(ctx context.Context) ([]Entry, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, Entry{ID: id, Kind: Kind(m[2]), DatabaseInID: m[3], StartedAt: t, Written: o.LastModified})
+		out = append(out, Entry{ID: id, Kind: Kind(m[2]), DatabaseInID: m[3], StartedAt: t})
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		switch {
-		case !a.StartedAt.Equal(b.StartedAt):
-			return a.StartedAt.After(b.StartedAt)
-		case !a.Written.Equal(b.Written):
-			return a.Written.After(b.Written)
-		}
-		return a.ID > b.ID
-	})
+	c.orderTies(ctx, out)
 	return out, nil
+}
+
+// orderTies sorts entries newest first. The ID and the listing give times to
+// the second only, so two backups of the same second would be ordered by
+// their random suffix, unlike List and "latest", which read the manifests'
+// exact times: for those ties alone (rare: scripted runs), the manifests are
+// read, all at once. A manifest that cannot be read leaves its entry ordered
+// by ID.
+func (c *Catalogue) orderTies(ctx context.Context, out []Entry) {
+	second := func(a, b Entry) int { return b.StartedAt.Compare(a.StartedAt) }
+	slices.SortStableFunc(out, func(a, b Entry) int {
+		if n := second(a, b); n != 0 {
+			return n
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	exact := map[string]time.Time{}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for i := range out {
+		tied := (i > 0 && second(out[i-1], out[i]) == 0) || (i+1 < len(out) && second(out[i], out[i+1]) == 0)
+		if !tied {
+			continue
+		}
+		id := out[i].ID
+		wg.Go(func() {
+			if m, err := c.Manifest(ctx, id); err == nil {
+				mu.Lock()
+				exact[id] = m.StartedAt
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(exact) == 0 {
+		return
+	}
+	slices.SortStableFunc(out, func(a, b Entry) int {
+		if n := second(a, b); n != 0 {
+			return n
+		}
+		if n := exact[b.ID].Compare(exact[a.ID]); n != 0 {
+			return n
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
 }
 
 // DatabaseNames returns, sorted, the names of the databases that entries hold
