@@ -212,16 +212,27 @@ func hasDefault(parts []Partition) bool {
 	return false
 }
 
-// planMonth is createMonth's dry run: the same refusal of a relation that
-// holds the partition's name, and the rows that would move out of DEFAULT.
-func (m *Manager) planMonth(ctx context.Context, conn *pgx.Conn, from, to time.Time, withDefault bool) (int64, error) {
+// freeMonthName is the name of from's partition, or ErrDrift when a relation
+// that is not one of the parent's partitions already holds it: createMonth
+// and its dry run refuse alike.
+func (m *Manager) freeMonthName(ctx context.Context, conn *pgx.Conn, from time.Time) (string, error) {
 	name := MonthName(from)
 	kind, err := relkind(ctx, conn, m.opts.Schema, name)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	if kind != "" {
-		return 0, fmt.Errorf("create partition %s: a relation with this name exists and is not a partition of %s: %w", name, MonthlyTable, ErrDrift)
+		return "", fmt.Errorf("create partition %s: a relation with this name exists and is not a partition of %s: %w", name, MonthlyTable, ErrDrift)
+	}
+	return name, nil
+}
+
+// planMonth is createMonth's dry run: the same refusal of a relation that
+// holds the partition's name, and the rows that would move out of DEFAULT.
+func (m *Manager) planMonth(ctx context.Context, conn *pgx.Conn, from, to time.Time, withDefault bool) (int64, error) {
+	name, err := m.freeMonthName(ctx, conn, from)
+	if err != nil {
+		return 0, err
 	}
 	if !withDefault {
 		return 0, nil
@@ -255,13 +266,9 @@ func (m *Manager) planMonth(ctx context.Context, conn *pgx.Conn, from, to time.T
 // (DEFAULT is never detached, so there is no window in which an insert for a
 // far-future month finds no partition) and the transaction is retried.
 func (m *Manager) createMonth(ctx context.Context, conn *pgx.Conn, from, to time.Time, withDefault bool, cols []string) (int64, error) {
-	name := MonthName(from)
-	kind, err := relkind(ctx, conn, m.opts.Schema, name)
+	name, err := m.freeMonthName(ctx, conn, from)
 	if err != nil {
 		return 0, err
-	}
-	if kind != "" {
-		return 0, fmt.Errorf("create partition %s: a relation with this name exists and is not a partition of %s: %w", name, MonthlyTable, ErrDrift)
 	}
 	parent := pgx.Identifier{m.opts.Schema, MonthlyTable}.Sanitize()
 	child := pgx.Identifier{m.opts.Schema, name}.Sanitize()

@@ -53,6 +53,33 @@ type ClusterOptions struct {
 	Durable bool
 }
 
+// newClusterIn lays out a cluster under root (data directory, socket
+// directory, log, a free port) with c's binaries and OS user, and stops and
+// removes it when the test ends, keeping it if the test failed (what names
+// it in that log line).
+func newClusterIn(t testing.TB, root, what string, c *Cluster) *Cluster {
+	t.Helper()
+	c.root = root
+	c.DataDir = filepath.Join(root, "data")
+	c.SocketDir = filepath.Join(root, "sock")
+	c.LogFile = filepath.Join(root, "postgres.log")
+	c.Port = FreePort(t)
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
+	if err := os.Mkdir(c.SocketDir, 0o755); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	c.chown(t, root, c.SocketDir)
+	t.Cleanup(func() {
+		_ = c.stop("immediate")
+		if t.Failed() {
+			t.Logf("testenv: kept %s %s (log %s) of the failed test", what, c.DataDir, c.LogFile)
+			return
+		}
+		os.RemoveAll(root)
+	})
+	return c
+}
+
 // NewCluster initialises and starts a private cluster for t.
 func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	t.Helper()
@@ -76,26 +103,7 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	c := &Cluster{
-		BinDir: bin, OSUser: osUser, root: root,
-		DataDir:   filepath.Join(root, "data"),
-		SocketDir: filepath.Join(root, "sock"),
-		LogFile:   filepath.Join(root, "postgres.log"),
-		Port:      FreePort(t),
-	}
-	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
-	if err := os.Mkdir(c.SocketDir, 0o755); err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	c.chown(t, root, c.SocketDir)
-	t.Cleanup(func() {
-		_ = c.stop("immediate")
-		if t.Failed() {
-			t.Logf("testenv: kept cluster %s (log %s) of the failed test", c.DataDir, c.LogFile)
-			return
-		}
-		os.RemoveAll(root)
-	})
+	c := newClusterIn(t, root, "cluster", &Cluster{BinDir: bin, OSUser: osUser})
 
 	if out, err := c.Command(context.Background(), filepath.Join(bin, "initdb"), "-D", c.DataDir,
 		"--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync").CombinedOutput(); err != nil {

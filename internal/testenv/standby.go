@@ -23,26 +23,7 @@ func (c *Cluster) Standby(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	s := &Cluster{
-		BinDir: c.BinDir, OSUser: c.OSUser, root: root,
-		DataDir:   filepath.Join(root, "data"),
-		SocketDir: filepath.Join(root, "sock"),
-		LogFile:   filepath.Join(root, "postgres.log"),
-		Port:      FreePort(t),
-	}
-	s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port)
-	if err := os.Mkdir(s.SocketDir, 0o755); err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	s.chown(t, root, s.SocketDir)
-	t.Cleanup(func() {
-		_ = s.stop("immediate")
-		if t.Failed() {
-			t.Logf("testenv: kept standby %s (log %s) of the failed test", s.DataDir, s.LogFile)
-			return
-		}
-		os.RemoveAll(root)
-	})
+	s := newClusterIn(t, root, "standby", &Cluster{BinDir: c.BinDir, OSUser: c.OSUser})
 
 	var lsn string
 	if err := pgQueryRow(c.URL, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
