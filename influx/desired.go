@@ -168,6 +168,12 @@ func (d Duration) MarshalYAML() (any, error) { return d.ddl(), nil }
 // MarshalText keeps JSON readable: "7d", not 604800000000000.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.ddl()), nil }
 
+// DefaultDatabase is the database of the built-in desired state (its
+// "database" key), for callers that need only the name: parsing desired.yaml
+// costs every process that would do it at start-up (TestDefaultDesired keeps
+// the two equal).
+const DefaultDatabase = "quantx_db"
+
 // DefaultDesired returns the desired state built into the binary.
 func DefaultDesired() Desired {
 	d, err := ParseDesired(defaultDesired)

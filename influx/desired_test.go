@@ -10,7 +10,7 @@ import (
 
 func TestDefaultDesired(t *testing.T) {
 	d := DefaultDesired()
-	if d.Database != "quantx_db" || d.Org != "quantx_db" {
+	if d.Database != DefaultDatabase || d.Org != "quantx_db" || DefaultDatabase != "quantx_db" {
 		t.Fatalf("database %q org %q", d.Database, d.Org)
 	}
 	var tiers []string

@@ -72,7 +72,7 @@ a database that does not exist is named in the error, before anything runs.`,
 		},
 	}
 	cf.addStale(cmd)
-	cmd.Flags().StringVar(&database, "database", influx.DefaultDesired().Database, "InfluxDB `DATABASE` to back up (the one 'influx setup' creates)")
+	cmd.Flags().StringVar(&database, "database", influx.DefaultDatabase, "InfluxDB `DATABASE` to back up (the one 'influx setup' creates)")
 	addInfluxRPCFlags(cmd, &rpc, &rpcTimeout)
 	cmd.Flags().StringVar(&influxd, "influxd", "", "influxd binary `PATH` (default: PATH, then $QUANTX_CACHE/bin)")
 	encryptToFlag(cmd, &encryptTo)

@@ -124,7 +124,7 @@ func (d *deps) configuredDatabase(kind backup.Kind, influxDatabase string) (stri
 		if influxDatabase != "" {
 			return influxDatabase, nil
 		}
-		return influx.DefaultDesired().Database, nil
+		return influx.DefaultDatabase, nil
 	case backup.KindPostgres:
 		cfg, err := d.config()
 		if err != nil || cfg.DatabaseURL == "" {

@@ -79,8 +79,7 @@ runner, 130 interrupted.`,
 	help := newHelpCmd()
 	help.ValidArgsFunction = helpTopics
 	root.SetHelpCommand(help)
-	strictCommands(root)    // it covers every command added above
-	addCompletions(root, d) // likewise
+	strictCommands(root) // it covers every command added above
 	return root
 }
 

@@ -20,8 +20,11 @@ func run(ctx context.Context, args []string, s output.Streams, getenv func(strin
 	root.SetOut(s.Out) // --help goes to stdout, and into a test's buffer
 	root.SetErr(s.Err)
 	if isCompletionRequest(args) {
-		// The shell's TAB: candidates on stdout and nothing else; cobra's own
-		// notes and errors (which may quote the command line) are dropped.
+		// Registered for the shell's TAB only: walking every command's flags
+		// costs each other run about a tenth of its start-up.
+		addCompletions(root, d)
+		// Candidates on stdout and nothing else; cobra's own notes and errors
+		// (which may quote the command line) are dropped.
 		root.SetErr(io.Discard)
 	}
 	// reportError prints each error once, in one place (cobra #1708).
