@@ -417,7 +417,7 @@ func privilegeFix(f stack.Privileges) string {
 	case "role":
 		switch c.Profile {
 		case roles.ProfileSuperuser:
-			return "let the application connect as an app role without DDL: 'quantx-db roles ensure' creates " + roles.DefaultApp
+			return "let the application connect as an app role without DDL: 'quantx-db roles ensure' creates it (--app-role or QUANTX_APP_ROLE; default " + roles.DefaultApp + ")"
 		case roles.ProfileApp:
 			if slices.Contains(c.DDL, "CREATE on schema "+c.Schema) {
 				return fmt.Sprintf("REVOKE CREATE ON SCHEMA %s FROM %s (and PUBLIC); or %s", c.Schema, c.Role, ensure)
@@ -426,7 +426,7 @@ func privilegeFix(f stack.Privileges) string {
 		case roles.ProfileReadOnly:
 			return ensure
 		}
-		return "connect as " + owner + " (--database-url); as a superuser, 'quantx-db roles ensure' creates an owner role (" + roles.DefaultOwner + ") that owns every object"
+		return "connect as " + owner + " (--database-url); as a superuser, 'quantx-db roles ensure' creates an owner role that owns every object (--owner-role or QUANTX_OWNER_ROLE; default " + roles.DefaultOwner + ")"
 	case "migrate":
 		return "run migrations as " + owner + reown
 	case "maintain partitions":

@@ -137,7 +137,14 @@ func TestRolesCLIAndDoctor(t *testing.T) {
 		t.Fatalf("partitions ensure as the app role: exit %d: %s", r.code, r.stderr)
 	}
 
-	d := doctorAs(t, ownerURL, exitOK)
+	// As the superuser, the fix names the command and how to name the role it
+	// creates (a configured name, not only the default).
+	d := doctorAs(t, db.URL, exitOK)
+	if c := d["postgres/role"]; c.Status != "warn" || !strings.Contains(c.Detail, "superuser") ||
+		!strings.Contains(c.Fix, "'quantx-db roles ensure'") || !strings.Contains(c.Fix, "QUANTX_APP_ROLE") {
+		t.Errorf("doctor as a superuser: %+v", c)
+	}
+	d = doctorAs(t, ownerURL, exitOK)
 	if c := d["postgres/role"]; c.Status != "ok" || !strings.Contains(c.Detail, "owns the schema objects") || d["postgres/migrate"].Status != "ok" || d["postgres/maintain partitions"].Status != "ok" {
 		t.Errorf("doctor as the owner: %+v", d)
 	}
