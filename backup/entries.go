@@ -51,8 +51,9 @@ func (c *Catalogue) Entries(ctx context.Context) ([]Entry, error) {
 // the second only, so two backups of the same second would be ordered by
 // their random suffix, unlike List and "latest", which read the manifests'
 // exact times: for those ties alone (rare: scripted runs), the manifests are
-// read, all at once. A manifest that cannot be read leaves its entry ordered
-// by ID.
+// read, all at once. An entry whose manifest cannot be read comes after the
+// others of its second (by ID among such entries): completion is bounded, and
+// a slow bucket must not leave it with nothing.
 func (c *Catalogue) orderTies(ctx context.Context, out []Entry) {
 	second := func(a, b Entry) int { return b.StartedAt.Compare(a.StartedAt) }
 	slices.SortStableFunc(out, func(a, b Entry) int {
