@@ -64,6 +64,22 @@ func invalidIndexes(t *testing.T, pool *pgxpool.Pool) int64 {
 // terminate ends the session pid and waits until it is gone: until then its
 // locks (the migration lock among them) are still held, and status rightly
 // says "running".
+// ordersWriter opens a transaction that holds ROW EXCLUSIVE on orders, as an
+// application's open write does: a concurrent index build on orders waits for
+// it. It is rolled back when the test ends, or earlier by the test.
+func ordersWriter(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	tx, err := pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(t.Context(), "LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 func terminate(t *testing.T, pool *pgxpool.Pool, pid int32) {
 	t.Helper()
 	if _, err := pool.Exec(t.Context(), "SELECT pg_terminate_backend($1)", pid); err != nil {
@@ -235,19 +251,12 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_test_symbol ON orders (symbol);
 `)
 	r := newRunner(t, pool, os.DirFS(dir), migrations.Options{})
 	// A writer's open transaction on orders holds statement 3 in its first wait.
-	writer, err := pool.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback(context.Background())
-	if _, err := writer.Exec(t.Context(), "LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	writer := ordersWriter(t, pool)
 	done := make(chan error, 1)
 	go func() { _, err := r.Up(context.Background(), 0); done <- err }()
 	pid := waitingBuild(t, pool, "idx_test_symbol")
 	terminate(t, pool, pid)
-	err = <-done
+	err := <-done
 	var se *migrations.StepError
 	if !errors.As(err, &se) || !se.Lost || !se.Dirty || se.Statement != 3 || se.Done != 2 {
 		t.Fatalf("up whose session was terminated: %v", err)
@@ -297,14 +306,7 @@ func TestInterruptedDownIsFinishedByDown(t *testing.T) {
 	if _, err := r.Up(t.Context(), 0); err != nil {
 		t.Fatal(err)
 	}
-	writer, err := pool.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback(context.Background())
-	if _, err := writer.Exec(t.Context(), "LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	writer := ordersWriter(t, pool)
 	done := make(chan error, 1)
 	go func() { _, err := r.Down(context.Background(), 1); done <- err }()
 	pid := waitingStatement(t, pool, "DROP INDEX CONCURRENTLY", "idx_test_symbol")
@@ -469,14 +471,7 @@ func TestRunningIsPerDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writer, err := poolA.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback(context.Background())
-	if _, err := writer.Exec(t.Context(), "LOCK TABLE orders IN ROW EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	writer := ordersWriter(t, poolA)
 	done := make(chan error, 1)
 	go func() { _, err := rA.Up(context.Background(), 0); done <- err }()
 	waitingBuild(t, poolA, "idx_test_symbol")

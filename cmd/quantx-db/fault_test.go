@@ -207,6 +207,30 @@ func TestPostgresRestartedDuringBackup(t *testing.T) {
 	}
 }
 
+// killS3MidUpload runs the command with its part uploads held at the gate,
+// kills the S3 server while the first part is on its way, and returns the
+// command's result, which must be a failure (exit 1).
+func killS3MidUpload(t *testing.T, s3 *testenv.S3Server, gate *testenv.S3Gate, env map[string]string, args ...string) cliResult {
+	t.Helper()
+	gate.HoldParts()
+	done := make(chan cliResult, 1)
+	go func() { done <- runCLI(t, env, args...) }()
+	select {
+	case <-gate.Held():
+	case r := <-done:
+		t.Fatalf("%q ended before its first part was sent: exit %d: %s", args, r.code, r.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%q: no part upload within 60s", args)
+	}
+	s3.Kill(t)
+	gate.Release()
+	r := <-done
+	if r.code != exitFailure {
+		t.Fatalf("%q: exit %d, want 1; stderr: %s", args, r.code, r.stderr)
+	}
+	return r
+}
+
 // TestS3KilledDuringBackup kills a private S3 server while a part of the dump
 // is on its way: the backup fails, nothing is listed after the server is back,
 // and what it left (the incomplete upload, maybe globals.sql) is cleaned by
@@ -220,22 +244,7 @@ func TestS3KilledDuringBackup(t *testing.T) {
 		"QUANTX_S3_SECRET_KEY": s3.SecretKey, "QUANTX_S3_BUCKET": s3.Bucket}
 	execSQL(t, db.URL, "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g")
 
-	gate.HoldParts()
-	done := make(chan cliResult, 1)
-	go func() { done <- runCLI(t, env, "backup", "postgres") }()
-	select {
-	case <-gate.Held():
-	case r := <-done:
-		t.Fatalf("backup ended before its first part was sent: exit %d: %s", r.code, r.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatal("no part upload within 60s")
-	}
-	s3.Kill(t)
-	gate.Release()
-	r := <-done
-	if r.code != exitFailure {
-		t.Fatalf("exit %d, want 1; stderr: %s", r.code, r.stderr)
-	}
+	r := killS3MidUpload(t, s3, gate, env, "backup", "postgres")
 	oneErrorLine(t, r.stderr, "backup postgres")
 
 	s3.Start(t)
@@ -287,22 +296,7 @@ func TestS3KilledDuringRetentionArchive(t *testing.T) {
 		return countRows(t, db.URL, "SELECT count(*) FROM ONLY "+pgx.Identifier{table}.Sanitize())
 	}
 
-	gate.HoldParts()
-	done := make(chan cliResult, 1)
-	go func() { done <- runCLI(t, env, "retention", "apply", "--yes") }()
-	select {
-	case <-gate.Held():
-	case r := <-done:
-		t.Fatalf("retention ended before an archive part was sent: exit %d: %s", r.code, r.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatal("no archive part upload within 60s")
-	}
-	s3.Kill(t)
-	gate.Release()
-	r := <-done
-	if r.code != exitFailure {
-		t.Fatalf("exit %d, want 1; stderr: %s", r.code, r.stderr)
-	}
+	r := killS3MidUpload(t, s3, gate, env, "retention", "apply", "--yes")
 	oneErrorLine(t, r.stderr, "detached, until an archive is confirmed")
 	for _, m := range months {
 		if n := rowsIn(m); n != 1000 {

@@ -17,49 +17,39 @@ import (
 // At returns the dotted path of the key on line, or of the key whose value
 // starts on line ("postgres.orders.keep"), or "" when none is.
 func At(doc *yaml.Node, line int) string {
-	var walk func(n *yaml.Node, path string) string
-	walk = func(n *yaml.Node, path string) string {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				if p := walk(c, path); p != "" {
-					return p
-				}
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := k.Value
-				if path != "" {
-					p = path + "." + k.Value
-				}
-				if deeper := walk(v, p); deeper != "" {
-					return deeper
-				}
-				if k.Line == line || v.Line == line {
-					return p
-				}
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if deeper := walk(c, p); deeper != "" {
-					return deeper
-				}
-				if c.Line == line && c.Kind == yaml.ScalarNode {
-					return p
-				}
-			}
+	return find(doc, true, func(k, v *yaml.Node) bool {
+		if k == nil { // an item of a list: a scalar on line
+			return v.Line == line && v.Kind == yaml.ScalarNode
 		}
-		return ""
-	}
-	return walk(doc, "")
+		return k.Line == line || v.Line == line
+	})
 }
 
 // collectionAt returns the dotted path of the key whose value is a mapping or
 // a list starting on line.
 func collectionAt(doc *yaml.Node, line int) string {
+	return find(doc, false, func(k, v *yaml.Node) bool {
+		return k != nil && (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) && v.Line == line
+	})
+}
+
+// find returns the path ("a.b[2].c") of the first key/value pair of doc, or
+// list item (key nil), for which match holds: with innermost, a match inside
+// a value is preferred to the pair that holds it; without, the outer pair.
+func find(doc *yaml.Node, innermost bool, match func(key, value *yaml.Node) bool) string {
 	var walk func(n *yaml.Node, path string) string
+	visit := func(k, v *yaml.Node, p string) string {
+		if !innermost && match(k, v) {
+			return p
+		}
+		if deeper := walk(v, p); deeper != "" {
+			return deeper
+		}
+		if innermost && match(k, v) {
+			return p
+		}
+		return ""
+	}
 	walk = func(n *yaml.Node, path string) string {
 		switch n.Kind {
 		case yaml.DocumentNode:
@@ -75,11 +65,14 @@ func collectionAt(doc *yaml.Node, line int) string {
 				if path != "" {
 					p = path + "." + k.Value
 				}
-				if (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) && v.Line == line {
-					return p
+				if found := visit(k, v, p); found != "" {
+					return found
 				}
-				if deeper := walk(v, p); deeper != "" {
-					return deeper
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				if found := visit(nil, c, fmt.Sprintf("%s[%d]", path, i)); found != "" {
+					return found
 				}
 			}
 		}
